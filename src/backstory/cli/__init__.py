@@ -1,0 +1,1 @@
+"""Command-line adapter: depends on the core, never the reverse."""

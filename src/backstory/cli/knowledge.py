@@ -1,0 +1,59 @@
+"""`backstory knowledge check|show`."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import click
+
+from backstory.cli.common import fail
+from backstory.knowledge.catalogue import render_catalogue
+from backstory.knowledge.checks import check_knowledge
+from backstory.knowledge.loader import KnowledgeError, load_knowledge
+
+
+@click.group("knowledge")
+def knowledge_group() -> None:
+    """Validate or display the clinical knowledge base."""
+
+
+@knowledge_group.command("check")
+def check_command() -> None:
+    """Validate every knowledge file and print what it holds."""
+    try:
+        result = check_knowledge()
+    except KnowledgeError as exc:
+        fail(f"knowledge check failed: {exc}", code=1)
+    kb = result.kb
+    levels = Counter(r.level for r in kb.red_flags.rules)
+    click.echo(f"Knowledge {kb.manifest.name} {kb.version} (contract {kb.manifest.contract}): OK")
+    click.echo(f"  files: {len(result.files)} ({', '.join(result.files)})")
+    click.echo(
+        f"  red-flag rules: {len(kb.red_flags.rules)} "
+        f"({', '.join(f'{n} {lv}' for lv, n in sorted(levels.items()))}) "
+        f"for {len(kb.red_flags.conditions)} conditions"
+    )
+    click.echo(f"  facts: {len(kb.facts)}; contradictions: {len(kb.contradictions)}")
+    click.echo(
+        "  patterns: "
+        + ", ".join(f"{p.id} ({len(p.features)} features)" for p in kb.patterns.patterns)
+    )
+    click.echo("  instruments: " + ", ".join(i.id for i in kb.instruments.instruments))
+    click.echo(
+        f"  management: {len(kb.management.recommendations)} recommendations, "
+        f"{len(kb.management.pathways)} pathway(s)"
+    )
+    click.echo(f"  essential screening questions: {len(kb.screening.essential)}")
+    click.echo(
+        f"  sources: {result.sources}, all cited; citations: {result.citations}, all resolve"
+    )
+
+
+@knowledge_group.command("show")
+def show_command() -> None:
+    """Print the knowledge as a readable Markdown catalogue for clinical review."""
+    try:
+        kb = load_knowledge()
+    except KnowledgeError as exc:
+        fail(f"knowledge could not be loaded: {exc}", code=1)
+    click.echo(render_catalogue(kb), nl=False)

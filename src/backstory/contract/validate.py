@@ -1,0 +1,268 @@
+"""Strict validation of one assessment against the contract.
+
+Nothing partial escapes: either every answer is valid and an :class:`Assessment` is
+returned, or :class:`AssessmentError` lists every problem found, in plain words.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from backstory.contract.spec import SCHEMA_ID, Contract, FieldSpec, load_contract
+from backstory.contract.suggest import suggest
+
+MIN_AGE = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem with an assessment: the field it concerns and what is wrong."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+
+class AssessmentError(ValueError):
+    """An assessment that breaks the contract; ``issues`` lists every problem."""
+
+    def __init__(self, issues: list[Issue]) -> None:
+        self.issues = issues
+        super().__init__("; ".join(str(i) for i in issues))
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """A validated assessment.
+
+    ``answers`` maps dotted paths (``red_flags.fever``, ``age``) to the values given;
+    an absent key means "not asked", which is never the same as ``false``.
+    Instruments are tuples under their own names (``startback``, ``odi``, ``rmdq``).
+    """
+
+    answers: Mapping[str, Any]
+    source: Mapping[str, Any]
+
+    @property
+    def id(self) -> str | None:
+        value = self.answers.get("id")
+        return value if isinstance(value, str) else None
+
+    @property
+    def age(self) -> int:
+        return int(self.answers["age"])
+
+    def get(self, path: str) -> Any:
+        """The answer at ``path``, or ``None`` when it was not given."""
+        return self.answers.get(path)
+
+
+class _Pairs(dict[str, Any]):
+    """A JSON object that remembers keys given more than once."""
+
+    duplicates: tuple[str, ...] = ()
+
+
+def _pairs_hook(pairs: list[tuple[str, Any]]) -> _Pairs:
+    obj = _Pairs()
+    dups: list[str] = []
+    for key, value in pairs:
+        if key in obj and key not in dups:
+            dups.append(key)
+        obj[key] = value
+    if dups:
+        obj.duplicates = tuple(dups)
+    return obj
+
+
+def parse_assessment_json(text: str, contract: Contract | None = None) -> Assessment:
+    """Parse JSON text and validate it; duplicate keys are errors, not last-one-wins."""
+    try:
+        data = json.loads(text, object_pairs_hook=_pairs_hook)
+    except json.JSONDecodeError as exc:
+        raise AssessmentError(
+            [Issue("", f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")]
+        ) from None
+    return parse_assessment(data, contract)
+
+
+def _check_value(spec: FieldSpec, value: Any, where: str, issues: list[Issue]) -> bool:
+    t = spec.type
+    ok: bool
+    if t == "bool":
+        ok = type(value) is bool
+    elif t == "int":
+        ok = type(value) is int
+    elif t == "number":
+        ok = (
+            type(value) in (int, float)
+            and value == value
+            and value
+            not in (
+                float("inf"),
+                float("-inf"),
+            )
+        )
+    elif t == "enum":
+        ok = type(value) is str and value in spec.values
+    elif t == "string":
+        ok = type(value) is str
+    else:  # date
+        ok = type(value) is str and _is_date(value)
+    if (
+        ok
+        and t in ("int", "number")
+        and (
+            (spec.minimum is not None and value < spec.minimum)
+            or (spec.maximum is not None and value > spec.maximum)
+        )
+    ):
+        ok = False
+    if not ok:
+        msg = f"{_show(value)} is not allowed; expected {spec.describe_allowed()}"
+        if t == "enum" and type(value) is str:
+            near = suggest(value, spec.values, limit=1)
+            if near:
+                msg += f' (did you mean "{near[0]}"?)'
+        issues.append(Issue(where, msg))
+    return ok
+
+
+def _is_date(value: str) -> bool:
+    if len(value) != 10:
+        return False
+    try:
+        _dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, (dict, list)):
+        return "an object" if isinstance(value, dict) else "a list"
+    return json.dumps(value)
+
+
+def _unknown_key(key: str, where: str, known: list[str], issues: list[Issue]) -> None:
+    near = suggest(key, known)
+    hint = ""
+    if near:
+        quoted = [f'"{n}"' for n in near]
+        hint = (
+            " Did you mean "
+            + (quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1])
+            + "?"
+        )
+    issues.append(Issue(where, f"unknown question.{hint} Unknown answers are never ignored."))
+
+
+def _dups(obj: Any, prefix: str, issues: list[Issue]) -> None:
+    for key in getattr(obj, "duplicates", ()):
+        issues.append(
+            Issue(prefix + key, "given more than once in the same object; give each answer once")
+        )
+
+
+def parse_assessment(data: Any, contract: Contract | None = None) -> Assessment:
+    """Validate an already-parsed JSON object and return the :class:`Assessment`.
+
+    Raises:
+        AssessmentError: listing every problem; nothing is returned from an invalid input.
+    """
+    c = contract or load_contract()
+    issues: list[Issue] = []
+    answers: dict[str, Any] = {}
+    if not isinstance(data, Mapping):
+        raise AssessmentError([Issue("", "an assessment must be one JSON object")])
+    _dups(data, "", issues)
+    known_top = [*c.top, *c.groups, *c.instruments]
+    for key, value in data.items():
+        if key in c.top:
+            spec = c.top[key]
+            if _check_value(spec, value, key, issues):
+                answers[key] = value
+        elif key in c.groups:
+            _group(c, key, value, answers, issues)
+        elif key in c.instruments:
+            _instrument(c, key, value, answers, issues)
+        else:
+            _unknown_key(key, key, known_top, issues)
+    if "age" not in data:
+        issues.append(Issue("age", "required: give the age in years (16 to 110)"))
+    elif type(data["age"]) is int and data["age"] < MIN_AGE:
+        # replace the generic range message with the reason, which matters more
+        issues[:] = [i for i in issues if i.field != "age"]
+        issues.append(
+            Issue(
+                "age",
+                f"{data['age']} is under {MIN_AGE}: Backstory is for people aged {MIN_AGE} "
+                "or over, because back pain in children and younger teenagers needs a "
+                "different assessment",
+            )
+        )
+    schema = answers.get("schema")
+    if schema is not None and schema != SCHEMA_ID:
+        issues.append(Issue("schema", f'{_show(schema)} is not supported; expected "{SCHEMA_ID}"'))
+    for rule in c.at_most:
+        a, b = answers.get(rule.field), answers.get(rule.limit)
+        if a is not None and b is not None and a > b:
+            issues.append(Issue(rule.field, f"{a} is more than {rule.limit} ({b}): {rule.message}"))
+    if issues:
+        raise AssessmentError(issues)
+    return Assessment(answers=answers, source=data)
+
+
+def _group(
+    c: Contract, name: str, value: Any, answers: dict[str, Any], issues: list[Issue]
+) -> None:
+    fields = c.groups[name]
+    if not isinstance(value, Mapping):
+        issues.append(Issue(name, f"{_show(value)} is not allowed; expected an object of answers"))
+        return
+    _dups(value, name + ".", issues)
+    for key, v in value.items():
+        spec = fields.get(key)
+        if spec is None:
+            _unknown_key(key, f"{name}.{key}", list(fields), issues)
+            continue
+        if v is None:
+            issues.append(
+                Issue(spec.path, "null is not allowed; leave the question out when not asked")
+            )
+            continue
+        if _check_value(spec, v, spec.path, issues):
+            answers[spec.path] = v
+
+
+def _instrument(
+    c: Contract, name: str, value: Any, answers: dict[str, Any], issues: list[Issue]
+) -> None:
+    inst = c.instruments[name]
+    if not isinstance(value, list):
+        issues.append(
+            Issue(name, f"{_show(value)} is not allowed; expected a list of {inst.length} answers")
+        )
+        return
+    if len(value) != inst.length:
+        issues.append(Issue(name, f"expected {inst.length} answers, got {len(value)}"))
+        return
+    ok = True
+    for i, (spec, v) in enumerate(zip(inst.items, value, strict=True), start=1):
+        where = f"{name}[{i}]"
+        if v is None:
+            if inst.required_all:
+                issues.append(Issue(where, f"missing: all {inst.length} answers are required"))
+                ok = False
+            continue
+        ok = _check_value(spec, v, where, issues) and ok
+    if ok:
+        answers[name] = tuple(value)

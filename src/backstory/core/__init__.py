@@ -1,0 +1,1 @@
+"""The pure reasoning core: assessment in, report out."""

@@ -1,0 +1,491 @@
+"""The reasoning engine: assessment in, report out. Pure, deterministic, no I/O.
+
+The steps run in a fixed order, each adding derived values that later steps may read:
+contradictions -> instrument scores -> triage -> classification -> patterns ->
+management -> unknowns. Everything the engine knows comes from the KnowledgeBase.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from backstory.contract.validate import Assessment
+from backstory.core.report import (
+    Answer,
+    Classification,
+    CriterionResult,
+    FeatureResult,
+    Management,
+    PathwayResult,
+    PatternResult,
+    RecommendationItem,
+    Report,
+    Screening,
+    Triage,
+    TriageReason,
+    UnknownItem,
+    WarningItem,
+    WhatIf,
+)
+from backstory.core.scoring import score_instrument
+from backstory.knowledge.conditions import (
+    Compiled,
+    Condition,
+    Env,
+    evidence_for,
+    parse_condition,
+    undetermined_fields,
+)
+from backstory.knowledge.loader import KnowledgeBase
+from backstory.knowledge.schema import (
+    CategoryDef,
+    Contradiction,
+    Feature,
+    PatternDef,
+    Recommendation,
+    RedFlagRule,
+)
+
+_FIT_RANK = {"unlikely": 1, "possible": 2, "strong": 3}
+_FITS_BY_RANK = {1: "unlikely", 2: "possible", 3: "strong"}
+_FITS_DESC = ("strong", "possible", "unlikely", "unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class _Feature:
+    spec: Feature
+    path: str | None
+    points: Mapping[Any, int] | None
+    cond: Compiled | None
+    fields: tuple[str, ...]
+    options: tuple[int, ...]
+    blank: tuple[Answer, ...]
+    cites: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    spec: PatternDef
+    features: tuple[_Feature, ...]
+    caps: tuple[tuple[Compiled, str, str], ...]
+
+
+class Engine:
+    """The knowledge compiled for evaluation; build once, assess many times."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        c = kb.compile
+        self.contradictions: tuple[tuple[Compiled, Contradiction], ...] = tuple(
+            (c(x.when), x) for x in kb.contradictions
+        )
+        self.instruments = tuple(
+            (
+                inst,
+                [(str(g["value"]), c(_parse(g["when"]))) for g in inst.groups],
+            )
+            for inst in kb.instruments.instruments
+        )
+        self.rank: dict[str, int] = {lv.id: lv.rank for lv in kb.red_flags.levels}
+        self.level_action: dict[str, str] = {lv.id: lv.action for lv in kb.red_flags.levels}
+        self.rules: tuple[tuple[Compiled, RedFlagRule, frozenset[str]], ...] = tuple(
+            (c(r.when), r, frozenset(kb.fields_of(r.when))) for r in kb.red_flags.rules
+        )
+        self.categories: tuple[tuple[Compiled | None, CategoryDef, frozenset[str]], ...] = tuple(
+            (
+                c(cat.when) if cat.when is not None else None,
+                cat,
+                frozenset(kb.fields_of(cat.when)) if cat.when is not None else frozenset(),
+            )
+            for cat in kb.classification.precedence
+        )
+        self.patterns = tuple(self._pattern(p) for p in kb.patterns.patterns)
+        self.recommendations: tuple[tuple[Compiled, Recommendation], ...] = tuple(
+            (c(r.when), r) for r in kb.management.recommendations
+        )
+        self.pathways = tuple(
+            (c(p.applies_when), p, tuple((c(cr.when), cr) for cr in p.criteria))
+            for p in kb.management.pathways
+        )
+        self.instrument_items = {
+            name: tuple(spec.path for spec in inst.items)
+            for name, inst in kb.contract.instruments.items()
+        }
+
+    def _pattern(self, p: PatternDef) -> _Pattern:
+        kb = self.kb
+        feats: list[_Feature] = []
+        for f in p.features:
+            if f.when is not None:
+                fields = tuple(sorted(kb.fields_of(f.when)))
+                feats.append(
+                    _Feature(
+                        f,
+                        None,
+                        None,
+                        kb.compile(f.when),
+                        fields,
+                        (f.if_true, f.if_false),
+                        tuple(Answer(x, None) for x in fields),
+                        tuple(f.citations),
+                    )
+                )
+            else:
+                assert f.field is not None and f.points is not None
+                spec = kb.contract.fields.get(f.field)
+                domain: tuple[Any, ...]
+                if spec is not None and spec.type == "enum":
+                    domain = spec.values
+                elif spec is not None and spec.type == "bool":
+                    domain = (True, False)
+                else:  # instrument items and numeric fields: only listed values score
+                    domain = tuple(f.points)
+                opts = tuple(sorted({f.points.get(v, 0) for v in domain} | {0}))
+                feats.append(
+                    _Feature(
+                        f,
+                        f.field,
+                        dict(f.points),
+                        None,
+                        (f.field,),
+                        opts,
+                        (Answer(f.field, None),),
+                        tuple(f.citations),
+                    )
+                )
+        caps = tuple((kb.compile(cap.when), cap.max_fit, cap.reason) for cap in p.caps)
+        return _Pattern(p, tuple(feats), caps)
+
+    # ------------------------------------------------------------------------------------
+    def assess(self, assessment: Assessment) -> Report:
+        """Reason over one validated assessment and return its report."""
+        kb = self.kb
+        env: dict[str, Any] = dict(assessment.answers)
+        warnings: list[WarningItem] = []
+        for cond, cx in self.contradictions:
+            if cond(env) is True:
+                fields = tuple(sorted(kb.fields_of(cx.when)))
+                for path, value in cx.set.items():
+                    env[path] = value
+                for path in cx.unset:
+                    env.pop(path, None)
+                warnings.append(WarningItem(cx.id, cx.message, fields))
+        for name, paths in self.instrument_items.items():
+            values = env.get(name)
+            if values is not None:
+                for path, v in zip(paths, values, strict=True):
+                    if v is not None:
+                        env[path] = v
+
+        scores: dict[str, dict[str, Any] | None] = {}
+        notes: dict[str, str] = {}
+        for inst, groups in self.instruments:
+            result, note = score_instrument(inst, env.get(inst.id), groups)
+            scores[inst.id] = result
+            if note is not None:
+                notes[inst.id] = note
+            if result is not None:
+                for k, v in result.items():
+                    env[f"scores.{inst.id}.{k}"] = v
+
+        triage, rule_results = self._triage(env)
+        env["triage.level"] = triage.level
+        env["triage.suspected_any"] = bool(triage.suspected)
+
+        classification, cat_results = self._classify(env)
+        env["category"] = classification.category
+
+        patterns = tuple(
+            self._evaluate_pattern(p, env, classification.category != "non_specific")
+            for p in self.patterns
+        )
+        for pr in patterns:
+            env[f"patterns.{pr.id}.fit"] = pr.fit
+
+        management = self._manage(env)
+        screening, unknowns = self._unknowns(env, triage, rule_results, cat_results, classification)
+        if not screening.complete:
+            warnings.append(
+                WarningItem(
+                    "SCREEN-INCOMPLETE",
+                    f"{len(screening.unanswered)} of {screening.total} essential warning-sign "
+                    "questions were not answered; do not say that nothing serious was found "
+                    "until they have been asked.",
+                    screening.unanswered,
+                )
+            )
+
+        cited = _collect_citations(triage, classification, patterns, management)
+        return Report(
+            id=assessment.id,
+            assessed_on=assessment.answers.get("assessed_on"),
+            age=assessment.age,
+            triage=triage,
+            classification=classification,
+            patterns=patterns,
+            unknowns=unknowns,
+            warnings=tuple(warnings),
+            startback=scores.get("startback"),
+            odi=scores.get("odi"),
+            rmdq=scores.get("rmdq"),
+            score_notes=notes,
+            pain={"back": env.get("pain.back"), "leg": env.get("pain.leg")},
+            screening=screening,
+            management=management,
+            knowledge_version=kb.version,
+            citations={cid: kb.sources[cid].short for cid in sorted(cited)},
+        )
+
+    # ------------------------------------------------------------------------------------
+    def _because(self, cond: Condition, env: Env) -> tuple[Answer, ...]:
+        kb = self.kb
+        return tuple(
+            Answer(f, v) for f, v in evidence_for(cond, env, kb.fact_conditions, kb.compiled_facts)
+        )
+
+    def _open(self, cond: Condition, env: Env) -> set[str]:
+        kb = self.kb
+        return undetermined_fields(cond, env, kb.fact_conditions, kb.compiled_facts)
+
+    def _triage(self, env: Env) -> tuple[Triage, list[tuple[RedFlagRule, bool | None]]]:
+        fired: list[RedFlagRule] = []
+        results: list[tuple[RedFlagRule, bool | None]] = []
+        for cond, rule, _ in self.rules:
+            r = cond(env)
+            results.append((rule, r))
+            if r is True:
+                fired.append(rule)
+        rank = self.rank
+        level = "routine"
+        for rule in fired:
+            if rank[rule.level] > rank[level]:
+                level = rule.level
+        fired.sort(key=lambda r: (-rank[r.level], r.id))
+        reasons = tuple(
+            TriageReason(
+                rule=r.id,
+                title=r.title,
+                level=r.level,
+                suspected=tuple(r.suspected),
+                action=r.action,
+                rationale=r.rationale,
+                escalates=r.escalates,
+                because=self._because(r.when, env),
+                citations=tuple(r.citations),
+            )
+            for r in fired
+        )
+        suspected = tuple(sorted({s for r in fired for s in r.suspected}))
+        return Triage(level, suspected, self.level_action[level], reasons), results
+
+    def _classify(
+        self, env: Env
+    ) -> tuple[Classification, list[tuple[CategoryDef, bool | None, frozenset[str]]]]:
+        results: list[tuple[CategoryDef, bool | None, frozenset[str]]] = []
+        for cond, cat, fields in self.categories:
+            r = True if cond is None else cond(env)
+            results.append((cat, r, fields))
+            if r is True:
+                because = self._because(cat.when, env) if cat.when is not None else ()
+                return (
+                    Classification(cat.id, cat.name, cat.rationale, because, tuple(cat.citations)),
+                    results,
+                )
+        raise AssertionError("the last category has no condition")  # pragma: no cover
+
+    def _evaluate_pattern(self, p: _Pattern, env: Env, informational: bool) -> PatternResult:
+        spec = p.spec
+        score = 0
+        answered = 0
+        pending: list[_Feature] = []
+        supporting: list[FeatureResult] = []
+        against: list[FeatureResult] = []
+        neutral: list[FeatureResult] = []
+        unknown: list[FeatureResult] = []
+        for f in p.features:
+            fs = f.spec
+            if f.points is not None:
+                v = env.get(f.path)  # type: ignore[arg-type]
+                if v is None:
+                    pending.append(f)
+                    unknown.append(FeatureResult(fs.id, fs.label, 0, f.blank, f.cites, fs.note))
+                    continue
+                pts = f.points.get(v, 0)
+                answers: tuple[Answer, ...] = (Answer(f.fields[0], v),)
+            else:
+                assert f.cond is not None
+                r = f.cond(env)
+                if r is None:
+                    pending.append(f)
+                    unknown.append(FeatureResult(fs.id, fs.label, 0, f.blank, f.cites, fs.note))
+                    continue
+                pts = fs.if_true if r else fs.if_false
+                answers = tuple(Answer(x, env.get(x)) for x in f.fields)
+            answered += 1
+            score += pts
+            res = FeatureResult(fs.id, fs.label, pts, answers, f.cites, fs.note)
+            if pts > 0:
+                supporting.append(res)
+            elif pts < 0:
+                against.append(res)
+            else:
+                neutral.append(res)
+        cap_rank = 3
+        caps: list[str] = []
+        for cond, max_fit, reason in p.caps:
+            if cond(env) is True:
+                caps.append(reason)
+                cap_rank = min(cap_rank, _FIT_RANK[max_fit])
+        fit = self._fit(spec, score, answered, cap_rank)
+        would: list[WhatIf] = []
+        for f in pending:
+            outcomes = {self._fit(spec, score + o, answered + 1, cap_rank) for o in f.options}
+            outcomes.discard(fit)
+            if outcomes:
+                ordered = tuple(x for x in _FITS_DESC if x in outcomes)
+                would.append(WhatIf(f.spec.id, f.spec.label, f.fields, ordered))
+        return PatternResult(
+            id=spec.id,
+            name=spec.name,
+            fit=fit,
+            score=score,
+            answered=answered,
+            informational=informational,
+            summary=spec.summary,
+            supporting=tuple(supporting),
+            against=tuple(against),
+            neutral=tuple(neutral),
+            unknown=tuple(unknown),
+            caps=tuple(caps),
+            would_change=tuple(would),
+            accuracy_note=spec.accuracy_note,
+            citations=tuple(spec.citations),
+        )
+
+    @staticmethod
+    def _fit(spec: PatternDef, score: int, answered: int, cap_rank: int) -> str:
+        if answered < spec.min_answered:
+            return "unknown"
+        rank = 3 if score >= spec.strong_at else 2 if score >= spec.possible_at else 1
+        return _FITS_BY_RANK[min(rank, cap_rank)]
+
+    def _manage(self, env: Env) -> Management:
+        recommended: list[RecommendationItem] = []
+        not_recommended: list[RecommendationItem] = []
+        for cond, rec in self.recommendations:
+            if cond(env) is True:
+                item = RecommendationItem(
+                    rec.id, rec.kind, rec.text, rec.reason, rec.guideline, tuple(rec.citations)
+                )
+                (not_recommended if rec.kind == "do_not_offer" else recommended).append(item)
+        pathways: list[PathwayResult] = []
+        for applies, pw, criteria in self.pathways:
+            if applies(env) is not True:
+                continue
+            results = tuple(CriterionResult(cr.id, cr.label, cond(env)) for cond, cr in criteria)
+            met = [r.met for r in results]
+            if all(m is True for m in met):
+                status, summary = "criteria_met", pw.when_met
+            elif any(m is False for m in met):
+                status, summary = "not_indicated", pw.when_not_met
+            else:
+                status, summary = "incomplete", pw.when_incomplete
+            pathways.append(
+                PathwayResult(pw.id, pw.name, status, summary, results, tuple(pw.citations))
+            )
+        return Management(tuple(recommended), tuple(not_recommended), tuple(pathways))
+
+    def _unknowns(
+        self,
+        env: Env,
+        triage: Triage,
+        rule_results: list[tuple[RedFlagRule, bool | None]],
+        cat_results: list[tuple[CategoryDef, bool | None, frozenset[str]]],
+        classification: Classification,
+    ) -> tuple[Screening, tuple[UnknownItem, ...]]:
+        kb = self.kb
+        items: dict[str, UnknownItem] = {}
+        essential = kb.screening.essential
+        missing = tuple(q.field for q in essential if env.get(q.field) is None)
+        for q in essential:
+            if env.get(q.field) is None:
+                items[q.field] = UnknownItem(q.field, q.why, "screening")
+        rank = self.rank
+        current = rank[triage.level]
+        raise_to: dict[str, tuple[int, list[str], str]] = {}
+        for rule, r in rule_results:
+            if r is not None or rank[rule.level] <= current:
+                continue
+            for f in sorted(self._open(rule.when, env)):
+                if env.get(f) is not None or f in items:
+                    continue
+                lv, rules, title = raise_to.get(f, (0, [], rule.title))
+                if rank[rule.level] > lv:
+                    title = rule.title
+                raise_to[f] = (max(lv, rank[rule.level]), [*rules, rule.id], title)
+        names = {v: k for k, v in rank.items()}
+        for f, (lv, rules, title) in sorted(raise_to.items(), key=lambda x: (-x[1][0], x[0])):
+            items[f] = UnknownItem(
+                f,
+                f"Unanswered; the answer could raise the triage to {names[lv]} ({title}).",
+                "triage",
+                names[lv],
+                tuple(rules),
+            )
+        for cat, r, _fields in cat_results:
+            if cat.id == classification.category:
+                break
+            if r is None and cat.when is not None:
+                for f in sorted(self._open(cat.when, env)):
+                    if env.get(f) is None and f not in items:
+                        items[f] = UnknownItem(
+                            f,
+                            f"Unanswered; the answer could change the working classification "
+                            f"to {cat.name.lower()}.",
+                            "classification",
+                        )
+        screening = Screening(
+            complete=not missing,
+            asked=len(essential) - len(missing),
+            total=len(essential),
+            unanswered=missing,
+        )
+        return screening, tuple(items.values())
+
+
+def _parse(raw: Any) -> Condition:
+    return parse_condition(raw)
+
+
+def _collect_citations(
+    triage: Triage,
+    classification: Classification,
+    patterns: tuple[PatternResult, ...],
+    management: Management,
+) -> set[str]:
+    out: set[str] = set(classification.citations)
+    for r in triage.reasons:
+        out.update(r.citations)
+    for p in patterns:
+        out.update(p.citations)
+        for f in (*p.supporting, *p.against, *p.neutral, *p.unknown):
+            out.update(f.citations)
+    for rec in (*management.recommended, *management.not_recommended):
+        out.update(rec.citations)
+    for pw in management.pathways:
+        out.update(pw.citations)
+    return out
+
+
+@cache
+def engine_for(kb: KnowledgeBase) -> Engine:
+    """The compiled engine for a knowledge base (compiled once per knowledge base)."""
+    return Engine(kb)
+
+
+def assess(assessment: Assessment, knowledge: KnowledgeBase) -> Report:
+    """Assess one validated assessment with the given knowledge."""
+    return engine_for(knowledge).assess(assessment)

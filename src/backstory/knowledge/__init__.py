@@ -1,0 +1,1 @@
+"""The knowledge base: schemas, loading and checks (the data lives in data/)."""

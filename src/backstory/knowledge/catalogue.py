@@ -1,0 +1,167 @@
+"""A readable catalogue of the knowledge, for clinical review without reading Python."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from backstory.knowledge.conditions import (
+    All,
+    AnyOf,
+    AtLeast,
+    Compare,
+    CompareFields,
+    Condition,
+    FactRef,
+    Known,
+    Not,
+)
+from backstory.knowledge.loader import KnowledgeBase
+
+_OPS = {
+    "is": "is",
+    "is_not": "is not",
+    "in": "is one of",
+    "gt": ">",
+    "gte": ">=",
+    "lt": "<",
+    "lte": "<=",
+    "gt_field": ">",
+    "gte_field": ">=",
+    "lt_field": "<",
+    "lte_field": "<=",
+}
+
+
+def _v(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ", ".join(_v(v) for v in value)
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    return str(value)
+
+
+def describe(cond: Condition) -> str:
+    """A condition in words, on one line."""
+    if isinstance(cond, Compare):
+        s = f"{cond.field} {_OPS[cond.op]} {_v(cond.value)}"
+        if cond.unknown is not None:
+            s += f" (unanswered counts as {_v(cond.unknown)})"
+        return s
+    if isinstance(cond, CompareFields):
+        return f"{cond.field} {_OPS[cond.op]} {cond.other}"
+    if isinstance(cond, Known):
+        return f"{cond.field} is answered"
+    if isinstance(cond, FactRef):
+        return f"[{cond.name}]"
+    if isinstance(cond, Not):
+        return f"NOT ({describe(cond.part)})"
+    if isinstance(cond, All):
+        return "ALL OF (" + "; ".join(describe(p) for p in cond.parts) + ")"
+    if isinstance(cond, AnyOf):
+        return "ANY OF (" + "; ".join(describe(p) for p in cond.parts) + ")"
+    assert isinstance(cond, AtLeast)
+    return f"AT LEAST {cond.n} OF (" + "; ".join(describe(p) for p in cond.parts) + ")"
+
+
+def cite(ids: Iterable[str]) -> str:
+    """Citation ids in brackets, as the catalogue shows them."""
+    return ", ".join(f"[{c}]" for c in ids)
+
+
+def render_catalogue(kb: KnowledgeBase) -> str:
+    """The knowledge as Markdown: rules, patterns, scoring, plan and sources."""
+    out = [
+        f"# {kb.manifest.name} - version {kb.version}",
+        "",
+        kb.manifest.summary,
+        "",
+        "## Triage levels",
+        "",
+    ]
+    for lv in sorted(kb.red_flags.levels, key=lambda x: -x.rank):
+        out.append(f"- **{lv.id}**: {lv.meaning} {lv.action}")
+    out += ["", "## Named facts", ""]
+    for fact in kb.facts.values():
+        out.append(f"- **{fact.id}**: {fact.description}")
+        if fact.when is not None:
+            out.append(f"  - when: {describe(fact.when)}")
+        else:
+            assert fact.true_when is not None and fact.false_when is not None
+            out.append(f"  - yes when: {describe(fact.true_when)}")
+            out.append(f"  - no when: {describe(fact.false_when)}")
+        if fact.citations:
+            out.append(f"  - sources: {cite(fact.citations)}")
+    out += ["", "## Contradictions (resolved to the safer reading)", ""]
+    for c in kb.contradictions:
+        out.append(f"- **{c.id}**: {c.message}")
+        out.append(f"  - when: {describe(c.when)}")
+    out += ["", "## Red-flag rules", ""]
+    for r in kb.red_flags.rules:
+        out.append(f"### {r.id}: {r.title}")
+        out.append("")
+        escalates = r.escalates.replace("_", " ")
+        out.append(
+            f"- level: **{r.level}**; suspected: {', '.join(r.suspected)}; escalates {escalates}"
+        )
+        out.append(f"- when: {describe(r.when)}")
+        out.append(f"- action: {r.action}")
+        out.append(f"- why: {r.rationale}")
+        out.append(f"- sources: {cite(r.citations)}")
+        out.append("")
+    out += ["## Working classification (first match wins)", ""]
+    for i, cat in enumerate(kb.classification.precedence, start=1):
+        when = describe(cat.when) if cat.when is not None else "otherwise"
+        out.append(f"{i}. **{cat.name}** when {when}. {cat.rationale} {cite(cat.citations)}")
+    out += ["", "## Pain patterns", ""]
+    for p in kb.patterns.patterns:
+        out.append(f"### {p.name} (`{p.id}`)")
+        out.append("")
+        out.append(p.summary)
+        out.append("")
+        out.append(
+            f"Fit: unknown below {p.min_answered} answered features; strong from {p.strong_at} "
+            f"points; possible from {p.possible_at}; otherwise unlikely."
+        )
+        out.append("")
+        out.append("| feature | reads | points | sources |")
+        out.append("|---|---|---|---|")
+        for f in p.features:
+            if f.when is not None:
+                reads = describe(f.when)
+                pts = f"yes {f.if_true:+d}, no {f.if_false:+d}"
+            else:
+                reads = str(f.field)
+                pts = ", ".join(f"{_v(k)} {v:+d}" for k, v in (f.points or {}).items())
+            out.append(f"| {f.label} | {reads} | {pts} | {cite(f.citations)} |")
+        for cap in p.caps:
+            out.append(f"\n- at most **{cap.max_fit}** when {describe(cap.when)}: {cap.reason}")
+        out.append("")
+        out.append(f"Accuracy: {p.accuracy_note} {cite(p.citations)}")
+        out.append("")
+    out += ["## Instruments", ""]
+    for inst in kb.instruments.instruments:
+        out.append(
+            f"- **{inst.name}** ({inst.method}). Licence: {inst.licence} {cite(inst.citations)}"
+        )
+    out += ["", "## Management", ""]
+    for rec in kb.management.recommendations:
+        out.append(
+            f"- **{rec.id}** [{rec.kind}] {rec.text} - when {describe(rec.when)}. "
+            + cite(rec.citations)
+        )
+    for pw in kb.management.pathways:
+        out.append(f"- **{pw.name}** applies when {describe(pw.applies_when)}; criteria:")
+        for cr in pw.criteria:
+            out.append(f"  - {cr.label}: {describe(cr.when)}")
+    out += ["", "## Essential screening questions", ""]
+    for q in kb.screening.essential:
+        out.append(f"- {q.field} ({q.group.replace('_', ' ')}): {q.why}")
+    out += ["", "## Sources", ""]
+    for s in sorted(kb.sources.values(), key=lambda s: s.id):
+        link = s.url or (f"doi:{s.doi}" if s.doi else "")
+        line = f"- [{s.id}] {s.short}. {s.title}. {s.authors} ({s.year}). {link}"
+        out.append(f"{line} - {s.verified}. {s.note}".rstrip())
+    return "\n".join(out) + "\n"

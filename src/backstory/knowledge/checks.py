@@ -1,0 +1,56 @@
+"""Checks across the whole knowledge folder: every citation resolves, every source is used."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import yaml
+
+from backstory.knowledge.loader import (
+    KnowledgeBase,
+    KnowledgeError,
+    _citations_in,
+    data_root,
+    load_knowledge_from,
+    load_sources,
+)
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What the knowledge holds, for `backstory knowledge check`."""
+
+    kb: KnowledgeBase
+    files: tuple[str, ...]
+    citations: int
+    sources: int
+
+
+def check_knowledge() -> CheckResult:
+    """Load every knowledge file and check citations both ways.
+
+    Raises:
+        KnowledgeError: naming the first problem found.
+    """
+    root = data_root()
+    kb = load_knowledge_from(root)
+    sources = load_sources(root)
+    used: set[str] = set()
+    count = 0
+    files: list[str] = []
+    for entry in sorted(root.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".yaml"):
+            continue
+        files.append(entry.name)
+        data = yaml.load(entry.read_text("utf-8"), Loader=_LOADER)
+        for cid, where in _citations_in(data, ""):
+            count += 1
+            if cid not in sources:
+                raise KnowledgeError(f"{entry.name}{where}: cites unknown source {cid!r}")
+            used.add(cid)
+    unused = sorted(set(sources) - used)
+    if unused:
+        raise KnowledgeError(f"bibliography: sources never cited: {', '.join(unused)}")
+    return CheckResult(kb=kb, files=tuple(files), citations=count, sources=len(sources))

@@ -1,0 +1,244 @@
+"""Schemas for every knowledge file: validated at load, unknown keys rejected.
+
+A clinician reviews the YAML; these models make sure what they review is exactly
+what the engine runs, with nothing silently ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from backstory.knowledge.conditions import Condition, parse_condition
+
+Level = Literal["emergency", "urgent", "soon", "routine"]
+Fit = Literal["strong", "possible", "unlikely", "unknown"]
+SuspectedId = Literal[
+    "cauda_equina_syndrome",
+    "spinal_cord_compression",
+    "malignancy",
+    "infection",
+    "fracture",
+    "axial_spondyloarthritis",
+    "abdominal_aortic_aneurysm",
+    "progressive_neurological_deficit",
+    "non_spinal_cause",
+]
+CategoryId = Literal["specific_pathology_suspected", "radicular", "non_specific"]
+
+Cond = Annotated[Condition, BeforeValidator(parse_condition)]
+Citations = Annotated[list[str], Field(min_length=1)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class Source(Model):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    short: str
+    title: str
+    authors: str
+    year: int
+    url: str | None = None
+    doi: str | None = None
+    verified: Literal["primary", "secondary"]
+    note: str = ""
+
+
+class Manifest(Model):
+    name: str
+    version: str = Field(pattern=r"^\d{4}\.\d{1,2}\.\d+$")
+    released: str
+    contract: str
+    summary: str
+    changes: list[str] = []
+
+
+class Fact(Model):
+    id: str
+    description: str
+    when: Cond
+    citations: list[str] = []
+
+
+class Contradiction(Model):
+    id: str
+    when: Cond
+    set: dict[str, Any] = {}
+    unset: list[str] = []
+    message: str
+    citations: list[str] = []
+
+    @model_validator(mode="after")
+    def _does_something(self) -> Contradiction:
+        if not self.set and not self.unset:
+            raise ValueError("a contradiction must set or unset at least one field")
+        return self
+
+
+class LevelDef(Model):
+    id: Level
+    rank: int
+    meaning: str
+    action: str
+
+
+class SuspectedDef(Model):
+    id: SuspectedId
+    name: str
+    note: str
+    citations: Citations
+
+
+class RedFlagRule(Model):
+    id: str = Field(pattern=r"^RF-[A-Z0-9-]+$")
+    title: str
+    when: Cond
+    suspected: Annotated[list[SuspectedId], Field(min_length=1)]
+    level: Literal["emergency", "urgent", "soon"]
+    action: str
+    rationale: str
+    escalates: Literal["alone", "in_combination"]
+    citations: Citations
+
+
+class RedFlags(Model):
+    levels: list[LevelDef]
+    conditions: list[SuspectedDef]
+    rules: list[RedFlagRule]
+
+
+class CategoryDef(Model):
+    id: CategoryId
+    name: str
+    when: Cond | None = None
+    rationale: str
+    citations: Citations
+
+
+class Classification(Model):
+    precedence: list[CategoryDef]
+
+
+class Feature(Model):
+    id: str
+    label: str
+    field: str | None = None
+    points: dict[str | bool | int, int] | None = None
+    when: Cond | None = None
+    if_true: int = 0
+    if_false: int = 0
+    note: str = ""
+    citations: Citations
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Feature:
+        by_field = self.field is not None and self.points is not None
+        by_when = self.when is not None
+        if by_field == by_when:
+            raise ValueError(
+                "a feature has either 'field' with 'points' or 'when' with if_true/if_false"
+            )
+        return self
+
+
+class Cap(Model):
+    when: Cond
+    max_fit: Literal["possible", "unlikely"]
+    reason: str
+    citations: Citations
+
+
+class PatternDef(Model):
+    id: str
+    name: str
+    summary: str
+    min_answered: int
+    possible_at: int
+    strong_at: int
+    features: list[Feature]
+    caps: list[Cap] = []
+    accuracy_note: str
+    citations: Citations
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> PatternDef:
+        if not self.possible_at < self.strong_at:
+            raise ValueError("possible_at must be below strong_at")
+        return self
+
+
+class Patterns(Model):
+    patterns: list[PatternDef]
+
+
+class Band(Model):
+    id: str
+    up_to: float
+
+
+class Instrument(Model):
+    id: Literal["startback", "odi", "rmdq"]
+    name: str
+    method: Literal["count_positive", "percent_of_answered", "sum"]
+    item_scores: dict[int, dict[str | int, int]] = {}
+    subscales: dict[str, list[int]] = {}
+    max_item: int = 1
+    max_missing: int = 0
+    decimals: int = 0
+    groups: list[dict[str, Any]] = []
+    bands: list[Band] = []
+    not_given: str
+    missing_reason: str
+    licence: str
+    citations: Citations
+
+
+class Instruments(Model):
+    instruments: list[Instrument]
+
+
+class Recommendation(Model):
+    id: str = Field(pattern=r"^MG-[A-Z0-9-]+$")
+    kind: Literal["offer", "consider", "advise", "refer", "test", "do_not_offer"]
+    text: str
+    when: Cond
+    reason: str
+    guideline: str = ""
+    citations: Citations
+
+
+class Criterion(Model):
+    id: str
+    label: str
+    when: Cond
+    citations: Citations
+
+
+class Pathway(Model):
+    id: str
+    name: str
+    applies_when: Cond
+    criteria: list[Criterion]
+    when_met: str
+    when_not_met: str
+    when_incomplete: str
+    citations: Citations
+
+
+class Management(Model):
+    recommendations: list[Recommendation]
+    pathways: list[Pathway] = []
+
+
+class EssentialQuestion(Model):
+    field: str
+    group: Literal["cauda_equina", "serious_pathology"]
+    why: str
+    citations: Citations
+
+
+class Screening(Model):
+    essential: list[EssentialQuestion]

@@ -1,0 +1,1 @@
+"""Renderers turn reports into text for people; the core never formats output."""
