@@ -15,10 +15,12 @@ def cli() -> None:
 
 # Sub-commands register here, one line each.
 from backstory.cli.assess import assess_command  # noqa: E402
+from backstory.cli.imaging import imaging_command  # noqa: E402
 from backstory.cli.knowledge import knowledge_group  # noqa: E402
 
 cli.add_command(assess_command)
 cli.add_command(knowledge_group)
+cli.add_command(imaging_command)
 
 
 def main() -> None:

@@ -1,0 +1,475 @@
+"""The scan-explainer knowledge: vocabulary, Brinjikji table and wording, validated at load.
+
+The knowledge is data (``knowledge/data/imaging.yaml``) so that clinicians can review and
+correct it without reading code. These models reject unknown keys and check, before anything
+runs, that every pattern compiles, every number is a percentage, every citation resolves and
+the patient wording keeps to the project's rules, so a bad edit fails loudly at load.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import cache
+from importlib import resources
+from importlib.resources.abc import Traversable
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Concern = Literal["reassure", "discuss", "urgent"]
+CaveatWhen = Literal["always", "finding_present", "age_below_table", "age_above_table"]
+
+FLAGS = re.IGNORECASE
+"""Every knowledge pattern is matched without regard to case."""
+
+_FINDING_ID = r"^[a-z][a-z0-9_]*$"
+_KEBAB_ID = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+_FRAGMENT = re.compile(r"\{\{([a-z_]+)\}\}")
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+DATA_FILE = "imaging.yaml"
+BIBLIOGRAPHY_FILE = "imaging.yaml"
+
+
+class ImagingKnowledgeError(ValueError):
+    """The imaging knowledge files are broken; the message names the file and entry."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(_Frozen):
+    """One bibliography entry; the same keys every bibliography file uses."""
+
+    id: str = Field(pattern=_KEBAB_ID)
+    short: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+    authors: str = Field(min_length=1)
+    year: int = Field(ge=1900, le=2100)
+    url: str | None
+    doi: str | None
+    verified: Literal["primary", "secondary"]
+    note: str
+
+
+class SourceRef(_Frozen):
+    """What the explainer needs to name a source; read from any bibliography file."""
+
+    id: str
+    short: str
+    url: str | None = None
+    doi: str | None = None
+
+
+class PrevalenceRow(_Frozen):
+    """One finding's row of the table, as the paper labels it."""
+
+    label: str = Field(min_length=1)
+    values: tuple[int, ...]
+
+
+class PrevalenceTable(_Frozen):
+    """Brinjikji 2015 Table 2: percent of people without back pain, by age."""
+
+    citations: tuple[str, ...] = Field(min_length=1)
+    ages: tuple[int, ...] = Field(min_length=2)
+    rows: dict[str, PrevalenceRow]
+
+    @model_validator(mode="after")
+    def _check(self) -> PrevalenceTable:
+        if any(b <= a for a, b in zip(self.ages, self.ages[1:], strict=False)):
+            raise ValueError("prevalence.ages must increase strictly")
+        for name, row in self.rows.items():
+            if len(row.values) != len(self.ages):
+                raise ValueError(f"prevalence.rows.{name}: needs one value per age")
+            if any(not 0 <= v <= 100 for v in row.values):
+                raise ValueError(f"prevalence.rows.{name}: values must be percentages")
+        return self
+
+
+class ConcernRule(_Frozen):
+    """Changes a finding's concern when ``pattern`` occurs next to it (e.g. a slip's grade)."""
+
+    pattern: str
+    concern: Concern
+    note: str = ""
+
+
+class FindingSpec(_Frozen):
+    """One finding: how reports word it, how much concern it deserves, and what to say."""
+
+    id: str = Field(pattern=_FINDING_ID)
+    label: str = Field(min_length=1)
+    name_plain: str = Field(min_length=1)
+    concern: Concern
+    patterns: tuple[str, ...] = Field(min_length=1)
+    concern_rules: tuple[ConcernRule, ...] = ()
+    yields_to: tuple[str, ...] = ()
+    yield_scope: Literal["clause", "overlap"] = "clause"
+    prevalence_row: str | None = None
+    no_prevalence_reason: str | None = None
+    plain: str = Field(min_length=1)
+    note: str = ""
+    citations: tuple[str, ...] = ()
+    evidence_gap: str | None = None
+
+    def patient_texts(self) -> Iterator[tuple[str, str]]:
+        """Every text of this finding a patient may read, with where it lives."""
+        yield f"findings/{self.id}/name_plain", self.name_plain
+        yield f"findings/{self.id}/plain", self.plain
+        if self.note:
+            yield f"findings/{self.id}/note", self.note
+        if self.no_prevalence_reason:
+            yield f"findings/{self.id}/no_prevalence_reason", self.no_prevalence_reason
+        for i, rule in enumerate(self.concern_rules):
+            if rule.note:
+                yield f"findings/{self.id}/concern_rules[{i}]/note", rule.note
+
+
+class CaveatSpec(_Frozen):
+    """A general caveat, shown always or only when its condition holds."""
+
+    id: str = Field(pattern=_KEBAB_ID)
+    text: str = Field(min_length=1)
+    when: CaveatWhen = "always"
+    applies_to: tuple[str, ...] = ()
+    show_when_urgent: bool = False
+    citations: tuple[str, ...] = Field(min_length=1)
+
+
+class TextSpec(_Frozen):
+    """How a report is cut into sentences and clauses, and which sections are skipped."""
+
+    sentence_breaks: tuple[str, ...] = Field(min_length=1)
+    clause_breaks: tuple[str, ...] = ()
+    heading: str
+    ignore_headings: str
+    resume_headings: str
+
+
+class LevelSpec(_Frozen):
+    """How spinal levels (L4/5, L5-S1) are found and tied to a finding."""
+
+    pattern: str
+    after_prefix: str
+    line_heading: str
+
+
+class NegationSpec(_Frozen):
+    """Negation cues before and after a finding, and look-alikes that are not negation."""
+
+    before: tuple[str, ...] = Field(min_length=1)
+    after: tuple[str, ...] = ()
+    pseudo: tuple[str, ...] = ()
+
+
+class UrgentSpec(_Frozen):
+    """What an urgent report says instead of any reassurance."""
+
+    message: str = Field(min_length=1)
+    also_mentions: str = Field(min_length=1)
+    citations: tuple[str, ...] = Field(min_length=1)
+
+
+class WordingSpec(_Frozen):
+    """The words patient text avoids, the explanatory exceptions, and reassurance markers."""
+
+    avoid: tuple[str, ...]
+    allowed_explanations: tuple[str, ...] = ()
+    reassurance_markers: tuple[str, ...]
+    citations: tuple[str, ...] = Field(min_length=1)
+
+    def avoided_words_in(self, text: str) -> list[str]:
+        """The avoided words ``text`` uses outside the allowed explanatory phrasings."""
+        cleaned = text
+        for phrase in self.allowed_explanations:
+            cleaned = cleaned.replace(phrase, " ")
+        low = cleaned.lower()
+        return [w for w in self.avoid if w.lower() in low]
+
+    def reassurance_in(self, text: str) -> list[str]:
+        """The reassurance markers ``text`` contains (matched from a word start)."""
+        return [
+            m
+            for m in self.reassurance_markers
+            if re.search(r"\b" + re.escape(m), text, flags=re.IGNORECASE)
+        ]
+
+
+class Messages(_Frozen):
+    """Fixed sentences and headings for the explanation."""
+
+    title: str
+    prevalence: str
+    negated: str
+    no_findings: str
+    present_heading: str
+    negated_heading: str
+    caveats_heading: str
+    urgent_heading: str
+    sources_heading: str
+    closing: str
+
+    def patient_texts(self) -> Iterator[tuple[str, str]]:
+        """Every message with where it lives."""
+        for name, value in self.model_dump().items():
+            yield f"messages/{name}", str(value)
+
+
+class ImagingKnowledge(_Frozen):
+    """Everything the scan explainer knows, as one validated, immutable object."""
+
+    version: str = Field(min_length=1)
+    fragments: dict[str, str] = Field(default_factory=dict)
+    text: TextSpec
+    levels: LevelSpec
+    negation: NegationSpec
+    prevalence: PrevalenceTable
+    findings: tuple[FindingSpec, ...] = Field(min_length=1)
+    caveats: tuple[CaveatSpec, ...]
+    urgent: UrgentSpec
+    wording: WordingSpec
+    messages: Messages
+    sources: tuple[SourceRef, ...] = ()
+    """Filled by the loader from the bibliography; empty means citations are not checked."""
+
+    def expand(self, pattern: str) -> str:
+        """Replace ``{{name}}`` fragments in a pattern."""
+
+        def sub(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in self.fragments:
+                raise ValueError(f"unknown fragment {{{{{name}}}}}")
+            return self.fragments[name]
+
+        return _FRAGMENT.sub(sub, pattern)
+
+    def finding(self, finding_id: str) -> FindingSpec:
+        """The finding with this id (KeyError if none)."""
+        for spec in self.findings:
+            if spec.id == finding_id:
+                return spec
+        raise KeyError(finding_id)
+
+    def source(self, source_id: str) -> SourceRef | None:
+        """The bibliography entry with this id, if the loader supplied one."""
+        for src in self.sources:
+            if src.id == source_id:
+                return src
+        return None
+
+    def citations_used(self) -> dict[str, list[str]]:
+        """Every cited source id, with the places that cite it."""
+        used: dict[str, list[str]] = {}
+
+        def add(where: str, ids: tuple[str, ...]) -> None:
+            for i in ids:
+                used.setdefault(i, []).append(where)
+
+        add("prevalence", self.prevalence.citations)
+        for spec in self.findings:
+            add(f"findings/{spec.id}", spec.citations)
+        for cav in self.caveats:
+            add(f"caveats/{cav.id}", cav.citations)
+        add("urgent", self.urgent.citations)
+        add("wording", self.wording.citations)
+        return used
+
+    def patient_texts(self) -> Iterator[tuple[str, str, Concern | None]]:
+        """Every patient-facing text, where it lives, and the concern it belongs to."""
+        for spec in self.findings:
+            for where, text in spec.patient_texts():
+                yield where, text, spec.concern
+        for cav in self.caveats:
+            yield f"caveats/{cav.id}", cav.text, None
+        yield "urgent/message", self.urgent.message, "urgent"
+        yield "urgent/also_mentions", self.urgent.also_mentions, "urgent"
+        for where, text in self.messages.patient_texts():
+            yield where, text, None
+
+    @model_validator(mode="after")
+    def _check(self) -> ImagingKnowledge:
+        problems: list[str] = []
+        ids = [f.id for f in self.findings]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            problems.append(f"findings: ids defined twice: {dupes}")
+        known = set(ids)
+        for where, pattern in self._all_patterns():
+            try:
+                re.compile(self.expand(pattern), FLAGS)
+            except (re.error, ValueError) as exc:
+                problems.append(f"{where}: pattern does not compile ({exc})")
+        for spec in self.findings:
+            problems.extend(self._check_finding(spec, known))
+        for cav in self.caveats:
+            for other in cav.applies_to:
+                if other not in known:
+                    problems.append(f"caveats/{cav.id}: applies_to unknown finding {other!r}")
+            if cav.when == "finding_present" and not cav.applies_to:
+                problems.append(f"caveats/{cav.id}: 'finding_present' needs applies_to")
+        problems.extend(self._check_wording())
+        problems.extend(self._check_templates())
+        if self.sources:
+            have = {s.id for s in self.sources}
+            for cited, places in sorted(self.citations_used().items()):
+                if cited not in have:
+                    problems.append(f"{places[0]}: citation {cited!r} is not in any bibliography")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def _all_patterns(self) -> Iterator[tuple[str, str]]:
+        for i, p in enumerate(self.text.sentence_breaks):
+            yield f"text/sentence_breaks[{i}]", p
+        for i, p in enumerate(self.text.clause_breaks):
+            yield f"text/clause_breaks[{i}]", p
+        yield "text/heading", self.text.heading
+        yield "text/ignore_headings", self.text.ignore_headings
+        yield "text/resume_headings", self.text.resume_headings
+        yield "levels/pattern", self.levels.pattern
+        yield "levels/after_prefix", self.levels.after_prefix
+        yield "levels/line_heading", self.levels.line_heading
+        for kind in ("before", "after", "pseudo"):
+            for i, p in enumerate(getattr(self.negation, kind)):
+                yield f"negation/{kind}[{i}]", p
+        for spec in self.findings:
+            for i, p in enumerate(spec.patterns):
+                yield f"findings/{spec.id}/patterns[{i}]", p
+            for i, rule in enumerate(spec.concern_rules):
+                yield f"findings/{spec.id}/concern_rules[{i}]", rule.pattern
+
+    def _check_finding(self, spec: FindingSpec, known: set[str]) -> list[str]:
+        where = f"findings/{spec.id}"
+        out: list[str] = []
+        if (spec.prevalence_row is None) == (spec.no_prevalence_reason is None):
+            out.append(f"{where}: give exactly one of prevalence_row and no_prevalence_reason")
+        if spec.prevalence_row is not None and spec.prevalence_row not in self.prevalence.rows:
+            out.append(f"{where}: prevalence_row {spec.prevalence_row!r} is not in the table")
+        if spec.concern == "urgent" and spec.prevalence_row is not None:
+            out.append(f"{where}: an urgent finding never gets a reassuring prevalence figure")
+        if spec.concern == "urgent" and any(r.concern != "urgent" for r in spec.concern_rules):
+            out.append(f"{where}: an urgent finding cannot be downgraded by a rule")
+        if not spec.citations and not spec.evidence_gap:
+            out.append(f"{where}: cite a source or explain the evidence gap")
+        for other in spec.yields_to:
+            if other not in known or other == spec.id:
+                out.append(f"{where}: yields_to unknown finding {other!r}")
+        return out
+
+    def _check_wording(self) -> list[str]:
+        out: list[str] = []
+        for where, text, concern in self.patient_texts():
+            if concern == "urgent":
+                found = self.wording.reassurance_in(text)
+                if found:
+                    out.append(f"{where}: urgent text must not reassure (uses {found})")
+            bad = self.wording.avoided_words_in(text)
+            if bad:
+                out.append(f"{where}: patient text uses {bad}")
+        return out
+
+    def _check_templates(self) -> list[str]:
+        out: list[str] = []
+        checks = (
+            ("messages/prevalence", self.messages.prevalence, {"percent": 1, "age": 2}),
+            ("messages/title", self.messages.title, {"age": 2}),
+            ("urgent/also_mentions", self.urgent.also_mentions, {"name": "x"}),
+        )
+        for where, template, fields in checks:
+            try:
+                template.format(**fields)
+            except (KeyError, IndexError, ValueError) as exc:
+                out.append(f"{where}: template does not format ({exc!r})")
+        return out
+
+
+def _data_dir() -> Traversable:
+    return resources.files("backstory").joinpath("knowledge", "data")
+
+
+def _read_yaml(path: Traversable, where: str) -> Any:
+    try:
+        return yaml.load(path.read_text("utf-8"), Loader=_LOADER)
+    except (OSError, yaml.YAMLError) as exc:
+        raise ImagingKnowledgeError(f"{where}: cannot be read ({exc})") from exc
+
+
+def load_imaging_sources() -> tuple[Source, ...]:
+    """The sources this module's own bibliography file defines, strictly validated."""
+    where = f"bibliography/{BIBLIOGRAPHY_FILE}"
+    raw = _read_yaml(_data_dir().joinpath("bibliography", BIBLIOGRAPHY_FILE), where)
+    if not isinstance(raw, list):
+        raise ImagingKnowledgeError(f"{where}: must be a list of sources")
+    out: list[Source] = []
+    for i, item in enumerate(raw):
+        try:
+            out.append(Source.model_validate(item))
+        except ValidationError as exc:
+            raise ImagingKnowledgeError(f"{where}[{i}]: {exc}") from exc
+    return tuple(out)
+
+
+def _all_source_refs(own: tuple[Source, ...]) -> tuple[SourceRef, ...]:
+    """Own sources first, then ids defined in the project's other bibliography files.
+
+    All bibliography files share one namespace, so a source cited here may be defined in
+    another file; an id this module defines must not be defined again elsewhere.
+    """
+    refs = [SourceRef(id=s.id, short=s.short, url=s.url, doi=s.doi) for s in own]
+    own_ids = {s.id for s in own}
+    seen = set(own_ids)
+    bib = _data_dir().joinpath("bibliography")
+    for entry in sorted(bib.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".yaml") or entry.name == BIBLIOGRAPHY_FILE:
+            continue
+        raw = _read_yaml(entry, f"bibliography/{entry.name}") or []
+        for item in raw if isinstance(raw, list) else []:
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                continue
+            sid = item["id"]
+            if sid in own_ids:
+                raise ImagingKnowledgeError(
+                    f"bibliography/{entry.name}: source {sid!r} is also defined in "
+                    f"bibliography/{BIBLIOGRAPHY_FILE}"
+                )
+            if sid in seen:
+                continue
+            seen.add(sid)
+            url, doi = item.get("url"), item.get("doi")
+            refs.append(
+                SourceRef(
+                    id=sid,
+                    short=str(item.get("short") or sid),
+                    url=url if isinstance(url, str) else None,
+                    doi=doi if isinstance(doi, str) else None,
+                )
+            )
+    return tuple(refs)
+
+
+@cache
+def load_imaging_knowledge() -> ImagingKnowledge:
+    """Read and validate the bundled imaging knowledge (cached: it never changes at run time).
+
+    Also checks the bibliography both ways: every citation resolves, and every source this
+    module's bibliography file defines is cited somewhere in the knowledge.
+    """
+    raw = _read_yaml(_data_dir().joinpath(DATA_FILE), DATA_FILE)
+    if not isinstance(raw, dict):
+        raise ImagingKnowledgeError(f"{DATA_FILE}: must be a mapping")
+    own = load_imaging_sources()
+    try:
+        knowledge = ImagingKnowledge.model_validate({**raw, "sources": _all_source_refs(own)})
+    except ValidationError as exc:
+        raise ImagingKnowledgeError(f"{DATA_FILE}: {exc}") from exc
+    used = knowledge.citations_used()
+    uncited = [s.id for s in own if s.id not in used]
+    if uncited:
+        raise ImagingKnowledgeError(
+            f"bibliography/{BIBLIOGRAPHY_FILE}: sources never cited in {DATA_FILE}: {uncited}"
+        )
+    return knowledge
