@@ -8,6 +8,7 @@ message on stderr, nothing on stdout, and exit status 2, never a traceback.
 from __future__ import annotations
 
 import json
+import sys
 from typing import NoReturn
 
 import click
@@ -42,7 +43,7 @@ def _parse_age(text: str) -> int:
 
 def _read_report(report: str) -> str:
     if report == "-":
-        return click.get_text_stream("stdin").read()
+        return sys.stdin.read()
     try:
         with open(report, encoding="utf-8-sig") as fh:
             return fh.read()
