@@ -14,6 +14,7 @@ def cli() -> None:
 
 
 # Sub-commands register here, one line each.
+from backstory.cli.ask import ask_command  # noqa: E402
 from backstory.cli.assess import assess_command  # noqa: E402
 from backstory.cli.imaging import imaging_command  # noqa: E402
 from backstory.cli.knowledge import knowledge_group  # noqa: E402
@@ -21,6 +22,7 @@ from backstory.cli.knowledge import knowledge_group  # noqa: E402
 cli.add_command(assess_command)
 cli.add_command(knowledge_group)
 cli.add_command(imaging_command)
+cli.add_command(ask_command)
 
 
 def main() -> None:
