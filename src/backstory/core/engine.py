@@ -35,9 +35,13 @@ from backstory.knowledge.conditions import (
     Compiled,
     Condition,
     Env,
-    evidence_for,
+    FactRef,
+    OpenFn,
+    WhyFn,
+    compile_open,
+    compile_why,
     parse_condition,
-    undetermined_fields,
+    walk,
 )
 from backstory.knowledge.loader import KnowledgeBase
 from backstory.knowledge.schema import (
@@ -52,6 +56,16 @@ from backstory.knowledge.schema import (
 _FIT_RANK = {"unlikely": 1, "possible": 2, "strong": 3}
 _FITS_BY_RANK = {1: "unlikely", 2: "possible", 3: "strong"}
 _FITS_DESC = ("strong", "possible", "unlikely", "unknown")
+_MISSING = object()
+_MEMO_LIMIT = 4096
+
+
+def _fit(spec: PatternDef, score: int, answered: int, cap_rank: int) -> str:
+    """The fit for a score: unknown below min_answered, then thresholds, then caps."""
+    if answered < spec.min_answered:
+        return "unknown"
+    rank = 3 if score >= spec.strong_at else 2 if score >= spec.possible_at else 1
+    return _FITS_BY_RANK[min(rank, cap_rank)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +76,10 @@ class _Feature:
     cond: Compiled | None
     fields: tuple[str, ...]
     options: tuple[int, ...]
-    blank: tuple[Answer, ...]
+    unknown_result: FeatureResult
     cites: tuple[str, ...]
+    results: dict[Any, FeatureResult]
+    what_if: dict[tuple[int, int, int], WhatIf | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +87,7 @@ class _Pattern:
     spec: PatternDef
     features: tuple[_Feature, ...]
     caps: tuple[tuple[Compiled, str, str], ...]
+    citations: tuple[str, ...]
 
 
 class Engine:
@@ -110,6 +127,35 @@ class Engine:
             (c(p.applies_when), p, tuple((c(cr.when), cr) for cr in p.criteria))
             for p in kb.management.pathways
         )
+        self.level_names = {v: k for k, v in self.rank.items()}
+        self.screening_items = {
+            q.field: UnknownItem(q.field, q.why, "screening") for q in kb.screening.essential
+        }
+        self.unknown_memo: dict[tuple[str, int, tuple[str, ...], str], UnknownItem] = {}
+        self.facts_open: dict[str, OpenFn] = {}
+        for name in kb.facts:
+            self._fact_open(name)
+        self.facts_why: dict[str, WhyFn] = {}
+        for name in self._fact_order():
+            fact = kb.facts[name]
+            cond = fact.when if fact.when is not None else fact.true_when
+            assert cond is not None
+            self.facts_why[name] = self._fact_why(name, cond)
+        self.rules_why = {
+            r.id: compile_why(r.when, self.facts_why, kb.fact_conditions)
+            for r in kb.red_flags.rules
+        }
+        self.categories_why = {
+            cat.id: compile_why(cat.when, self.facts_why, kb.fact_conditions)
+            for cat in kb.classification.precedence
+            if cat.when is not None
+        }
+        self.rules_open = {r.id: compile_open(r.when, self.facts_open) for r in kb.red_flags.rules}
+        self.categories_open = {
+            cat.id: compile_open(cat.when, self.facts_open)
+            for cat in kb.classification.precedence
+            if cat.when is not None
+        }
         self.instrument_items = {
             name: tuple(spec.path for spec in inst.items)
             for name, inst in kb.contract.instruments.items()
@@ -129,8 +175,17 @@ class Engine:
                         kb.compile(f.when),
                         fields,
                         (f.if_true, f.if_false),
-                        tuple(Answer(x, None) for x in fields),
+                        FeatureResult(
+                            f.id,
+                            f.label,
+                            0,
+                            tuple(Answer(x, None) for x in fields),
+                            tuple(f.citations),
+                            f.note,
+                        ),
                         tuple(f.citations),
+                        {},
+                        {},
                     )
                 )
             else:
@@ -152,12 +207,21 @@ class Engine:
                         None,
                         (f.field,),
                         opts,
-                        (Answer(f.field, None),),
+                        FeatureResult(
+                            f.id,
+                            f.label,
+                            0,
+                            (Answer(f.field, None),),
+                            tuple(f.citations),
+                            f.note,
+                        ),
                         tuple(f.citations),
+                        {},
+                        {},
                     )
                 )
         caps = tuple((kb.compile(cap.when), cap.max_fit, cap.reason) for cap in p.caps)
-        return _Pattern(p, tuple(feats), caps)
+        return _Pattern(p, tuple(feats), caps, tuple(p.citations))
 
     # ------------------------------------------------------------------------------------
     def assess(self, assessment: Assessment) -> Report:
@@ -240,15 +304,64 @@ class Engine:
         )
 
     # ------------------------------------------------------------------------------------
-    def _because(self, cond: Condition, env: Env) -> tuple[Answer, ...]:
-        kb = self.kb
-        return tuple(
-            Answer(f, v) for f, v in evidence_for(cond, env, kb.fact_conditions, kb.compiled_facts)
-        )
+    def _fact_order(self) -> list[str]:
+        order: list[str] = []
 
-    def _open(self, cond: Condition, env: Env) -> set[str]:
-        kb = self.kb
-        return undetermined_fields(cond, env, kb.fact_conditions, kb.compiled_facts)
+        def visit(name: str) -> None:
+            if name in order:
+                return
+            for node in walk(self.kb.facts[name].as_condition()):
+                if isinstance(node, FactRef):
+                    visit(node.name)
+            order.append(name)
+
+        for name in self.kb.facts:
+            visit(name)
+        return order
+
+    def _fact_why(self, name: str, cond: Condition) -> WhyFn:
+        """A fact's value from its compiled form, with the evidence of its true part."""
+        value = self.kb.compiled_facts[name]
+        fact = self.kb.facts[name]
+        why = compile_why(cond, self.facts_why, self.kb.fact_conditions)
+        if fact.when is not None:
+            return why
+        assert fact.false_when is not None
+        why_false = compile_why(fact.false_when, self.facts_why, self.kb.fact_conditions)
+
+        def pair(env: Env) -> tuple[bool | None, tuple[tuple[str, Any], ...]]:
+            r = value(env)
+            if r is True:
+                return r, why(env)[1]
+            if r is False:
+                return r, why_false(env)[1]
+            return None, ()
+
+        return pair
+
+    def _fact_open(self, name: str) -> OpenFn:
+        fn = self.facts_open.get(name)
+        if fn is not None:
+            return fn
+        fact = self.kb.facts[name]
+        for node in walk(fact.as_condition()):
+            if isinstance(node, FactRef):
+                self._fact_open(node.name)
+        if fact.when is not None:
+            fn = compile_open(fact.when, self.facts_open)
+        else:
+            assert fact.true_when is not None and fact.false_when is not None
+            value = self.kb.compiled_facts[name]
+            t = compile_open(fact.true_when, self.facts_open)
+            f = compile_open(fact.false_when, self.facts_open)
+
+            def pair(env: Env) -> tuple[bool | None, tuple[str, ...]]:
+                r = value(env)
+                return (r, ()) if r is not None else (None, t(env)[1] + f(env)[1])
+
+            fn = pair
+        self.facts_open[name] = fn
+        return fn
 
     def _triage(self, env: Env) -> tuple[Triage, list[tuple[RedFlagRule, bool | None]]]:
         fired: list[RedFlagRule] = []
@@ -273,7 +386,7 @@ class Engine:
                 action=r.action,
                 rationale=r.rationale,
                 escalates=r.escalates,
-                because=self._because(r.when, env),
+                because=_dedupe(self.rules_why[r.id](env)[1]),
                 citations=tuple(r.citations),
             )
             for r in fired
@@ -289,7 +402,7 @@ class Engine:
             r = True if cond is None else cond(env)
             results.append((cat, r, fields))
             if r is True:
-                because = self._because(cat.when, env) if cat.when is not None else ()
+                because = _dedupe(self.categories_why[cat.id](env)[1]) if cat.when else ()
                 return (
                     Classification(cat.id, cat.name, cat.rationale, because, tuple(cat.citations)),
                     results,
@@ -306,27 +419,27 @@ class Engine:
         neutral: list[FeatureResult] = []
         unknown: list[FeatureResult] = []
         for f in p.features:
-            fs = f.spec
             if f.points is not None:
                 v = env.get(f.path)  # type: ignore[arg-type]
                 if v is None:
                     pending.append(f)
-                    unknown.append(FeatureResult(fs.id, fs.label, 0, f.blank, f.cites, fs.note))
+                    unknown.append(f.unknown_result)
                     continue
-                pts = f.points.get(v, 0)
-                answers: tuple[Answer, ...] = (Answer(f.fields[0], v),)
+                key: Any = v
             else:
                 assert f.cond is not None
                 r = f.cond(env)
                 if r is None:
                     pending.append(f)
-                    unknown.append(FeatureResult(fs.id, fs.label, 0, f.blank, f.cites, fs.note))
+                    unknown.append(f.unknown_result)
                     continue
-                pts = fs.if_true if r else fs.if_false
-                answers = tuple(Answer(x, env.get(x)) for x in f.fields)
+                key = (r, *(env.get(x) for x in f.fields))
+            res = f.results.get(key)
+            if res is None:
+                res = self._feature_result(f, key)
+            pts = res.points
             answered += 1
             score += pts
-            res = FeatureResult(fs.id, fs.label, pts, answers, f.cites, fs.note)
             if pts > 0:
                 supporting.append(res)
             elif pts < 0:
@@ -338,15 +451,29 @@ class Engine:
         for cond, max_fit, reason in p.caps:
             if cond(env) is True:
                 caps.append(reason)
-                cap_rank = min(cap_rank, _FIT_RANK[max_fit])
-        fit = self._fit(spec, score, answered, cap_rank)
+                if _FIT_RANK[max_fit] < cap_rank:
+                    cap_rank = _FIT_RANK[max_fit]
+        fit = _fit(spec, score, answered, cap_rank)
         would: list[WhatIf] = []
         for f in pending:
-            outcomes = {self._fit(spec, score + o, answered + 1, cap_rank) for o in f.options}
-            outcomes.discard(fit)
-            if outcomes:
-                ordered = tuple(x for x in _FITS_DESC if x in outcomes)
-                would.append(WhatIf(f.spec.id, f.spec.label, f.fields, ordered))
+            wkey = (score, answered, cap_rank)
+            what = f.what_if.get(wkey, _MISSING)
+            if what is _MISSING:
+                outcomes = {_fit(spec, score + o, answered + 1, cap_rank) for o in f.options}
+                outcomes.discard(fit)
+                what = (
+                    WhatIf(
+                        f.spec.id,
+                        f.spec.label,
+                        f.fields,
+                        tuple(x for x in _FITS_DESC if x in outcomes),
+                    )
+                    if outcomes
+                    else None
+                )
+                f.what_if[wkey] = what
+            if what is not None:
+                would.append(what)  # type: ignore[arg-type]
         return PatternResult(
             id=spec.id,
             name=spec.name,
@@ -362,15 +489,23 @@ class Engine:
             caps=tuple(caps),
             would_change=tuple(would),
             accuracy_note=spec.accuracy_note,
-            citations=tuple(spec.citations),
+            citations=p.citations,
         )
 
     @staticmethod
-    def _fit(spec: PatternDef, score: int, answered: int, cap_rank: int) -> str:
-        if answered < spec.min_answered:
-            return "unknown"
-        rank = 3 if score >= spec.strong_at else 2 if score >= spec.possible_at else 1
-        return _FITS_BY_RANK[min(rank, cap_rank)]
+    def _feature_result(f: _Feature, key: Any) -> FeatureResult:
+        """Build (once per distinct answer) the record of one answered feature."""
+        fs = f.spec
+        if f.points is not None:
+            pts = f.points.get(key, 0)
+            answers: tuple[Answer, ...] = (Answer(f.fields[0], key),)
+        else:
+            pts = fs.if_true if key[0] else fs.if_false
+            answers = tuple(Answer(x, v) for x, v in zip(f.fields, key[1:], strict=True))
+        res = FeatureResult(fs.id, fs.label, pts, answers, f.cites, fs.note)
+        if len(f.results) < _MEMO_LIMIT:
+            f.results[key] = res
+        return res
 
     def _manage(self, env: Env) -> Management:
         recommended: list[RecommendationItem] = []
@@ -410,36 +545,41 @@ class Engine:
         items: dict[str, UnknownItem] = {}
         essential = kb.screening.essential
         missing = tuple(q.field for q in essential if env.get(q.field) is None)
-        for q in essential:
-            if env.get(q.field) is None:
-                items[q.field] = UnknownItem(q.field, q.why, "screening")
+        for f in missing:
+            items[f] = self.screening_items[f]
         rank = self.rank
         current = rank[triage.level]
         raise_to: dict[str, tuple[int, list[str], str]] = {}
         for rule, r in rule_results:
             if r is not None or rank[rule.level] <= current:
                 continue
-            for f in sorted(self._open(rule.when, env)):
+            for f in sorted(set(self.rules_open[rule.id](env)[1])):
                 if env.get(f) is not None or f in items:
                     continue
                 lv, rules, title = raise_to.get(f, (0, [], rule.title))
                 if rank[rule.level] > lv:
                     title = rule.title
                 raise_to[f] = (max(lv, rank[rule.level]), [*rules, rule.id], title)
-        names = {v: k for k, v in rank.items()}
+        names = self.level_names
         for f, (lv, rules, title) in sorted(raise_to.items(), key=lambda x: (-x[1][0], x[0])):
-            items[f] = UnknownItem(
-                f,
-                f"Unanswered; the answer could raise the triage to {names[lv]} ({title}).",
-                "triage",
-                names[lv],
-                tuple(rules),
-            )
+            key = (f, lv, tuple(rules), title)
+            item = self.unknown_memo.get(key)
+            if item is None:
+                item = UnknownItem(
+                    f,
+                    f"Unanswered; the answer could raise the triage to {names[lv]} ({title}).",
+                    "triage",
+                    names[lv],
+                    key[2],
+                )
+                if len(self.unknown_memo) < _MEMO_LIMIT:
+                    self.unknown_memo[key] = item
+            items[f] = item
         for cat, r, _fields in cat_results:
             if cat.id == classification.category:
                 break
             if r is None and cat.when is not None:
-                for f in sorted(self._open(cat.when, env)):
+                for f in sorted(set(self.categories_open[cat.id](env)[1])):
                     if env.get(f) is None and f not in items:
                         items[f] = UnknownItem(
                             f,
@@ -454,6 +594,16 @@ class Engine:
             unanswered=missing,
         )
         return screening, tuple(items.values())
+
+
+def _dedupe(pairs: tuple[tuple[str, Any], ...]) -> tuple[Answer, ...]:
+    seen: set[str] = set()
+    out: list[Answer] = []
+    for f, v in pairs:
+        if f not in seen:
+            seen.add(f)
+            out.append(Answer(f, v))
+    return tuple(out)
 
 
 def _parse(raw: Any) -> Condition:

@@ -377,3 +377,165 @@ def _open(
         assert isinstance(cond, (All, AnyOf, AtLeast))
         for p in cond.parts:
             _open(p, env, facts, compiled, out)
+
+
+OpenFn: TypeAlias = Callable[[Env], tuple[Tri, tuple[str, ...]]]
+
+
+def compile_open(cond: Condition, facts: Mapping[str, OpenFn]) -> OpenFn:
+    """Compile a condition to a closure giving its value and, when unknown, the open fields.
+
+    One pass gives the same answer as :func:`undetermined_fields`: only branches that are
+    themselves unknown contribute their unanswered fields.
+    """
+    if isinstance(cond, Compare):
+        path, value, unknown, fn = cond.field, cond.value, cond.unknown, _VALUE_OPS[cond.op]
+        missing = (path,) if unknown is None else ()
+
+        def leaf(env: Env) -> tuple[Tri, tuple[str, ...]]:
+            v = env.get(path)
+            if v is None:
+                return unknown, missing
+            return fn(v, value), ()
+
+        return leaf
+    if isinstance(cond, CompareFields):
+        a, b, cu, ffn = cond.field, cond.other, cond.unknown, _FIELD_OPS[cond.op]
+
+        def leaf2(env: Env) -> tuple[Tri, tuple[str, ...]]:
+            x, y = env.get(a), env.get(b)
+            if x is None or y is None:
+                if cu is not None:
+                    return cu, ()
+                return None, tuple(f for f, v in ((a, x), (b, y)) if v is None)
+            return ffn(x, y), ()
+
+        return leaf2
+    if isinstance(cond, Known):
+        kp = cond.field
+        return lambda env: (env.get(kp) is not None, ())
+    if isinstance(cond, FactRef):
+        return facts[cond.name]
+    if isinstance(cond, Not):
+        inner = compile_open(cond.part, facts)
+
+        def neg(env: Env) -> tuple[Tri, tuple[str, ...]]:
+            r, fs = inner(env)
+            return (None if r is None else not r), fs
+
+        return neg
+    parts = tuple(compile_open(p, facts) for p in cond.parts)
+    if isinstance(cond, All):
+
+        def all_(env: Env) -> tuple[Tri, tuple[str, ...]]:
+            open_: list[str] = []
+            unknown = False
+            for p in parts:
+                r, fs = p(env)
+                if r is False:
+                    return False, ()
+                if r is None:
+                    unknown = True
+                    open_.extend(fs)
+            return (None, tuple(open_)) if unknown else (True, ())
+
+        return all_
+    if isinstance(cond, AnyOf):
+
+        def any_(env: Env) -> tuple[Tri, tuple[str, ...]]:
+            open_: list[str] = []
+            unknown = False
+            for p in parts:
+                r, fs = p(env)
+                if r is True:
+                    return True, ()
+                if r is None:
+                    unknown = True
+                    open_.extend(fs)
+            return (None, tuple(open_)) if unknown else (False, ())
+
+        return any_
+    assert isinstance(cond, AtLeast)
+    n = cond.n
+
+    def at_least(env: Env) -> tuple[Tri, tuple[str, ...]]:
+        yes = unk = 0
+        open_: list[str] = []
+        for p in parts:
+            r, fs = p(env)
+            if r is True:
+                yes += 1
+            elif r is None:
+                unk += 1
+                open_.extend(fs)
+        if yes >= n:
+            return True, ()
+        return (None, tuple(open_)) if yes + unk >= n else (False, ())
+
+    return at_least
+
+
+Pairs: TypeAlias = tuple[tuple[str, Any], ...]
+WhyFn: TypeAlias = Callable[[Env], tuple[Tri, Pairs]]
+
+
+def compile_why(
+    cond: Condition, facts: Mapping[str, WhyFn], fact_conditions: Mapping[str, Condition]
+) -> WhyFn:
+    """Compile a condition to a closure giving its value and the answers that carry it.
+
+    Gives the same answers, in the same order, as :func:`evidence_for` (before removing
+    repeats), in one pass; used only for conditions already known to be true.
+    """
+    if isinstance(cond, Compare):
+        path, value, unknown, fn = cond.field, cond.value, cond.unknown, _VALUE_OPS[cond.op]
+
+        def leaf(env: Env) -> tuple[Tri, Pairs]:
+            v = env.get(path)
+            return (unknown if v is None else fn(v, value)), ((path, v),)
+
+        return leaf
+    if isinstance(cond, CompareFields):
+        a, b, cu, ffn = cond.field, cond.other, cond.unknown, _FIELD_OPS[cond.op]
+
+        def leaf2(env: Env) -> tuple[Tri, Pairs]:
+            x, y = env.get(a), env.get(b)
+            r = cu if x is None or y is None else ffn(x, y)
+            return r, ((a, x), (b, y))
+
+        return leaf2
+    if isinstance(cond, Known):
+        kp = cond.field
+        return lambda env: (env.get(kp) is not None, ((kp, env.get(kp)),))
+    if isinstance(cond, FactRef):
+        return facts[cond.name]
+    if isinstance(cond, Not):
+        inner = compile_why(cond.part, facts, fact_conditions)
+        looked = tuple(sorted(fields_of(cond.part, fact_conditions)))
+
+        def neg(env: Env) -> tuple[Tri, Pairs]:
+            r, _ = inner(env)
+            pairs = tuple((f, env.get(f)) for f in looked if env.get(f) is not None)
+            return (None if r is None else not r), pairs
+
+        return neg
+    parts = tuple(compile_why(p, facts, fact_conditions) for p in cond.parts)
+    kind = "all" if isinstance(cond, All) else "any" if isinstance(cond, AnyOf) else "n"
+    n = cond.n if isinstance(cond, AtLeast) else 0
+
+    def node(env: Env) -> tuple[Tri, Pairs]:
+        results = [p(env) for p in parts]
+        values = [r for r, _ in results]
+        if kind == "all":
+            r = False if False in values else (None if None in values else True)
+            pairs = tuple(x for _, ps in results for x in ps)
+        else:
+            yes = values.count(True)
+            if kind == "any":
+                r = True if yes else (None if None in values else False)
+            else:
+                r = True if yes >= n else (None if yes + values.count(None) >= n else False)
+            pairs = tuple(x for v, ps in results if v is True for x in ps)
+        return r, pairs
+
+    return node
