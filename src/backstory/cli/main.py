@@ -16,13 +16,29 @@ def cli() -> None:
 # Sub-commands register here, one line each.
 from backstory.cli.ask import ask_command  # noqa: E402
 from backstory.cli.assess import assess_command  # noqa: E402
+from backstory.cli.database import backup_command, db_group, restore_command  # noqa: E402
 from backstory.cli.imaging import imaging_command  # noqa: E402
 from backstory.cli.knowledge import knowledge_group  # noqa: E402
+from backstory.cli.patient import episode_group, patient_group  # noqa: E402
+from backstory.cli.progress import progress_command  # noqa: E402
+from backstory.cli.reassess import reassess_command  # noqa: E402
+from backstory.cli.records import erase_command, export_command  # noqa: E402
+from backstory.cli.users import user_group  # noqa: E402
 
 cli.add_command(assess_command)
 cli.add_command(knowledge_group)
 cli.add_command(imaging_command)
 cli.add_command(ask_command)
+cli.add_command(patient_group)
+cli.add_command(episode_group)
+cli.add_command(user_group)
+cli.add_command(progress_command)
+cli.add_command(export_command)
+cli.add_command(erase_command)
+cli.add_command(reassess_command)
+cli.add_command(db_group)
+cli.add_command(backup_command)
+cli.add_command(restore_command)
 
 
 def main() -> None:

@@ -1,0 +1,108 @@
+"""Progress over an episode: trajectories, recovery and the "not improving - reassess" prompt.
+
+Pure: the caller passes the visits and today's date, so the same inputs always give the
+same judgement (and tests need no clock).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from backstory.outcomes.change import (
+    RiskChange,
+    Trajectory,
+    Visit,
+    ordered,
+    risk_change,
+    trajectory,
+)
+from backstory.outcomes.rules import OutcomeRules
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """What changed over one episode and whether to reassess."""
+
+    visits: tuple[Visit, ...]
+    trajectories: tuple[Trajectory, ...]
+    risk: RiskChange | None
+    recovered: bool | None
+    """None when the latest visit lacks a required measure (unknown is never "no")."""
+    days_followed: int
+    """Days from the episode's first assessment to its latest."""
+    reassess: tuple[str, ...]
+    """Why to reassess, in plain words; empty when there is no prompt."""
+    stale_days: int | None
+    """Days since the latest assessment when that reaches the reassessment interval."""
+
+
+def recovered(visit: Visit, rules: OutcomeRules) -> bool | None:
+    """Whether one visit meets the recovery rule (required criteria known, optional if given)."""
+    for c in rules.recovery.criteria:
+        value = visit.values.get(c.measure)
+        if value is None:
+            if c.required:
+                return None
+            continue
+        if value > c.at_most:
+            return False
+    return True
+
+
+def fmt(value: Decimal) -> str:
+    """A decimal without trailing zeros or exponent (46.0 -> 46, 1E+1 -> 10)."""
+    return format(value.normalize(), "f")
+
+
+def reassess_reasons(
+    trajectories: Sequence[Trajectory],
+    risk: RiskChange | None,
+    days_followed: int,
+    is_recovered: bool | None,
+    rules: OutcomeRules,
+) -> tuple[str, ...]:
+    """Reasons to prompt "not improving - reassess": any worsening, or no improvement in time."""
+    reasons: list[str] = []
+    for t in trajectories:
+        if t.status == "worse":
+            reasons.append(
+                f"{t.measure.label} is worse: {fmt(t.baseline.value)} to {fmt(t.latest.value)}"
+                f" (an important change is {fmt(t.important_amount)})"
+            )
+    if risk is not None and risk.move == "higher":
+        reasons.append(f"{risk.group.label} is higher: {risk.baseline} to {risk.latest}")
+    after = rules.reassess.after_days
+    improved = any(t.status == "improved" for t in trajectories)
+    if days_followed >= after and not improved and is_recovered is not True:
+        compared = any(t.has_follow_up for t in trajectories)
+        what = "no important improvement" if compared else "no measure that could be compared"
+        reasons.append(f"{what} {days_followed} days after the first assessment")
+    return tuple(reasons)
+
+
+def progress(visits: Sequence[Visit], rules: OutcomeRules, today: dt.date) -> Progress:
+    """Judge an episode's visits against the outcome rules.
+
+    Raises:
+        ValueError: when there are no visits.
+    """
+    if not visits:
+        raise ValueError("an episode with no assessments has no progress to judge")
+    seq = tuple(ordered(visits))
+    trajectories = tuple(t for m in rules.measures if (t := trajectory(seq, m)) is not None)
+    risk = risk_change(seq, rules.risk_group)
+    is_recovered = recovered(seq[-1], rules)
+    days = (seq[-1].on - seq[0].on).days
+    age = (today - seq[-1].on).days
+    return Progress(
+        visits=seq,
+        trajectories=trajectories,
+        risk=risk,
+        recovered=is_recovered,
+        days_followed=days,
+        reassess=reassess_reasons(trajectories, risk, days, is_recovered, rules),
+        stale_days=age if age >= rules.reassess.after_days else None,
+    )

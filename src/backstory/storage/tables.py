@@ -1,0 +1,134 @@
+"""The stored records as SQLAlchemy Core tables (the migrations create exactly these).
+
+Identifiers are short random strings (``P7KQ2M9XD``) so that ids carry no meaning, survive a
+portable dump unchanged and never need a sequence, except the audit log, whose integer id
+gives the order events were written in. ``tests/storage`` checks these tables against what
+the migrations build, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+ID = String(16)
+ROLES = ("clinician", "admin")
+SEXES = ("female", "male", "other", "unknown")
+
+NAMING = {
+    "pk": "pk_%(table_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+}
+"""Every constraint named the same way on every backend (the migrations use these names)."""
+
+metadata = MetaData(naming_convention=NAMING)
+
+clinic = Table(
+    "clinic",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+app_user = Table(
+    "app_user",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("clinic_id", ID, ForeignKey("clinic.id"), nullable=False),
+    Column("username", String(100), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("role IN ('clinician', 'admin')", name="role"),
+)
+
+patient = Table(
+    "patient",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("clinic_id", ID, ForeignKey("clinic.id"), nullable=False),
+    Column("reference", String(100), nullable=False),
+    Column("birth_year", Integer, nullable=True),
+    Column("sex", String(10), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("clinic_id", "reference"),
+    CheckConstraint("birth_year BETWEEN 1900 AND 2100", name="birth_year"),
+    CheckConstraint("sex IN ('female', 'male', 'other', 'unknown')", name="sex"),
+)
+
+episode = Table(
+    "episode",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("patient_id", ID, ForeignKey("patient.id"), nullable=False, index=True),
+    Column("started_on", Date, nullable=False),
+    Column("closed_on", Date, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("closed_on IS NULL OR closed_on >= started_on", name="dates"),
+)
+
+assessment = Table(
+    "assessment",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("episode_id", ID, ForeignKey("episode.id"), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("supersedes_id", ID, ForeignKey("assessment.id"), nullable=True, unique=True),
+    Column("correction_reason", Text, nullable=True),
+    Column("assessed_on", Date, nullable=False),
+    Column("contract_version", String(60), nullable=False),
+    Column("source_json", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(100), nullable=False),
+    CheckConstraint("version >= 1", name="version"),
+    CheckConstraint(
+        "(version = 1 AND supersedes_id IS NULL AND correction_reason IS NULL) OR "
+        "(version > 1 AND supersedes_id IS NOT NULL AND correction_reason IS NOT NULL)",
+        name="correction",
+    ),
+)
+
+report = Table(
+    "report",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("assessment_id", ID, ForeignKey("assessment.id"), nullable=False),
+    Column("knowledge_version", String(40), nullable=False),
+    Column("report_json", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("assessment_id", "knowledge_version"),
+)
+
+audit_event = Table(
+    "audit_event",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("record_type", String(20), nullable=False),
+    Column("record_id", String(40), nullable=True),
+    Column("patient_id", ID, nullable=True),
+    Column("detail", Text, nullable=False),
+    Index(None, "patient_id"),
+)
+
+TABLES_IN_ORDER = (clinic, app_user, patient, episode, assessment, report, audit_event)
+"""Parents before children: the order to insert a dump in."""
