@@ -17,6 +17,8 @@ def cli() -> None:
 from backstory.cli.ask import ask_command  # noqa: E402
 from backstory.cli.assess import assess_command  # noqa: E402
 from backstory.cli.database import backup_command, db_group, restore_command  # noqa: E402
+from backstory.cli.explain import explain_command  # noqa: E402
+from backstory.cli.fhir import fhir_group  # noqa: E402
 from backstory.cli.imaging import imaging_command  # noqa: E402
 from backstory.cli.knowledge import knowledge_group  # noqa: E402
 from backstory.cli.patient import episode_group, patient_group  # noqa: E402
@@ -29,6 +31,7 @@ cli.add_command(assess_command)
 cli.add_command(knowledge_group)
 cli.add_command(imaging_command)
 cli.add_command(ask_command)
+cli.add_command(explain_command)
 cli.add_command(patient_group)
 cli.add_command(episode_group)
 cli.add_command(user_group)
@@ -39,6 +42,7 @@ cli.add_command(reassess_command)
 cli.add_command(db_group)
 cli.add_command(backup_command)
 cli.add_command(restore_command)
+cli.add_command(fhir_group)
 
 
 def main() -> None:

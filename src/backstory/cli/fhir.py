@@ -1,0 +1,120 @@
+"""`backstory fhir questionnaire|import|export`: the FHIR R4 adapter on the command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from backstory.cli.common import fail, read_text
+from backstory.contract import AssessmentError, parse_assessment_json
+from backstory.core.engine import assess
+from backstory.explain import explain_report, render
+from backstory.fhir import (
+    QUESTIONNAIRES,
+    PatientText,
+    export_bundle,
+    forms_bundle,
+    questionnaire,
+    response_to_assessment,
+)
+from backstory.knowledge.loader import load_knowledge
+
+
+def _echo(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _invalid(what: str, exc: AssessmentError, nothing: str) -> NoReturn:
+    lines = [f"{what} is not valid ({len(exc.issues)} problem(s)); nothing was {nothing}:"]
+    lines += [f"  - {issue}" for issue in exc.issues]
+    fail("\n".join(lines))
+
+
+@click.group("fhir")
+def fhir_group() -> None:
+    """FHIR R4: generate Questionnaires, import a QuestionnaireResponse, export a Bundle."""
+
+
+@fhir_group.command("questionnaire")
+@click.argument("name", type=click.Choice([*QUESTIONNAIRES, "all"]))
+def questionnaire_command(name: str) -> None:
+    """Print one Questionnaire as JSON, or (all) a Bundle of every form and code system."""
+    _echo(forms_bundle() if name == "all" else questionnaire(name))
+
+
+@fhir_group.command("import")
+@click.argument("file", metavar="FILE")
+def import_command(file: str) -> None:
+    """Turn a QuestionnaireResponse (JSON file, or - for standard input) into an assessment.
+
+    Prints the assessment JSON. Exit status 2 with the problems on standard error for an
+    unknown linkId, a bad answer or anything else the contract refuses.
+    """
+    text = read_text(file)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        fail(f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
+    try:
+        assessment = response_to_assessment(data)
+    except AssessmentError as exc:
+        _invalid("the QuestionnaireResponse", exc, "imported")
+    _echo(assessment)
+
+
+@fhir_group.command("export")
+@click.argument("file", metavar="FILE")
+@click.option(
+    "--explanation",
+    "explanation",
+    metavar="PATH",
+    help="Attach this rendered explanation instead (.html as HTML, otherwise plain text).",
+)
+@click.option(
+    "--no-explanation",
+    "no_explanation",
+    is_flag=True,
+    help="Leave the patient explanation (DocumentReference) out.",
+)
+@click.option(
+    "--recorded",
+    metavar="DATETIME",
+    help="When the export is recorded (ISO 8601 with a time zone); default now.",
+)
+def export_command(
+    file: str, explanation: str | None, no_explanation: bool, recorded: str | None
+) -> None:
+    """Assess an assessment (JSON file, or - for standard input) and print a FHIR Bundle.
+
+    The patient leaflet (`backstory explain`, as HTML) is attached as a DocumentReference
+    unless --no-explanation is given. Exit status 2 for an invalid assessment (errors on
+    standard error).
+    """
+    if explanation is not None and no_explanation:
+        fail("give --explanation or --no-explanation, not both")
+    text = read_text(file)
+    try:
+        assessment = parse_assessment_json(text)
+    except AssessmentError as exc:
+        _invalid("the assessment", exc, "exported")
+    when: dt.datetime | None = None
+    if recorded is not None:
+        try:
+            when = dt.datetime.fromisoformat(recorded)
+        except ValueError:
+            fail(f"--recorded {recorded!r} is not an ISO 8601 date and time")
+        if when.tzinfo is None:
+            fail("--recorded needs a time zone, for example 2026-01-05T10:00:00+00:00")
+    report = assess(assessment, load_knowledge())
+    attached = None
+    if explanation is not None:
+        html = Path(explanation).suffix.lower() in (".html", ".htm")
+        attached = PatientText(read_text(explanation), "text/html" if html else "text/plain")
+    elif not no_explanation:
+        doc = explain_report(report, assessment.answers)
+        attached = PatientText(render(doc, "html"), "text/html", doc.title, doc.lang)
+    _echo(export_bundle(assessment, report=report, explanation=attached, recorded=when))

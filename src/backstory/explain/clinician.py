@@ -1,0 +1,363 @@
+"""The clinician summary: every conclusion with its reasons, the plan, unknowns and codes.
+
+Clinician vocabulary is fine here (ODI band names included). For an emergency, urgent or soon
+triage it doubles as a referral summary: it opens with the reasons and the actions, so it can
+travel with the person. Pure apart from reading the bundled knowledge (cached).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from backstory.core.report import PATTERN_STATEMENT, Answer, PatternResult, Report
+from backstory.explain.codes import codes_for
+from backstory.explain.compose import compose_patient, source_refs
+from backstory.explain.document import Block, Document, Message, Section
+from backstory.explain.knowledge import load_code_table, load_explanations
+from backstory.knowledge.loader import KnowledgeBase, load_knowledge
+
+_LEVEL_WORDS = {
+    "emergency": "EMERGENCY - same day",
+    "urgent": "URGENT - within days, at most two weeks",
+    "soon": "SOON - referral within weeks",
+    "routine": "ROUTINE - primary care or physiotherapy",
+}
+_LEAFLETS = {
+    "act_now": "act-now leaflet (what to do now; no reassurance)",
+    "referral": "referral leaflet",
+    "sciatica": "sciatica explanation",
+    "back_pain": "back pain explanation",
+}
+_PATHWAY_WORDS = {
+    "criteria_met": "criteria met",
+    "not_indicated": "not indicated now",
+    "incomplete": "not indicated now (criteria incomplete)",
+}
+_MET = {True: "met", False: "not met", None: "unknown"}
+
+
+def _value(v: Any) -> str:
+    if v is None:
+        return "not answered"
+    if v is True:
+        return "yes"
+    if v is False:
+        return "no"
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_value(x) for x in v) + "]"
+    return str(v)
+
+
+def _answers(answers: Iterable[Answer]) -> str:
+    return ", ".join(f"{a.field} = {_value(a.value)}" for a in answers) or "-"
+
+
+def _msg(mid: str, blocks: Iterable[Block], citations: Iterable[str] = ()) -> Message:
+    return Message(mid, tuple(blocks), tuple(dict.fromkeys(citations)))
+
+
+def _p(text: str, emphasis: bool = False) -> Block:
+    return Block("paragraph", text=text, emphasis=emphasis)
+
+
+def _list(items: Iterable[str]) -> Block:
+    return Block("list", items=tuple(items))
+
+
+def _shorts(ids: Iterable[str], report: Report, kb: KnowledgeBase) -> str:
+    names = []
+    for i in ids:
+        src = kb.sources.get(i)
+        names.append(report.citations.get(i) or (src.short if src else i))
+    return "; ".join(names)
+
+
+def _referral(report: Report, kb: KnowledgeBase) -> Section | None:
+    t = report.triage
+    if t.level == "routine":
+        return None
+    items = [
+        f"{r.title} [{r.rule}; {r.level}]. Action: {r.action} Because: {_answers(r.because)}."
+        for r in t.reasons
+    ]
+    blocks = [
+        _p(f"Triage {_LEVEL_WORDS[t.level]}. {t.action}", emphasis=True),
+        _p("Suspected: " + (", ".join(s.replace("_", " ") for s in t.suspected) or "-")),
+        _list(items),
+    ]
+    if not report.screening.complete:
+        blocks.append(
+            _p(
+                f"Warning-sign screen incomplete: {len(report.screening.unanswered)} of "
+                f"{report.screening.total} essential questions not asked: "
+                + ", ".join(report.screening.unanswered)
+                + "."
+            )
+        )
+    cites = [c for r in t.reasons for c in r.citations]
+    return Section(
+        "referral",
+        "Reason for referral",
+        (_msg("clinician-referral", blocks, cites),),
+    )
+
+
+def _triage(report: Report, kb: KnowledgeBase) -> Section:
+    t = report.triage
+    blocks = [_p(f"Level: {_LEVEL_WORDS[t.level]}. Action: {t.action}")]
+    if t.reasons:
+        blocks.append(
+            _list(
+                f"{r.title} [{r.rule}; {r.level}; escalates {r.escalates.replace('_', ' ')}]. "
+                f"Because: {_answers(r.because)}. {r.rationale} "
+                f"Evidence: {_shorts(r.citations, report, kb)}."
+                for r in t.reasons
+            )
+        )
+    else:
+        blocks.append(_p("No triage rule fired."))
+    cites = [c for r in t.reasons for c in r.citations]
+    return Section("triage", "Triage", (_msg("clinician-triage", blocks, cites),))
+
+
+def _classification(report: Report) -> Section:
+    c = report.classification
+    blocks = [_p(f"{c.name}. {c.rationale}")]
+    if c.because:
+        blocks.append(_p(f"Because: {_answers(c.because)}."))
+    return Section(
+        "classification",
+        "Working classification",
+        (_msg("clinician-classification", blocks, c.citations),),
+    )
+
+
+def _features(label: str, feats: Iterable[Any]) -> str | None:
+    parts = []
+    for f in feats:
+        pts = f" ({f.points:+d})" if f.points else ""
+        note = f" - {f.note}" if f.note else ""
+        parts.append(f"{f.label}{pts}: {_answers(f.answers)}{note}")
+    return f"{label}: " + "; ".join(parts) if parts else None
+
+
+def _pattern(p: PatternResult) -> list[Block]:
+    head = f"{p.name}: {p.fit} (score {p.score}, {p.answered} features answered)."
+    items = [
+        _features("For", p.supporting),
+        _features("Against", p.against),
+        _features("Neutral", p.neutral),
+        ("Unknown: " + "; ".join(f.label for f in p.unknown)) if p.unknown else None,
+        ("Limits: " + "; ".join(p.caps)) if p.caps else None,
+        (
+            "What would change the fit: "
+            + "; ".join(
+                f"{w.label} ({', '.join(w.fields)}) could make it {' or '.join(w.could_become)}"
+                for w in p.would_change
+            )
+        )
+        if p.would_change
+        else None,
+        f"Accuracy: {p.accuracy_note}",
+    ]
+    return [_p(head), _list(i for i in items if i)]
+
+
+def _patterns(report: Report) -> Section:
+    blocks = [_p(PATTERN_STATEMENT)]
+    if report.category != "non_specific":
+        blocks.append(_p("The category is not non-specific, so these fits are for information."))
+    messages = [_msg("clinician-patterns", blocks)]
+    for p in report.patterns:
+        messages.append(
+            _msg(f"clinician-pattern-{p.id.replace('_', '-')}", _pattern(p), p.citations)
+        )
+    return Section("patterns", "Pain patterns (descriptions, not diagnoses)", tuple(messages))
+
+
+def _scores(report: Report) -> Section:
+    rows: list[tuple[str, str, str]] = []
+    sb = report.startback
+    if sb is not None:
+        rows.append(
+            (
+                "STarT Back",
+                f"total {sb.get('total')}, psychosocial {sb.get('psychosocial')}",
+                f"{sb.get('risk')} risk",
+            )
+        )
+    else:
+        rows.append(("STarT Back", "not scored", report.score_notes.get("startback", "")))
+    odi = report.odi
+    if odi is not None:
+        band = str(odi.get("band", "")).replace("_", "-")
+        rows.append(("ODI", f"{odi.get('percent')}%", f"band: {band}"))
+    else:
+        rows.append(("ODI", "not scored", report.score_notes.get("odi", "")))
+    rmdq = report.rmdq
+    if rmdq is not None:
+        rows.append(("RMDQ", f"{rmdq.get('score')}/24", ""))
+    else:
+        rows.append(("RMDQ", "not scored", report.score_notes.get("rmdq", "")))
+    pain = report.pain
+    rows.append(
+        ("Pain (0-10)", f"back {_value(pain.get('back'))}, leg {_value(pain.get('leg'))}", "")
+    )
+    table = Block("table", header=("Measure", "Result", "Interpretation"), rows=tuple(rows))
+    return Section("scores", "Scores", (_msg("clinician-scores", [table]),))
+
+
+def _plan(report: Report) -> Section:
+    m = report.management
+    messages = []
+    rec = [f"[{r.kind}] {r.text} ({r.guideline or 'NICE NG59'})" for r in m.recommended]
+    messages.append(
+        _msg(
+            "clinician-plan",
+            [_list(rec) if rec else _p("No recommendation applies.")],
+            [c for r in m.recommended for c in r.citations],
+        )
+    )
+    if m.not_recommended:
+        messages.append(
+            _msg(
+                "clinician-not-recommended",
+                [
+                    _p("Do not offer (NICE NG59):"),
+                    _list(f"{r.text} {r.reason} ({r.guideline})" for r in m.not_recommended),
+                ],
+                [c for r in m.not_recommended for c in r.citations],
+            )
+        )
+    for pw in m.pathways:
+        messages.append(
+            _msg(
+                f"clinician-pathway-{pw.id}",
+                [
+                    _p(f"{pw.name}: {_PATHWAY_WORDS.get(pw.status, pw.status)}. {pw.summary}"),
+                    _list(f"{c.label}: {_MET[c.met]}" for c in pw.criteria),
+                ],
+                pw.citations,
+            )
+        )
+    return Section("plan", "Plan (NICE NG59)", tuple(messages))
+
+
+def _unknowns(report: Report) -> Section | None:
+    if not report.unknowns:
+        return None
+    rows = tuple(
+        (
+            u.field,
+            u.kind + (f" (could raise to {u.could_raise_to})" if u.could_raise_to else ""),
+            u.why,
+        )
+        for u in report.unknowns
+    )
+    table = Block("table", header=("Question", "Matters for", "Why"), rows=rows)
+    return Section(
+        "unknowns", "Unanswered questions that matter", (_msg("clinician-unknowns", [table]),)
+    )
+
+
+def _warnings(report: Report) -> Section | None:
+    if not report.warnings:
+        return None
+    items = [f"{w.code}: {w.message}" for w in report.warnings]
+    return Section("warnings", "Warnings", (_msg("clinician-warnings", [_list(items)]),))
+
+
+def _codes(report: Report, answers: Mapping[str, Any] | None) -> Section:
+    result = codes_for(report, answers)
+    table = load_code_table()
+    blocks: list[Block] = []
+    if result.codes:
+        blocks.append(
+            Block(
+                "table",
+                header=("System", "Code", "Display"),
+                rows=tuple((table.system(c.system).name, c.code, c.display) for c in result.codes),
+            )
+        )
+    else:
+        blocks.append(_p("No verified code applies to this working classification."))
+    if result.held_back:
+        blocks.append(
+            _p(
+                f"{result.held_back} candidate code(s) are held back until verified in their "
+                "code system's own browser (knowledge/data/codes.yaml)."
+            )
+        )
+    blocks.append(
+        _p(
+            "Only verified codes are shown, for the working classification only: suspected "
+            "conditions and pain patterns are never coded."
+        )
+    )
+    cites = [c for code in result.codes for c in code.citations]
+    return Section("codes", "Codes", (_msg("clinician-codes", blocks, cites),))
+
+
+def _leaflet(report: Report, answers: Mapping[str, Any] | None) -> Section:
+    doc = compose_patient(report, answers)
+    blocks = [
+        _p(f"The person's leaflet: {_LEAFLETS[doc.kind]}."),
+        _p("Messages: " + ", ".join(doc.message_ids()) + "."),
+    ]
+    return Section("leaflet", "Patient leaflet", (_msg("clinician-leaflet", blocks),))
+
+
+def compose_clinician(
+    report: Report,
+    answers: Mapping[str, Any] | None = None,
+    *,
+    kb: KnowledgeBase | None = None,
+) -> Document:
+    """The clinician summary (a referral summary when the triage is not routine)."""
+    base = kb or load_knowledge()
+    referral = _referral(report, base)
+    sections = [
+        s
+        for s in (
+            referral,
+            _triage(report, base),
+            _classification(report),
+            _patterns(report),
+            _scores(report),
+            _plan(report),
+            _unknowns(report),
+            _warnings(report),
+            _codes(report, answers),
+            _leaflet(report, answers),
+        )
+        if s is not None
+    ]
+    level = report.triage.level
+    title = (
+        f"Referral summary - {_LEVEL_WORDS[level]}" if referral is not None else "Clinician summary"
+    )
+    who = f"Assessment {report.id}" if report.id else "Assessment"
+    when = f", assessed on {report.assessed_on}" if report.assessed_on else ""
+    intro = (
+        f"{who}{when}. Age {report.age}. "
+        "Backstory supports clinical judgement and does not replace it."
+    )
+    cited = list(report.citations) + [c for s in sections for m in s.messages for c in m.citations]
+    footer = (
+        f"Knowledge version {report.knowledge_version}; explanations "
+        f"{load_explanations().version}; codes {load_code_table().version}."
+    )
+    return Document(
+        audience="clinician",
+        kind="referral_summary" if referral is not None else "clinician_summary",
+        title=title,
+        intro=intro,
+        sections=tuple(sections),
+        sources_heading="Sources",
+        sources=source_refs(cited, base),
+        footer=footer,
+        urgent=level in ("emergency", "urgent"),
+        report_id=report.id,
+        assessed_on=report.assessed_on,
+    )

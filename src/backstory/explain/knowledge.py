@@ -1,0 +1,748 @@
+"""The explanation knowledge (patient texts) and the code table, validated strictly at load.
+
+Every sentence a person reads lives in ``knowledge/data/explanations.yaml`` so that clinicians
+can review it without reading code. These models reject unknown keys and check, before
+anything is rendered, that each condition and placeholder is one the code knows, that every
+triage rule, screening question and "do not offer" item has plain words, that documents and
+messages agree, and that every citation resolves - so a bad edit fails loudly at load.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from functools import cache
+from string import Formatter
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from backstory.knowledge.loader import KnowledgeBase, data_root, load_knowledge
+
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+EXPLANATIONS_FILE = "explanations.yaml"
+CODES_FILE = "codes.yaml"
+BIBLIOGRAPHY_FILE = "explanations.yaml"
+
+DocumentKind = Literal["act_now", "referral", "sciatica", "back_pain"]
+DOCUMENT_KINDS: tuple[DocumentKind, ...] = ("act_now", "referral", "sciatica", "back_pain")
+
+#: The named conditions parts and variants may test, with the values each can take. The code
+#: that computes them (``backstory.explain.select.signals``) produces exactly these.
+CONDITIONS: Mapping[str, frozenset[str]] = {
+    "level": frozenset({"emergency", "urgent", "soon", "routine"}),
+    "category": frozenset({"specific_pathology_suspected", "radicular", "non_specific"}),
+    "screening": frozenset({"complete", "incomplete"}),
+    "facet_fit": frozenset({"strong", "possible", "unlikely", "unknown"}),
+    "startback": frozenset({"low", "medium", "high", "not_scored"}),
+    "fear": frozenset({"high", "moderate", "low", "unknown"}),
+    "confidence": frozenset({"high", "moderate", "low", "unknown"}),
+    "expects_recovery": frozenset({"yes", "no", "unknown"}),
+    "off_work": frozenset({"yes", "no", "unknown"}),
+    "cancer_history": frozenset({"yes", "no", "unknown"}),
+    "infection_risk": frozenset({"yes", "no", "unknown"}),
+    "fragility": frozenset({"yes", "no", "unknown"}),
+    "vascular_risk": frozenset({"yes", "no", "unknown"}),
+    "leg_pain": frozenset({"yes", "no", "unknown"}),
+    "dated": frozenset({"yes", "no"}),
+    "duration": frozenset({"recent", "persistent", "unknown"}),
+    "age_figures": frozenset({"within", "below", "above"}),
+    "not_recommended": frozenset({"some", "none"}),
+    "not_asked": frozenset({"some", "none"}),
+    "person_warnings": frozenset({"some", "none"}),
+}
+
+#: Placeholders a text may use; ``compose`` fills every one of them.
+PLACEHOLDERS = frozenset(
+    {"age", "people_your_age", "disc_changes", "disc_bulge", "facet_changes", "date", "version"}
+)
+
+#: Lists the code fills from the report: their items come from other parts of this file.
+ListName = Literal[
+    "reason_do_now",
+    "reason_why",
+    "reason_next",
+    "signs_found",
+    "not_asked",
+    "not_recommended",
+    "person_warnings",
+]
+
+_KEBAB = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+KebabId = Annotated[str, StringConstraints(pattern=_KEBAB)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Conditions = dict[str, tuple[str, ...]]
+
+
+class ExplainKnowledgeError(ValueError):
+    """The explanation or code knowledge is broken; the message names the file and place."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_conditions(when: Conditions, where: str) -> list[str]:
+    out: list[str] = []
+    for name, values in when.items():
+        allowed = CONDITIONS.get(name)
+        if allowed is None:
+            out.append(f"{where}: unknown condition {name!r}")
+            continue
+        if not values:
+            out.append(f"{where}: condition {name!r} lists no values")
+        for v in values:
+            if v not in allowed:
+                out.append(f"{where}: {name!r} cannot be {v!r} (one of {sorted(allowed)})")
+    return out
+
+
+def matches(when: Conditions, signals: Mapping[str, str]) -> bool:
+    """Whether every condition named in ``when`` has one of its listed values."""
+    return all(signals.get(name) in values for name, values in when.items())
+
+
+def placeholders_in(text: str) -> list[str]:
+    """The ``{name}`` placeholders of a template (raises ValueError on anything fancier)."""
+    names: list[str] = []
+    for _literal, field, spec, conversion in Formatter().parse(text):
+        if field is None:
+            continue
+        if spec or conversion or not re.fullmatch(r"[a-z_]+", field):
+            raise ValueError(f"only plain {{name}} placeholders are allowed, not {field!r}")
+        names.append(field)
+    return names
+
+
+class Variant(_Frozen):
+    """One wording, used when its conditions hold (no conditions: the default)."""
+
+    when: Conditions = Field(default_factory=dict)
+    text: Text
+
+
+class Part(_Frozen):
+    """A piece of a message: text (or the first applicable variant), then optional items.
+
+    ``items`` is a fixed list written here; ``list`` names a list the code fills from the
+    report (for example the warning signs that were found).
+    """
+
+    when: Conditions = Field(default_factory=dict)
+    text: Text | None = None
+    one_of: tuple[Variant, ...] = ()
+    items: tuple[Text, ...] = ()
+    list: ListName | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> Part:
+        if self.text is not None and self.one_of:
+            raise ValueError("give text or one_of, not both")
+        if self.items and self.list is not None:
+            raise ValueError("give items or list, not both")
+        if self.text is None and not self.one_of and not self.items and self.list is None:
+            raise ValueError("a part needs text, one_of, items or list")
+        if self.one_of and self.one_of[-1].when:
+            raise ValueError("the last variant of one_of must have no conditions (the default)")
+        return self
+
+    def texts(self) -> Iterator[str]:
+        """Every fixed text in this part."""
+        if self.text is not None:
+            yield self.text
+        for v in self.one_of:
+            yield v.text
+        yield from self.items
+
+
+class MessageSpec(_Frozen):
+    """One key message: its stable id, where it appears, its wording and its evidence."""
+
+    id: KebabId
+    documents: tuple[DocumentKind, ...] = Field(min_length=1)
+    when: Conditions = Field(default_factory=dict)
+    parts: tuple[Part, ...] = Field(min_length=1)
+    citations: tuple[KebabId, ...] = Field(min_length=1)
+    evidence: str = ""
+    """A note for reviewers on the strength of the evidence (for example expert opinion)."""
+
+
+class SectionSpec(_Frozen):
+    """A headed section of a leaflet and the messages it holds, in order."""
+
+    id: KebabId
+    heading: Text
+    messages: tuple[KebabId, ...] = Field(min_length=1)
+
+
+class DocumentSpec(_Frozen):
+    """One patient leaflet: its title, opening line and sections."""
+
+    id: DocumentKind
+    title: tuple[Variant, ...] = Field(min_length=1)
+    intro: tuple[Variant, ...] = Field(min_length=1)
+    sections: tuple[SectionSpec, ...] = Field(min_length=1)
+
+
+class RuleTexts(_Frozen):
+    """Plain words for one triage rule."""
+
+    do_now: Text | None = None
+    why: Text
+    next: Text | None = None
+    worse_if: Text | None = None
+    citations: tuple[KebabId, ...] = Field(min_length=1)
+
+    def texts(self) -> Iterator[str]:
+        for t in (self.do_now, self.why, self.next, self.worse_if):
+            if t is not None:
+                yield t
+
+
+class FoundText(_Frozen):
+    """Which answers count as a warning sign found, and the words for it."""
+
+    value: StrictBool | StrictInt | str | None = None
+    min: int | float | None = None
+    max: int | float | None = None
+    always: bool = False
+    text: Text
+
+    @model_validator(mode="after")
+    def _one_test(self) -> FoundText:
+        tests = [self.value is not None, self.min is not None, self.max is not None, self.always]
+        if sum(tests) != 1:
+            raise ValueError("give exactly one of value, min, max or always")
+        return self
+
+    def matches(self, value: Any) -> bool:
+        """Whether an answer ``value`` is shown with these words."""
+        if value is None:
+            return False
+        if self.always:
+            return True
+        if self.value is not None:
+            return bool(value == self.value and type(value) is type(self.value))
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if self.min is not None:
+            return value >= self.min
+        assert self.max is not None
+        return value <= self.max
+
+
+class AnswerWords(_Frozen):
+    """Plain words for one question: its topic, and the answers shown as signs found."""
+
+    field: str = Field(pattern=r"^[a-z_]+(\.[a-z0-9_]+)?$")
+    topic: Text
+    found: tuple[FoundText, ...] = ()
+
+    def found_text(self, value: Any) -> str | None:
+        """The words for an answer that counts as a sign, or None when it does not."""
+        for f in self.found:
+            if f.matches(value):
+                return f.text
+        if not self.found and value is True:
+            return self.topic
+        return None
+
+
+class PersonWarning(_Frozen):
+    """A warning sign specific to this person, added to the safety-net when it applies."""
+
+    id: KebabId
+    when: Conditions = Field(min_length=1)
+    text: Text
+    citations: tuple[KebabId, ...] = Field(min_length=1)
+
+
+class Wording(_Frozen):
+    """Words kept out of patient text, their explanatory exceptions, and reassurance markers."""
+
+    avoid: tuple[Text, ...] = Field(min_length=1)
+    allowed_phrasings: tuple[Text, ...]
+    reassurance_markers: tuple[Text, ...] = Field(min_length=1)
+    citations: tuple[KebabId, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _phrasings_explain(self) -> Wording:
+        for phrase in self.allowed_phrasings:
+            if not any(w.lower() in phrase.lower() for w in self.avoid):
+                raise ValueError(f"allowed phrasing {phrase!r} contains no avoided word")
+        return self
+
+    def avoided_words_in(self, text: str) -> list[str]:
+        """The avoided words ``text`` uses outside the allowed phrasings (case ignored)."""
+        low = " ".join(text.lower().split())
+        for phrase in self.allowed_phrasings:
+            low = low.replace(phrase.lower(), " ")
+        return [w for w in self.avoid if w.lower() in low]
+
+    def reassurance_in(self, text: str) -> list[str]:
+        """The reassurance markers ``text`` contains (matched from the start of a word)."""
+        flat = " ".join(text.split())
+        return [
+            m
+            for m in self.reassurance_markers
+            if re.search(r"\b" + re.escape(m), flat, flags=re.IGNORECASE)
+        ]
+
+
+class Labels(_Frozen):
+    """Small fixed words around the leaflet."""
+
+    sources_heading: Text
+    version: Text
+    page: Text
+    of: Text
+    people_your_age: Text
+    people_of_age: Text
+
+
+class ExplanationsKnowledge(_Frozen):
+    """Everything a patient leaflet can say, as one validated, immutable object."""
+
+    version: str = Field(pattern=r"^\d{4}\.\d{1,2}\.\d+$")
+    documents: tuple[DocumentSpec, ...]
+    messages: tuple[MessageSpec, ...]
+    triage_rules: dict[str, RuleTexts]
+    answers: tuple[AnswerWords, ...]
+    person_warnings: tuple[PersonWarning, ...]
+    not_recommended: dict[str, Text]
+    wording: Wording
+    labels: Labels
+
+    def document(self, kind: str) -> DocumentSpec:
+        """The leaflet of this kind (KeyError if none)."""
+        for d in self.documents:
+            if d.id == kind:
+                return d
+        raise KeyError(kind)
+
+    def message(self, message_id: str) -> MessageSpec:
+        """The message with this id (KeyError if none)."""
+        for m in self.messages:
+            if m.id == message_id:
+                return m
+        raise KeyError(message_id)
+
+    def answer_words(self, field: str) -> AnswerWords | None:
+        """Plain words for one question, if there are any."""
+        return self._answers_by_field().get(field)
+
+    def _answers_by_field(self) -> dict[str, AnswerWords]:
+        return {a.field: a for a in self.answers}
+
+    def patient_texts(self) -> Iterator[tuple[str, str]]:
+        """Every fixed patient-facing text with where it lives (for wording checks)."""
+        for d in self.documents:
+            for i, v in enumerate(d.title):
+                yield f"documents/{d.id}/title[{i}]", v.text
+            for i, v in enumerate(d.intro):
+                yield f"documents/{d.id}/intro[{i}]", v.text
+            for s in d.sections:
+                yield f"documents/{d.id}/sections/{s.id}/heading", s.heading
+        for m in self.messages:
+            for i, p in enumerate(m.parts):
+                for t in p.texts():
+                    yield f"messages/{m.id}/parts[{i}]", t
+        for rid, r in self.triage_rules.items():
+            for t in r.texts():
+                yield f"triage_rules/{rid}", t
+        for a in self.answers:
+            yield f"answers/{a.field}/topic", a.topic
+            for f in a.found:
+                yield f"answers/{a.field}/found", f.text
+        for w in self.person_warnings:
+            yield f"person_warnings/{w.id}", w.text
+        for mid, t in self.not_recommended.items():
+            yield f"not_recommended/{mid}", t
+        for name, t in self.labels.model_dump().items():
+            yield f"labels/{name}", str(t)
+
+    def act_now_texts(self) -> Iterator[tuple[str, str]]:
+        """Every fixed text that can appear in an act-now leaflet (must never reassure)."""
+        doc = self.document("act_now")
+        for i, v in enumerate((*doc.title, *doc.intro)):
+            yield f"documents/act_now/variant[{i}]", v.text
+        for s in doc.sections:
+            yield f"documents/act_now/sections/{s.id}/heading", s.heading
+            for mid in s.messages:
+                for i, p in enumerate(self.message(mid).parts):
+                    if not _may_be_act_now(p.when):
+                        continue
+                    where = f"messages/{mid}/parts[{i}]"
+                    if p.text is not None:
+                        yield where, p.text
+                    for v in p.one_of:
+                        if not _may_be_act_now(v.when):
+                            continue
+                        yield where, v.text
+                        if set(v.when) == {"level"}:
+                            break  # always chosen for act-now: later variants never show
+                    for t in p.items:
+                        yield f"{where}/items", t
+        for rid, r in self.triage_rules.items():
+            if r.do_now is None:
+                continue  # a referral (soon) rule: never in an act-now leaflet
+            for text in (r.do_now, r.why, r.worse_if):
+                if text is not None:
+                    yield f"triage_rules/{rid}", text
+        for w in self.person_warnings:
+            yield f"person_warnings/{w.id}", w.text
+        for a in self.answers:
+            yield f"answers/{a.field}/topic", a.topic
+            for f in a.found:
+                yield f"answers/{a.field}/found", f.text
+
+    @model_validator(mode="after")
+    def _check(self) -> ExplanationsKnowledge:
+        problems: list[str] = []
+        kinds = [d.id for d in self.documents]
+        if sorted(kinds) != sorted(DOCUMENT_KINDS):
+            problems.append(f"documents: need exactly {list(DOCUMENT_KINDS)}, got {kinds}")
+        ids = [m.id for m in self.messages]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            problems.append(f"messages: ids defined twice: {dupes}")
+        by_id = {m.id: m for m in self.messages}
+        placed: dict[str, set[str]] = {}
+        for d in self.documents:
+            where = f"documents/{d.id}"
+            for i, v in enumerate((*d.title, *d.intro)):
+                problems += _check_conditions(v.when, f"{where}/variant[{i}]")
+            for s in d.sections:
+                for mid in s.messages:
+                    if mid not in by_id:
+                        problems.append(f"{where}/sections/{s.id}: unknown message {mid!r}")
+                        continue
+                    if d.id not in by_id[mid].documents:
+                        problems.append(
+                            f"{where}/sections/{s.id}: message {mid!r} does not list {d.id!r}"
+                        )
+                    if d.id in placed.setdefault(mid, set()):
+                        problems.append(f"{where}: message {mid!r} placed twice")
+                    placed[mid].add(d.id)
+        for m in self.messages:
+            where = f"messages/{m.id}"
+            for doc in m.documents:
+                if doc not in placed.get(m.id, set()):
+                    problems.append(f"{where}: listed for {doc!r} but in none of its sections")
+            problems += _check_conditions(m.when, where)
+            for i, p in enumerate(m.parts):
+                problems += _check_conditions(p.when, f"{where}/parts[{i}]")
+                for v in p.one_of:
+                    problems += _check_conditions(v.when, f"{where}/parts[{i}]/one_of")
+        for w in self.person_warnings:
+            problems += _check_conditions(w.when, f"person_warnings/{w.id}")
+        fields = [a.field for a in self.answers]
+        dupes = sorted({f for f in fields if fields.count(f) > 1})
+        if dupes:
+            problems.append(f"answers: fields listed twice: {dupes}")
+        for where, text in self.patient_texts():
+            try:
+                names = placeholders_in(text)
+            except ValueError as exc:
+                problems.append(f"{where}: {exc}")
+                continue
+            unknown = sorted(set(names) - PLACEHOLDERS)
+            if unknown:
+                problems.append(f"{where}: unknown placeholders {unknown}")
+            bad = self.wording.avoided_words_in(text)
+            if bad:
+                problems.append(f"{where}: patient text uses {bad}")
+        for where, text in self.act_now_texts():
+            found = self.wording.reassurance_in(text)
+            if found:
+                problems.append(f"{where}: act-now text must not reassure (uses {found})")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def citations_used(self) -> dict[str, list[str]]:
+        """Every cited source id, with the places that cite it."""
+        used: dict[str, list[str]] = {}
+
+        def add(where: str, ids: tuple[str, ...]) -> None:
+            for i in ids:
+                used.setdefault(i, []).append(where)
+
+        for m in self.messages:
+            add(f"messages/{m.id}", m.citations)
+        for rid, r in self.triage_rules.items():
+            add(f"triage_rules/{rid}", r.citations)
+        for w in self.person_warnings:
+            add(f"person_warnings/{w.id}", w.citations)
+        add("wording", self.wording.citations)
+        return used
+
+
+def _may_be_act_now(when: Conditions) -> bool:
+    """Whether ``when`` can hold in an act-now leaflet (level emergency or urgent)."""
+    levels = when.get("level")
+    return levels is None or any(v in levels for v in ("emergency", "urgent"))
+
+
+# ---------------------------------------------------------------------------------- codes
+
+CodeStatus = Literal["verified", "secondary", "unverified"]
+CODE_CONDITIONS: Mapping[str, frozenset[str]] = {
+    "category": frozenset({"specific_pathology_suspected", "radicular", "non_specific"}),
+    "back_pain": frozenset({"present", "absent", "unknown"}),
+    "leg_side": frozenset({"left", "right", "both", "unknown"}),
+    "below_knee": frozenset({"yes", "no", "unknown"}),
+    "femoral": frozenset({"yes", "no", "unknown"}),
+}
+
+
+class CodeSystem(_Frozen):
+    """A code system the table uses."""
+
+    id: Literal["ICD-10-CM", "ICD-10", "SNOMED-CT"]
+    uri: Text
+    name: Text
+
+
+class CodeEntry(_Frozen):
+    """One code with its exact display, how far it is verified, and when it applies."""
+
+    id: KebabId
+    system: Literal["ICD-10-CM", "ICD-10", "SNOMED-CT"]
+    code: Text
+    display: Text
+    status: CodeStatus
+    when: Conditions = Field(min_length=1)
+    note: str = ""
+    citations: tuple[KebabId, ...] = Field(min_length=1)
+
+
+class NeverUse(_Frozen):
+    """A coding trap: never output, whatever else the table says."""
+
+    system: Literal["ICD-10-CM", "ICD-10", "SNOMED-CT"]
+    code: Text
+    reason: Text
+    citations: tuple[KebabId, ...] = Field(min_length=1)
+
+
+class CodeTable(_Frozen):
+    """The code table and its coding traps."""
+
+    version: str = Field(pattern=r"^\d{4}\.\d{1,2}\.\d+$")
+    systems: tuple[CodeSystem, ...] = Field(min_length=1)
+    codes: tuple[CodeEntry, ...] = Field(min_length=1)
+    never_use: tuple[NeverUse, ...] = Field(min_length=1)
+
+    def system(self, system_id: str) -> CodeSystem:
+        """The code system with this id (KeyError if none)."""
+        for s in self.systems:
+            if s.id == system_id:
+                return s
+        raise KeyError(system_id)
+
+    def is_never_use(self, system: str, code: str) -> bool:
+        """Whether (system, code) is a listed coding trap."""
+        return any(n.system == system and n.code == code for n in self.never_use)
+
+    @model_validator(mode="after")
+    def _check(self) -> CodeTable:
+        problems: list[str] = []
+        ids = [c.id for c in self.codes]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            problems.append(f"codes: ids defined twice: {dupes}")
+        known_systems = {s.id for s in self.systems}
+        pairs = [(c.system, c.code) for c in self.codes]
+        if len(pairs) != len(set(pairs)):
+            problems.append("codes: a (system, code) pair is listed twice")
+        for c in self.codes:
+            where = f"codes/{c.id}"
+            if c.system not in known_systems:
+                problems.append(f"{where}: system {c.system!r} is not in systems")
+            if self.is_never_use(c.system, c.code):
+                problems.append(f"{where}: {c.system} {c.code} is listed in never_use")
+            for name, values in c.when.items():
+                allowed = CODE_CONDITIONS.get(name)
+                if allowed is None:
+                    problems.append(f"{where}: unknown condition {name!r}")
+                elif not set(values) <= allowed:
+                    problems.append(f"{where}: {name!r} values must be in {sorted(allowed)}")
+        problems += self._check_one_per_system()
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def _check_one_per_system(self) -> list[str]:
+        """No two entries of one system may apply to the same report."""
+        out: list[str] = []
+        for i, a in enumerate(self.codes):
+            for b in self.codes[i + 1 :]:
+                if a.system != b.system:
+                    continue
+                overlap = all(
+                    set(a.when.get(k, CODE_CONDITIONS[k])) & set(b.when.get(k, CODE_CONDITIONS[k]))
+                    for k in CODE_CONDITIONS
+                )
+                if overlap:
+                    out.append(f"codes/{a.id} and codes/{b.id} can apply to the same report")
+        return out
+
+    def citations_used(self) -> dict[str, list[str]]:
+        """Every cited source id, with the places that cite it."""
+        used: dict[str, list[str]] = {}
+        for c in self.codes:
+            for i in c.citations:
+                used.setdefault(i, []).append(f"codes/{c.id}")
+        for n in self.never_use:
+            for i in n.citations:
+                used.setdefault(i, []).append(f"never_use/{n.system}/{n.code}")
+        return used
+
+
+class Source(_Frozen):
+    """One bibliography entry: exactly the keys every bibliography file uses."""
+
+    id: KebabId
+    short: Text
+    title: Text
+    authors: Text
+    year: StrictInt
+    url: str | None
+    doi: str | None
+    verified: Literal["primary", "secondary"]
+    note: str
+
+
+# --------------------------------------------------------------------------------- loading
+
+
+def _read(name: str) -> Any:
+    try:
+        return yaml.load(data_root().joinpath(name).read_text("utf-8"), Loader=_LOADER)
+    except (OSError, yaml.YAMLError) as exc:
+        raise ExplainKnowledgeError(f"{name}: cannot be read ({exc})") from exc
+
+
+def _short_errors(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors()[:20]:
+        loc = ".".join(str(p) for p in err["loc"])
+        lines.append(f"{loc}: {err['msg']}" if loc else str(err["msg"]))
+    return "; ".join(lines)
+
+
+def parse_explanations(raw: Any, where: str = EXPLANATIONS_FILE) -> ExplanationsKnowledge:
+    """Validate explanation data (lets tests check broken data without files)."""
+    try:
+        return ExplanationsKnowledge.model_validate(raw)
+    except ValidationError as exc:
+        raise ExplainKnowledgeError(f"{where}: {_short_errors(exc)}") from None
+
+
+def parse_codes(raw: Any, where: str = CODES_FILE) -> CodeTable:
+    """Validate code-table data."""
+    try:
+        return CodeTable.model_validate(raw)
+    except ValidationError as exc:
+        raise ExplainKnowledgeError(f"{where}: {_short_errors(exc)}") from None
+
+
+def check_against_core(kn: ExplanationsKnowledge, kb: KnowledgeBase) -> list[str]:
+    """Problems between the explanations and the core knowledge (rules, questions, plan).
+
+    Every triage rule needs plain words suited to its level, every field a rule reads and every
+    essential screening question needs a topic, and every "do not offer" item needs plain words,
+    so that adding knowledge without its patient wording fails at load.
+    """
+    problems: list[str] = []
+    rules = {r.id: r for r in kb.red_flags.rules}
+    for rid in sorted(set(kn.triage_rules) - set(rules)):
+        problems.append(f"triage_rules/{rid}: no such rule in red_flags.yaml")
+    for rid, rule in rules.items():
+        texts = kn.triage_rules.get(rid)
+        if texts is None:
+            problems.append(f"triage_rules: {rid} has no plain words")
+            continue
+        if rule.level in ("emergency", "urgent") and texts.do_now is None:
+            problems.append(f"triage_rules/{rid}: a {rule.level} rule needs do_now")
+        if rule.level == "soon" and texts.next is None:
+            problems.append(f"triage_rules/{rid}: a soon rule needs next")
+        if rule.level == "soon" and texts.do_now is not None:
+            problems.append(f"triage_rules/{rid}: a soon rule has no do_now (it is a referral)")
+    needed: set[str] = {q.field for q in kb.screening.essential}
+    for r in kb.red_flags.rules:
+        needed |= kb.fields_of(r.when)
+    have = {a.field for a in kn.answers}
+    for f in sorted(needed - have):
+        problems.append(f"answers: {f} has no plain words")
+    for f in sorted(have - set(kb.contract.fields)):
+        problems.append(f"answers: {f} is not a field of the contract")
+    dno = {r.id for r in kb.management.recommendations if r.kind == "do_not_offer"}
+    for mid in sorted(dno - set(kn.not_recommended)):
+        problems.append(f"not_recommended: {mid} has no plain words")
+    for mid in sorted(set(kn.not_recommended) - dno):
+        problems.append(f"not_recommended/{mid}: not a do_not_offer item in management.yaml")
+    for cited, places in sorted(_all_citations(kn).items()):
+        if cited not in kb.sources:
+            problems.append(f"{places[0]}: citation {cited!r} is not in any bibliography")
+    return problems
+
+
+def _all_citations(kn: ExplanationsKnowledge) -> dict[str, list[str]]:
+    used = kn.citations_used()
+    for cited, places in load_code_table().citations_used().items():
+        used.setdefault(cited, []).extend(places)
+    return used
+
+
+@cache
+def load_code_table() -> CodeTable:
+    """The bundled, validated code table."""
+    return parse_codes(_read(CODES_FILE))
+
+
+@cache
+def load_explanation_sources() -> tuple[Source, ...]:
+    """The sources this feature's own bibliography file defines, strictly validated."""
+    where = f"bibliography/{BIBLIOGRAPHY_FILE}"
+    raw = _read(f"bibliography/{BIBLIOGRAPHY_FILE}")
+    if not isinstance(raw, list):
+        raise ExplainKnowledgeError(f"{where}: must be a list of sources")
+    out: list[Source] = []
+    for i, item in enumerate(raw):
+        try:
+            out.append(Source.model_validate(item))
+        except ValidationError as exc:
+            raise ExplainKnowledgeError(f"{where}[{i}]: {_short_errors(exc)}") from None
+    return tuple(out)
+
+
+@cache
+def load_explanations() -> ExplanationsKnowledge:
+    """Read and validate the bundled explanations (cached: they never change at run time).
+
+    Also checks them against the core knowledge, and the bibliography both ways: every
+    citation resolves, and every source this feature's bibliography defines is cited.
+    """
+    kn = parse_explanations(_read(EXPLANATIONS_FILE))
+    kb = load_knowledge()
+    problems = check_against_core(kn, kb)
+    used = _all_citations(kn)
+    uncited = [s.id for s in load_explanation_sources() if s.id not in used]
+    if uncited:
+        problems.append(f"bibliography/{BIBLIOGRAPHY_FILE}: sources never cited: {uncited}")
+    if problems:
+        raise ExplainKnowledgeError(f"{EXPLANATIONS_FILE}: " + "; ".join(problems))
+    return kn

@@ -1,0 +1,264 @@
+"""Which leaflet a person gets, and which facts about them choose its wording. Pure.
+
+The choice of leaflet follows the shared spec (key-messages.md): an emergency or urgent triage
+gets the act-now leaflet and nothing reassuring; a suspected condition at level soon gets the
+referral leaflet; otherwise the working classification picks the sciatica or the back pain
+explanation. Everything else the wording depends on is reduced here to named conditions
+(``signals``) that the knowledge file tests, so the data never needs logic of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from backstory.core.report import Answer, Report, TriageReason
+from backstory.explain.knowledge import (
+    CONDITIONS,
+    DocumentKind,
+    ExplanationsKnowledge,
+    PersonWarning,
+    matches,
+)
+
+#: Questions a person can answer about warning signs; unanswered ones that could raise the
+#: triage are named in the leaflet (examination findings are left to the clinician summary).
+_ASKABLE_PREFIXES = ("red_flags.", "neuro.")
+_ACT_NOW_LEVELS = ("emergency", "urgent")
+
+
+def document_kind(report: Report) -> DocumentKind:
+    """The leaflet this report calls for (shared spec, "Which document a person gets")."""
+    level = report.triage.level
+    if level in _ACT_NOW_LEVELS:
+        return "act_now"
+    if (
+        level == "soon"
+        or report.triage.suspected
+        or report.category
+        not in (
+            "radicular",
+            "non_specific",
+        )
+    ):
+        return "referral"
+    if report.category == "radicular":
+        return "sciatica"
+    return "back_pain"
+
+
+def leaflet_reasons(report: Report, kind: DocumentKind) -> tuple[TriageReason, ...]:
+    """The triage reasons a leaflet explains: act-now and referral reasons, by level."""
+    if kind == "act_now":
+        return tuple(r for r in report.triage.reasons if r.level in _ACT_NOW_LEVELS)
+    if kind == "referral":
+        return tuple(r for r in report.triage.reasons if r.level == "soon")
+    return ()
+
+
+def _report_answers(report: Report) -> Iterable[Answer]:
+    for r in report.triage.reasons:
+        yield from r.because
+    yield from report.classification.because
+    for p in report.patterns:
+        for f in (*p.supporting, *p.against, *p.neutral):
+            yield from f.answers
+
+
+def known_answers(report: Report, answers: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Every answer known: the assessment's own, then the values the engine reasoned with.
+
+    The report holds only the answers behind its conclusions, as the engine read them after
+    resolving contradictions to the safer reading; those win. The assessment (when given)
+    adds the rest, such as confidence to move, which tailor the wording.
+    """
+    known: dict[str, Any] = {k: v for k, v in (answers or {}).items() if v is not None}
+    for a in _report_answers(report):
+        if a.value is not None:
+            known[a.field] = a.value
+    for k, v in (report.pain or {}).items():
+        if v is None:
+            known.pop(f"pain.{k}", None)  # unanswered, or set aside as contradictory
+        else:
+            known[f"pain.{k}"] = v
+    known["age"] = report.age
+    return known
+
+
+def _yes_no(values: Iterable[Any]) -> str:
+    vals = list(values)
+    if any(v is True for v in vals):
+        return "yes"
+    if vals and all(v is False for v in vals):
+        return "no"
+    return "unknown"
+
+
+def _band(value: Any, low_max: int, high_min: int, names: tuple[str, str, str]) -> str:
+    if value is None or isinstance(value, bool):
+        return "unknown"
+    if value <= low_max:
+        return names[0]
+    if value >= high_min:
+        return names[2]
+    return names[1]
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The leaflet chosen for a report and the facts that shape its wording."""
+
+    kind: DocumentKind
+    reasons: tuple[TriageReason, ...]
+    signals: Mapping[str, str]
+    signs_found: tuple[str, ...]
+    not_asked: tuple[str, ...]
+    person_warnings: tuple[str, ...]
+    person_warning_citations: tuple[str, ...]
+    not_recommended: tuple[str, ...]
+
+
+def signs_found(reasons: Iterable[TriageReason], kn: ExplanationsKnowledge) -> tuple[str, ...]:
+    """The answers behind the triage reasons, in plain words (each once, in order)."""
+    out: list[str] = []
+    for r in reasons:
+        for a in r.because:
+            words = kn.answer_words(a.field)
+            text = words.found_text(a.value) if words is not None else None
+            if text is not None and text not in out:
+                out.append(text)
+    return tuple(out)
+
+
+def not_asked(
+    report: Report, kn: ExplanationsKnowledge, yes_no_fields: Collection[str] = ()
+) -> tuple[str, ...]:
+    """Warning-sign questions that were not asked, in plain words.
+
+    The essential screening questions first, then yes/no questions a person can answer
+    (``yes_no_fields``) whose answer could raise the triage level (from the report's unknowns).
+    """
+    fields: list[str] = list(report.screening.unanswered)
+    for u in report.unknowns:
+        if (
+            u.kind == "triage"
+            and u.field.startswith(_ASKABLE_PREFIXES)
+            and u.field in yes_no_fields
+        ):
+            fields.append(u.field)
+    out: list[str] = []
+    for f in fields:
+        words = kn.answer_words(f)
+        if words is not None and words.topic not in out:
+            out.append(words.topic)
+    return tuple(out)
+
+
+def signals(
+    report: Report, known: Mapping[str, Any], *, table_ages: tuple[int, int]
+) -> dict[str, str]:
+    """The named conditions the knowledge file tests, computed for this person."""
+    g = known.get
+    startback = report.startback.get("risk") if report.startback else None
+    off_work = g("beliefs.off_work")
+    if off_work is None and any(r.id == "MG-RETURN-TO-WORK" for r in report.management.recommended):
+        off_work = True
+    leg = report.pain.get("leg")
+    if report.category == "radicular" or (leg is not None and leg >= 1):
+        leg_pain = "yes"
+    else:
+        leg_pain = "no" if leg == 0 else "unknown"
+    weeks = g("history.duration_weeks")
+    age = report.age
+    vascular = _yes_no([g("red_flags.vascular_risk_factors"), g("red_flags.known_aaa")])
+    if vascular == "yes" and age < 50:
+        vascular = "no"
+    out = {
+        "level": report.triage.level,
+        "category": report.category,
+        "screening": "complete" if report.screening.complete else "incomplete",
+        "facet_fit": report.pattern("facet").fit,
+        "startback": str(startback) if startback else "not_scored",
+        "fear": _band(g("beliefs.fear_of_movement"), 3, 7, ("low", "moderate", "high")),
+        "confidence": _band(g("beliefs.confidence_to_move"), 3, 7, ("low", "moderate", "high")),
+        "expects_recovery": _yes_no([g("beliefs.expects_recovery")]),
+        "off_work": _yes_no([off_work]),
+        "cancer_history": _yes_no([g("red_flags.history_of_cancer"), g("red_flags.cancer_active")]),
+        "infection_risk": _yes_no(
+            [
+                g("red_flags.iv_drug_use"),
+                g("red_flags.recent_infection"),
+                g("history.recent_spinal_procedure"),
+                g("red_flags.immunosuppressed"),
+                g("history.diabetes"),
+            ]
+        ),
+        "fragility": _yes_no([g("red_flags.osteoporosis"), g("red_flags.long_term_steroids")]),
+        "vascular_risk": vascular,
+        "leg_pain": leg_pain,
+        "dated": "yes" if report.assessed_on else "no",
+        "duration": "unknown" if weeks is None else ("persistent" if weeks > 12 else "recent"),
+        "age_figures": (
+            "below" if age < table_ages[0] else "above" if age > table_ages[1] else "within"
+        ),
+        "not_recommended": "some" if report.management.not_recommended else "none",
+    }
+    for name, value in out.items():  # the knowledge file may only test these values
+        assert value in CONDITIONS[name], (name, value)
+    return out
+
+
+def person_warnings(
+    kn: ExplanationsKnowledge,
+    sig: Mapping[str, str],
+    reasons: Iterable[TriageReason],
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Warning signs specific to this person, and the sources behind them.
+
+    From the knowledge's person warnings that fit, and from the triage rules behind an act-now
+    leaflet that say what would make it urgent to act at once.
+    """
+    texts: list[str] = []
+    cites: list[str] = []
+    for r in reasons:
+        rule = kn.triage_rules.get(r.rule)
+        if rule is not None and rule.worse_if and rule.worse_if not in texts:
+            texts.append(rule.worse_if)
+            cites.extend(rule.citations)
+    chosen: list[PersonWarning] = [w for w in kn.person_warnings if matches(w.when, sig)]
+    for w in chosen:
+        if w.text not in texts:
+            texts.append(w.text)
+            cites.extend(w.citations)
+    return tuple(texts), tuple(dict.fromkeys(cites))
+
+
+def select(
+    report: Report,
+    kn: ExplanationsKnowledge,
+    answers: Mapping[str, Any] | None = None,
+    *,
+    table_ages: tuple[int, int] = (20, 80),
+    yes_no_fields: Collection[str] = (),
+) -> Selection:
+    """Choose the leaflet and compute everything its wording depends on."""
+    kind = document_kind(report)
+    reasons = leaflet_reasons(report, kind)
+    sig = signals(report, known_answers(report, answers), table_ages=table_ages)
+    found = signs_found(reasons, kn)
+    missing = not_asked(report, kn, yes_no_fields)
+    warnings, warning_cites = person_warnings(kn, sig, reasons)
+    sig["not_asked"] = "some" if missing else "none"
+    sig["person_warnings"] = "some" if warnings else "none"
+    plain_nr = tuple(kn.not_recommended[r.id] for r in report.management.not_recommended)
+    return Selection(
+        kind=kind,
+        reasons=reasons,
+        signals=sig,
+        signs_found=found,
+        not_asked=missing,
+        person_warnings=warnings,
+        person_warning_citations=warning_cites,
+        not_recommended=plain_nr,
+    )

@@ -1,0 +1,255 @@
+"""The FHIR code table (``knowledge/data/fhir.yaml``), validated against the contract and knowledge.
+
+Every label, disclosure rule and code the FHIR adapter emits lives in that one reviewable
+file. Loading it checks that it still fits the contract and the knowledge (every group
+labelled, every disclosure question real, every mapped code defined), so a contract change
+that the forms have not caught up with fails loudly instead of emitting a wrong form.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from backstory.contract.spec import Contract, FieldSpec, load_contract
+from backstory.knowledge.loader import KnowledgeBase, data_root, load_knowledge
+
+DATA_FILE = "fhir.yaml"
+
+Operator = Literal["exists", "=", "!=", ">", "<", ">=", "<="]
+
+
+class FhirTableError(ValueError):
+    """The FHIR code table is broken or no longer fits the contract; the message says where."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Systems(_Model):
+    instruments: str
+    answers: str
+    knowledge: str
+    rules: str
+    classification: str
+    contradictions: str
+
+
+class AnswerCode(_Model):
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    display: str
+
+
+class InstrumentForm(_Model):
+    item_label: str
+    topics: tuple[str, ...]
+    int_answers: dict[int, AnswerCode]
+
+
+class EnableWhen(_Model):
+    question: str
+    operator: Operator
+    answer: bool | int
+
+
+class Disclosure(_Model):
+    field: str
+    behavior: Literal["all", "any"]
+    when: tuple[EnableWhen, ...] = Field(min_length=1)
+    reason: str
+    citations: tuple[str, ...] = ()
+
+
+class Code(_Model):
+    id: str
+    system: str
+    code: str
+    display: str | None
+    status: Literal["verified", "secondary", "unverified"]
+    evidence: str
+    citations: tuple[str, ...] = ()
+
+    @property
+    def emittable(self) -> bool:
+        """Only verified codes ever leave Backstory."""
+        return self.status == "verified"
+
+    def coding(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"system": self.system, "code": self.code}
+        if self.display:
+            out["display"] = self.display
+        return out
+
+
+class ProjectCode(_Model):
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    display: str
+
+
+class ObservationDef(_Model):
+    id: str
+    score: str
+    text: str
+    code: str | None = None
+    project_code: str | None = None
+    body_site: str | None = None
+    unit: str | None = None
+
+    @model_validator(mode="after")
+    def _one_code(self) -> ObservationDef:
+        if (self.code is None) == (self.project_code is None):
+            raise ValueError("give exactly one of code and project_code")
+        return self
+
+
+class FhirTable(_Model):
+    """The whole table, as loaded from ``fhir.yaml``."""
+
+    canonical: str
+    systems: Systems
+    group_labels: dict[str, str]
+    instruments: dict[str, InstrumentForm]
+    disclosure: tuple[Disclosure, ...]
+    codes: tuple[Code, ...]
+    project_codes: tuple[ProjectCode, ...]
+    observations: tuple[ObservationDef, ...]
+    risk_groups: dict[str, str]
+    risk_outcome: str
+    suspected: dict[str, str | None]
+    conditions: dict[str, str | None]
+    bindings: dict[str, tuple[str, ...]]
+
+    def code(self, code_id: str) -> Code:
+        """The code with this id (the table is checked at load, so it exists)."""
+        for c in self.codes:
+            if c.id == code_id:
+                return c
+        raise KeyError(code_id)
+
+    def project_coding(self, code: str) -> dict[str, Any]:
+        """A Coding from Backstory's own instruments code system."""
+        for c in self.project_codes:
+            if c.code == code:
+                return {"system": self.systems.instruments, "code": c.code, "display": c.display}
+        raise KeyError(code)
+
+
+def _check(table: FhirTable, contract: Contract, kb: KnowledgeBase) -> None:
+    """Cross-check the table against the contract and the knowledge."""
+    if set(table.group_labels) != set(contract.groups):
+        raise FhirTableError(
+            f"{DATA_FILE}: group_labels must name exactly the contract groups "
+            f"{sorted(contract.groups)}"
+        )
+    if set(table.instruments) != set(contract.instruments):
+        raise FhirTableError(f"{DATA_FILE}: instruments must be exactly the contract's")
+    for name, form in table.instruments.items():
+        spec = contract.instruments[name]
+        if form.topics and len(form.topics) != spec.length:
+            raise FhirTableError(f"{DATA_FILE}: instruments.{name} needs {spec.length} topics")
+        for i, item in enumerate(spec.items, start=1):
+            if item.type == "int":
+                lo, hi = int(item.minimum or 0), int(item.maximum or 0)
+                if set(form.int_answers) != set(range(lo, hi + 1)):
+                    raise FhirTableError(
+                        f"{DATA_FILE}: instruments.{name}.int_answers must cover {lo}..{hi} "
+                        f"(item {i})"
+                    )
+    ids = [c.id for c in table.codes]
+    if len(ids) != len(set(ids)):
+        raise FhirTableError(f"{DATA_FILE}: a code id is used twice")
+    known = set(ids)
+    project = {c.code for c in table.project_codes}
+    for c in table.codes:
+        for cid in c.citations:
+            if cid not in kb.sources:
+                raise FhirTableError(f"{DATA_FILE}/{c.id}: cites unknown source {cid!r}")
+        if c.emittable and c.display is None:
+            raise FhirTableError(f"{DATA_FILE}/{c.id}: a verified code needs its display")
+    seen: set[str] = set()
+    for d in table.disclosure:
+        where = f"{DATA_FILE}/disclosure/{d.field}"
+        if d.field in seen:
+            raise FhirTableError(f"{where}: given twice")
+        seen.add(d.field)
+        if d.field not in contract.fields or d.field in contract.top:
+            raise FhirTableError(f"{where}: not a grouped contract field")
+        for cid in d.citations:
+            if cid not in kb.sources:
+                raise FhirTableError(f"{where}: cites unknown source {cid!r}")
+        for w in d.when:
+            _check_enable_when(w, contract.fields.get(w.question), where)
+    scores = {"pain.back", "pain.leg", "startback.total", "startback.psychosocial"}
+    scores |= {"odi.percent", "rmdq.score"}
+    for o in table.observations:
+        if o.score not in scores:
+            raise FhirTableError(f"{DATA_FILE}/observations/{o.id}: unknown score {o.score!r}")
+        if o.code is not None and (o.code not in known or not table.code(o.code).emittable):
+            raise FhirTableError(
+                f"{DATA_FILE}/observations/{o.id}: {o.code!r} is not a verified code"
+            )
+        if o.unit is not None and (o.unit not in known or not table.code(o.unit).emittable):
+            raise FhirTableError(f"{DATA_FILE}/observations/{o.id}: unknown unit {o.unit!r}")
+        if o.project_code is not None and o.project_code not in project:
+            raise FhirTableError(
+                f"{DATA_FILE}/observations/{o.id}: unknown project code {o.project_code!r}"
+            )
+    startback = next(i for i in kb.instruments.instruments if i.id == "startback")
+    groups = {g["value"] for g in startback.groups}
+    if set(table.risk_groups) != groups:
+        raise FhirTableError(f"{DATA_FILE}: risk_groups must map exactly {sorted(groups)}")
+    for cid in table.risk_groups.values():
+        if cid not in known or not table.code(cid).emittable:
+            raise FhirTableError(f"{DATA_FILE}: risk group code {cid!r} is not a verified code")
+    conditions = {c.id for c in kb.red_flags.conditions}
+    if set(table.suspected) != conditions:
+        raise FhirTableError(f"{DATA_FILE}: suspected must map exactly {sorted(conditions)}")
+    categories = {c.id for c in kb.classification.precedence}
+    if set(table.conditions) != categories:
+        raise FhirTableError(f"{DATA_FILE}: conditions must map exactly {sorted(categories)}")
+    for mapped in (*table.suspected.values(), *table.conditions.values()):
+        if mapped is not None and mapped not in known:
+            raise FhirTableError(f"{DATA_FILE}: names unknown code {mapped!r}")
+
+
+def _check_enable_when(w: EnableWhen, spec: FieldSpec | None, where: str) -> None:
+    if spec is None:
+        raise FhirTableError(f"{where}: {w.question!r} is not a contract field")
+    if w.operator == "exists":
+        ok = type(w.answer) is bool
+    elif spec.type == "bool":
+        ok = type(w.answer) is bool and w.operator in ("=", "!=")
+    elif spec.type == "int":
+        ok = type(w.answer) is int
+    else:
+        ok = False
+    if not ok:
+        raise FhirTableError(
+            f"{where}: {w.operator} {w.answer!r} does not fit {w.question} "
+            f"({spec.describe_allowed()})"
+        )
+
+
+@cache
+def load_table() -> FhirTable:
+    """The bundled FHIR code table, loaded and cross-checked once per process.
+
+    Raises:
+        FhirTableError: naming the place of the first problem.
+    """
+    text = data_root().joinpath(DATA_FILE).read_text("utf-8")
+    raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    try:
+        table = FhirTable.model_validate(raw)
+    except ValidationError as exc:
+        lines = [f"{DATA_FILE}: {len(exc.errors())} problem(s)"]
+        for err in exc.errors()[:20]:
+            loc = ".".join(str(p) for p in err["loc"])
+            lines.append(f"  {loc}: {err['msg']}")
+        raise FhirTableError("\n".join(lines)) from None
+    _check(table, load_contract(), load_knowledge())
+    return table

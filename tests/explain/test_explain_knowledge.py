@@ -1,0 +1,228 @@
+"""The explanation and code knowledge: complete, cited, and broken data refused at load."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from backstory.explain.knowledge import (
+    EXPLANATIONS_FILE,
+    ExplainKnowledgeError,
+    check_against_core,
+    load_code_table,
+    load_explanation_sources,
+    load_explanations,
+    parse_explanations,
+)
+from backstory.knowledge.checks import check_knowledge
+from backstory.knowledge.loader import KnowledgeBase, data_root
+
+# The spec's message ids (shared/spec/key-messages.md), typed here, not read from the data.
+NON_SPECIFIC = (
+    "non-specific-is-a-category",
+    "label-matters-less",
+    "recovery-drivers",
+    "sensitivity-not-damage",
+    "same-first-steps",
+    "imaging-not-needed",
+    "flare-ups",
+    "safety-net",
+)
+FACET = (
+    "labels-overlap",
+    "what-facet-joints-are",
+    "irritated-not-damaged",
+    "pattern-is-reasoning",
+    "rarely-confirmed",
+    "specific-sounding-not-worse",
+    "sometimes-dominant",
+    "behaviour-not-damage",
+)
+SCIATICA = (
+    "sciatica-what-it-is",
+    "sciatica-outlook",
+    "imaging-not-needed",
+    "stay-active",
+    "flare-ups",
+    "safety-net",
+)
+SPEC = Path(__file__).resolve().parents[3] / "shared" / "spec" / "key-messages.md"
+
+
+def _raw() -> Any:
+    return yaml.safe_load(data_root().joinpath(EXPLANATIONS_FILE).read_text("utf-8"))
+
+
+def test_every_spec_message_exists_in_its_documents() -> None:
+    kn = load_explanations()
+    for mid in NON_SPECIFIC + FACET:
+        assert "back_pain" in kn.message(mid).documents, mid
+    for mid in SCIATICA:
+        assert "sciatica" in kn.message(mid).documents, mid
+    for kind in ("act_now", "referral", "sciatica", "back_pain"):
+        assert kind in kn.message("safety-net").documents
+        assert kind in kn.message("clinical-assessment").documents
+
+
+def test_spec_ids_match_the_shared_spec_when_present() -> None:
+    """The typed ids above are the spec's (checked only where the shared spec is available)."""
+    if not SPEC.exists():
+        pytest.skip("shared spec not available")
+    ids = set(re.findall(r"`([a-z]+(?:-[a-z]+)+)`", SPEC.read_text("utf-8")))
+    assert ids == set(NON_SPECIFIC) | set(FACET) | set(SCIATICA)
+
+
+def test_facet_messages_only_when_the_fit_is_strong_or_possible() -> None:
+    kn = load_explanations()
+    for mid in FACET:
+        assert kn.message(mid).when == {"facet_fit": ("strong", "possible")}, mid
+
+
+def test_every_message_and_rule_text_cites_known_sources(kb: KnowledgeBase) -> None:
+    kn = load_explanations()
+    for m in kn.messages:
+        assert m.citations and all(c in kb.sources for c in m.citations), m.id
+    for rid, r in kn.triage_rules.items():
+        assert r.citations and all(c in kb.sources for c in r.citations), rid
+    assert check_against_core(kn, kb) == []
+
+
+def test_flare_up_plan_is_labelled_expert_opinion() -> None:
+    """No trial of flare-up plans exists: the knowledge says so, and so does the leaflet."""
+    m = load_explanations().message("flare-ups")
+    assert "expert opinion" in m.evidence
+    assert any("expert advice" in t for p in m.parts for t in p.texts())
+
+
+def test_whole_knowledge_check_passes_with_the_new_files() -> None:
+    """`backstory knowledge check`: every citation resolves and every source is cited."""
+    result = check_knowledge()
+    names = set(result.files)
+    assert {"explanations.yaml", "codes.yaml"} <= names
+
+
+def test_own_sources_are_new_ids_and_all_cited(kb: KnowledgeBase) -> None:
+    own = load_explanation_sources()
+    assert own and all(s.id.startswith("ex-") for s in own)
+    assert all(s.id in kb.sources for s in own)
+
+
+def test_allowed_phrasings_only_explain() -> None:
+    """Each allowed phrasing uses an avoided word only to deny it or to quote a report."""
+    wording = load_explanations().wording
+    for phrase in wording.allowed_phrasings:
+        assert re.search(r"\bnot\b|without|words like", phrase), phrase
+
+
+def test_odi_band_names_are_avoided_words(kb: KnowledgeBase) -> None:
+    """The distinctive ODI band names are on the avoid list (HZ-07)."""
+    avoid = load_explanations().wording.avoid
+    bands = {b.id for inst in kb.instruments.instruments for b in inst.bands}
+    assert {"crippled", "bed_bound"} <= bands
+    assert "crippl" in avoid and "bed_bound" in avoid and "bed-bound" in avoid
+
+
+def test_the_code_table_loads() -> None:
+    table = load_code_table()
+    assert any(c.status == "verified" for c in table.codes)
+
+
+# ---------------------------------------------------------------------------- broken data
+
+
+def _broken(edit: Any) -> Any:
+    raw = _raw()
+    edit(raw)
+    return raw
+
+
+def _message(raw: Any, mid: str) -> Any:
+    return next(m for m in raw["messages"] if m["id"] == mid)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda r: _message(r, "recovery-drivers")["parts"][1].update(
+                {"when": {"fearr": ["high"]}}
+            ),
+            "unknown condition 'fearr'",
+        ),
+        (
+            lambda r: _message(r, "recovery-drivers")["parts"][1].update(
+                {"when": {"fear": ["extreme"]}}
+            ),
+            "'fear' cannot be 'extreme'",
+        ),
+        (
+            lambda r: _message(r, "imaging-not-needed")["parts"][1].update(
+                {"text": "About {disc_chnages} in 100."}
+            ),
+            "unknown placeholders ['disc_chnages']",
+        ),
+        (
+            lambda r: _message(r, "imaging-not-needed")["parts"][1].update(
+                {"text": "About {disc_changes!r} in 100."}
+            ),
+            "only plain {name} placeholders",
+        ),
+        (
+            lambda r: _message(r, "sensitivity-not-damage")["parts"][0].update(
+                {"text": "Your discs show wear and tear."}
+            ),
+            "patient text uses ['wear and tear']",
+        ),
+        (
+            lambda r: r["triage_rules"]["RF-CES-NEW"].update(
+                {"why": "Most scans are clear, so this is probably nothing serious."}
+            ),
+            "act-now text must not reassure",
+        ),
+        (
+            lambda r: _message(r, "safety-net")["parts"][0]["one_of"][0].update(
+                {"text": "Nothing to worry about, but go to A&E at once if:"}
+            ),
+            "act-now text must not reassure",
+        ),
+        (
+            lambda r: r["documents"][3]["sections"][0]["messages"].append("no-such-message"),
+            "unknown message 'no-such-message'",
+        ),
+        (
+            lambda r: _message(r, "usual-course").update({"documents": ["back_pain", "sciatica"]}),
+            "listed for 'sciatica' but in none of its sections",
+        ),
+        (
+            lambda r: _message(r, "usual-course").update({"extra": 1}),
+            "Extra inputs are not permitted",
+        ),
+        (
+            lambda r: _message(r, "usual-course").update({"citations": []}),
+            "citations",
+        ),
+    ],
+)
+def test_broken_explanations_are_refused(edit: Any, message: str) -> None:
+    with pytest.raises(ExplainKnowledgeError) as exc:
+        parse_explanations(_broken(edit))
+    assert message in str(exc.value)
+
+
+def test_missing_plain_words_for_the_core_are_refused(kb: KnowledgeBase) -> None:
+    """A new rule, screening question or do-not-offer item needs its patient wording."""
+    raw = _raw()
+    del raw["triage_rules"]["RF-AAA-MASS"]
+    raw["answers"] = [a for a in raw["answers"] if a["field"] != "red_flags.fever"]
+    del raw["not_recommended"]["MG-NO-TRACTION"]
+    raw["triage_rules"]["RF-AXSPA-IBP"]["do_now"] = "Go now."
+    problems = check_against_core(parse_explanations(raw), kb)
+    text = "\n".join(problems)
+    assert "RF-AAA-MASS has no plain words" in text
+    assert "red_flags.fever has no plain words" in text
+    assert "MG-NO-TRACTION has no plain words" in text
+    assert "RF-AXSPA-IBP: a soon rule has no do_now" in text
