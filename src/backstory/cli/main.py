@@ -16,6 +16,7 @@ def cli() -> None:
 # Sub-commands register here, one line each.
 from backstory.cli.ask import ask_command  # noqa: E402
 from backstory.cli.assess import assess_command  # noqa: E402
+from backstory.cli.cds import cds_group  # noqa: E402
 from backstory.cli.database import backup_command, db_group, restore_command  # noqa: E402
 from backstory.cli.explain import explain_command  # noqa: E402
 from backstory.cli.fhir import fhir_group  # noqa: E402
@@ -43,6 +44,8 @@ cli.add_command(db_group)
 cli.add_command(backup_command)
 cli.add_command(restore_command)
 cli.add_command(fhir_group)
+
+cli.add_command(cds_group)
 
 
 def main() -> None:

@@ -1,0 +1,25 @@
+"""CDS Hooks 2.0: discovery, patient-view and order-select cards from Backstory reports.
+
+The service logic here is pure (request in, response out); the web app mounts it and
+records feedback in the audit log.
+"""
+
+from backstory.cds.service import (
+    CdsError,
+    CdsKnowledge,
+    CdsResponse,
+    discovery,
+    handle_hook,
+    load_cds_knowledge,
+    parse_feedback,
+)
+
+__all__ = [
+    "CdsError",
+    "CdsKnowledge",
+    "CdsResponse",
+    "discovery",
+    "handle_hook",
+    "load_cds_knowledge",
+    "parse_feedback",
+]

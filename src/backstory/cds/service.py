@@ -1,0 +1,497 @@
+"""The CDS Hooks services, as pure functions of the hook request.
+
+Backstory keeps no state for a hook call: the EHR sends (or lets us fetch) the patient's
+latest Backstory QuestionnaireResponse, and the cards are computed from it with the same
+engine as every other adapter.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from backstory.contract import AssessmentError, parse_assessment
+from backstory.core.engine import assess
+from backstory.core.report import Report
+from backstory.fhir.questionnaire import questionnaire_url
+from backstory.fhir.response import response_to_assessment
+from backstory.knowledge.loader import KnowledgeBase, load_knowledge
+
+_NS = uuid.UUID("5f1d7c3e-8a1b-4f7e-9c2d-6b0a3e4d2c11")
+MAX_SUMMARY = 140
+INDICATOR = {"emergency": "critical", "urgent": "warning", "soon": "warning", "routine": "info"}
+LEVEL_WORDS = {
+    "emergency": "Emergency - same day",
+    "urgent": "Urgent - within days",
+    "soon": "Soon - referral within weeks",
+    "routine": "Routine",
+}
+
+Fetch = Callable[[str, str | None], Any]
+ReportLink = Callable[[Mapping[str, Any]], str | None]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServiceText(_Model):
+    id: str
+    title: str
+    description: str
+
+
+class Services(_Model):
+    patient_view: ServiceText
+    order_select: ServiceText
+
+
+class ImagingOrder(_Model):
+    site: list[str]
+    modality: list[str]
+    citations: list[str]
+
+
+class CardText(_Model):
+    summary: str
+    detail: str
+    cancel_label: str = ""
+    citations: list[str]
+
+
+class Cards(_Model):
+    imaging_not_routine: CardText
+    imaging_screen_incomplete: CardText
+    imaging_warning_signs: CardText
+
+
+class OverrideReason(_Model):
+    code: str
+    display: str
+
+
+class CdsKnowledge(_Model):
+    version: str
+    services: Services
+    imaging_order: ImagingOrder
+    cards: Cards
+    override_reasons: list[OverrideReason]
+
+
+@cache
+def load_cds_knowledge() -> CdsKnowledge:
+    """The bundled CDS Hooks knowledge (validated once per process)."""
+    path = resources.files("backstory.knowledge").joinpath("data", "cds.yaml")
+    raw = yaml.load(path.read_text("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    try:
+        ck = CdsKnowledge.model_validate(raw)
+    except ValidationError as exc:  # pragma: no cover - guarded by the knowledge tests
+        raise ValueError(f"cds.yaml: {exc}") from None
+    for pattern in (*ck.imaging_order.site, *ck.imaging_order.modality):
+        re.compile(pattern)
+    return ck
+
+
+class CdsError(Exception):
+    """A hook call that cannot be answered; ``status`` is the HTTP status to return."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class CdsResponse:
+    """A successful hook response body (``{"cards": [...]}``)."""
+
+    cards: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cards": self.cards}
+
+
+HOOKS = {"patient_view": "patient-view", "order_select": "order-select"}
+
+
+def _prefetch_query() -> str:
+    return (
+        "QuestionnaireResponse?subject={{context.patientId}}"
+        f"&questionnaire={questionnaire_url('assessment')}&status=completed&_sort=-authored&_count=1"
+    )
+
+
+def discovery(ck: CdsKnowledge | None = None) -> dict[str, Any]:
+    """The CDS Hooks discovery document."""
+    c = ck or load_cds_knowledge()
+    out = []
+    for key, hook in HOOKS.items():
+        text: ServiceText = getattr(c.services, key)
+        out.append(
+            {
+                "hook": hook,
+                "id": text.id,
+                "title": text.title,
+                "description": text.description,
+                "prefetch": {"assessment": _prefetch_query()},
+                "usageRequirements": (
+                    "Send the patient's latest completed Backstory QuestionnaireResponse as "
+                    "prefetch 'assessment' (or allow a FHIR server fetch); authenticate with a "
+                    "Backstory API token."
+                ),
+            }
+        )
+    return {"services": out}
+
+
+def _service_key(service_id: str, ck: CdsKnowledge) -> str:
+    for key in HOOKS:
+        if getattr(ck.services, key).id == service_id:
+            return key
+    raise CdsError(404, f"no CDS service called {service_id!r}")
+
+
+def _require(obj: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
+    value = obj.get(key)
+    if not isinstance(value, kind):
+        raise CdsError(400, f"{where}{key} is required ({kind.__name__})")
+    return value
+
+
+def _latest_response(value: Any) -> Mapping[str, Any] | None:
+    """The most recent QuestionnaireResponse in a resource or a search Bundle."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise CdsError(400, "prefetch 'assessment' must be a FHIR resource or Bundle")
+    if value.get("resourceType") == "QuestionnaireResponse":
+        return value
+    if value.get("resourceType") == "Bundle":
+        found: list[Mapping[str, Any]] = [
+            e["resource"]
+            for e in value.get("entry") or []
+            if isinstance(e, Mapping)
+            and isinstance(e.get("resource"), Mapping)
+            and e["resource"].get("resourceType") == "QuestionnaireResponse"
+        ]
+        if not found:
+            return None
+        return max(found, key=lambda r: str(r.get("authored", "")))
+    raise CdsError(400, "prefetch 'assessment' must be a QuestionnaireResponse or a Bundle")
+
+
+def _assessment_resource(request: Mapping[str, Any], fetch: Fetch | None) -> Any:
+    """The prefetched (or fetched) assessment resource; None means "searched, none found"."""
+    prefetch = request.get("prefetch")
+    if isinstance(prefetch, Mapping) and "assessment" in prefetch:
+        return prefetch["assessment"]
+    server = request.get("fhirServer")
+    if isinstance(server, str) and server and fetch is not None:
+        auth = request.get("fhirAuthorization")
+        token = auth.get("access_token") if isinstance(auth, Mapping) else None
+        patient = request["context"]["patientId"]
+        query = _prefetch_query().replace("{{context.patientId}}", f"Patient/{patient}")
+        try:
+            return fetch(f"{server.rstrip('/')}/{query}", token)
+        except Exception as exc:
+            raise CdsError(
+                412, f"the assessment could not be fetched: {type(exc).__name__}"
+            ) from None
+    raise CdsError(
+        412,
+        "prefetch 'assessment' is missing and no FHIR server was given to fetch it from",
+    )
+
+
+def _uuid(request: Mapping[str, Any], key: str) -> str:
+    return str(uuid.uuid5(_NS, f"{request.get('hookInstance')}:{key}"))
+
+
+def _source(kb: KnowledgeBase) -> dict[str, Any]:
+    return {"label": f"Backstory (knowledge {kb.version})"}
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_SUMMARY else text[: MAX_SUMMARY - 1].rstrip() + "…"
+
+
+def _names(ids: Sequence[str]) -> str:
+    return ", ".join(s.replace("_", " ") for s in ids)
+
+
+def _triage_card(
+    report: Report, request: Mapping[str, Any], kb: KnowledgeBase, link: str | None
+) -> dict[str, Any]:
+    t = report.triage
+    head = LEVEL_WORDS[t.level]
+    summary = (
+        f"{head}: suspected {_names(t.suspected)}"
+        if t.suspected
+        else f"{head}: no warning signs; {report.classification.name.lower()}"
+    )
+    lines = [f"**{head}.** {t.action}", ""]
+    for r in t.reasons:
+        because = ", ".join(f"{a.field} = {a.value}" for a in r.because)
+        lines.append(f"- **{r.title}** ({r.level}): {r.action} *Because:* {because}.")
+    if not report.screening.complete:
+        lines += [
+            "",
+            f"{len(report.screening.unanswered)} essential warning-sign questions were not "
+            "asked: " + ", ".join(report.screening.unanswered) + ".",
+        ]
+    if report.assessed_on:
+        lines += ["", f"Assessment of {report.assessed_on}; knowledge {report.knowledge_version}."]
+    card: dict[str, Any] = {
+        "uuid": _uuid(request, "triage"),
+        "summary": _short(summary),
+        "detail": "\n".join(lines),
+        "indicator": INDICATOR[t.level],
+        "source": _source(kb),
+    }
+    if link:
+        card["links"] = [{"label": "Open the Backstory report", "url": link, "type": "absolute"}]
+    return card
+
+
+def _plan_card(report: Report, request: Mapping[str, Any], kb: KnowledgeBase) -> dict[str, Any]:
+    m = report.management
+    risk = report.startback["risk"] if report.startback else None
+    summary = f"Plan for {report.classification.name.lower()} (NICE NG59)"
+    if risk:
+        summary += f": STarT Back {risk} risk"
+    lines = ["**Recommended**", ""]
+    lines += [f"- [{r.kind}] {r.text}" for r in m.recommended]
+    if m.not_recommended:
+        lines += ["", "**Not recommended (NICE NG59)**", ""]
+        lines += [f"- {r.text}" for r in m.not_recommended]
+    for pw in m.pathways:
+        lines += ["", f"**{pw.name}:** {pw.summary}"]
+    return {
+        "uuid": _uuid(request, "plan"),
+        "summary": _short(summary),
+        "detail": "\n".join(lines),
+        "indicator": "info",
+        "source": _source(kb),
+    }
+
+
+def _note_card(
+    request: Mapping[str, Any], kb: KnowledgeBase, key: str, summary: str, detail: str
+) -> dict[str, Any]:
+    return {
+        "uuid": _uuid(request, key),
+        "summary": _short(summary),
+        "detail": detail,
+        "indicator": "info",
+        "source": _source(kb),
+    }
+
+
+def _is_imaging(resource: Mapping[str, Any], ck: CdsKnowledge) -> bool:
+    code = resource.get("code")
+    if not isinstance(code, Mapping):
+        return False
+    texts = [str(code.get("text") or "")]
+    texts += [
+        str(c.get("display") or "") for c in code.get("coding") or [] if isinstance(c, Mapping)
+    ]
+    words = " ".join(texts)
+    site = any(re.search(p, words, re.IGNORECASE) for p in ck.imaging_order.site)
+    modality = any(re.search(p, words, re.IGNORECASE) for p in ck.imaging_order.modality)
+    return site and modality
+
+
+def _selected_imaging(context: Mapping[str, Any], ck: CdsKnowledge) -> list[str]:
+    selections = _require(context, "selections", list, "context.")
+    drafts = _require(context, "draftOrders", Mapping, "context.")
+    found: list[str] = []
+    for entry in drafts.get("entry") or []:
+        res = entry.get("resource") if isinstance(entry, Mapping) else None
+        if not isinstance(res, Mapping) or res.get("resourceType") != "ServiceRequest":
+            continue
+        ref = f"ServiceRequest/{res.get('id')}"
+        if ref in selections and _is_imaging(res, ck):
+            found.append(ref)
+    return found
+
+
+def _imaging_cards(
+    report: Report,
+    request: Mapping[str, Any],
+    kb: KnowledgeBase,
+    ck: CdsKnowledge,
+    orders: list[str],
+) -> list[dict[str, Any]]:
+    t = report.triage
+    when = report.assessed_on or "date not recorded"
+    if t.level != "routine":
+        text = ck.cards.imaging_warning_signs
+        return [
+            _note_card(
+                request,
+                kb,
+                "imaging",
+                text.summary.format(level=t.level),
+                text.detail.format(assessed_on=when, suspected=_names(t.suspected)),
+            )
+        ]
+    if not report.screening.complete:
+        text = ck.cards.imaging_screen_incomplete
+        return [
+            _note_card(
+                request,
+                kb,
+                "imaging",
+                text.summary,
+                text.detail.format(assessed_on=when, missing=len(report.screening.unanswered)),
+            )
+        ]
+    text = ck.cards.imaging_not_routine
+    return [
+        {
+            "uuid": _uuid(request, "imaging"),
+            "summary": _short(text.summary),
+            "detail": text.detail.format(
+                assessed_on=when, category=report.classification.name.lower()
+            ),
+            "indicator": "warning",
+            "source": _source(kb),
+            "selectionBehavior": "at-most-one",
+            "suggestions": [
+                {
+                    "label": text.cancel_label,
+                    "uuid": _uuid(request, "imaging-cancel"),
+                    "isRecommended": True,
+                    "actions": [
+                        {"type": "delete", "description": text.cancel_label, "resourceId": orders}
+                    ],
+                }
+            ],
+            "overrideReasons": [
+                {
+                    "code": r.code,
+                    "system": "https://backstory.example/fhir/CodeSystem/cds-override",
+                    "display": r.display,
+                }
+                for r in ck.override_reasons
+            ],
+        }
+    ]
+
+
+def handle_hook(
+    service_id: str,
+    request: Any,
+    *,
+    knowledge: KnowledgeBase | None = None,
+    fetch: Fetch | None = None,
+    report_link: ReportLink | None = None,
+) -> CdsResponse:
+    """Answer one hook call.
+
+    Raises:
+        CdsError: 404 unknown service, 400 malformed request, 412 required data missing.
+    """
+    kb = knowledge or load_knowledge()
+    ck = load_cds_knowledge()
+    key = _service_key(service_id, ck)
+    if not isinstance(request, Mapping):
+        raise CdsError(400, "the hook request must be a JSON object")
+    if request.get("hook") != HOOKS[key]:
+        raise CdsError(400, f"this service answers the {HOOKS[key]} hook")
+    _require(request, "hookInstance", str, "")
+    context = _require(request, "context", Mapping, "")
+    _require(context, "patientId", str, "context.")
+    _require(context, "userId", str, "context.")
+    orders = _selected_imaging(context, ck) if key == "order_select" else []
+    if key == "order_select" and not orders:
+        return CdsResponse([])
+    resource = _assessment_resource(request, fetch)
+    qr = _latest_response(resource)
+    if qr is None:
+        return CdsResponse(
+            [
+                _note_card(
+                    request,
+                    kb,
+                    "none",
+                    "No Backstory assessment on record",
+                    "Complete a Backstory assessment to get triage and a plan.",
+                )
+            ]
+        )
+    try:
+        data = response_to_assessment(qr, kb)
+        assessment = parse_assessment(data)
+    except AssessmentError as exc:
+        problems = "; ".join(str(i) for i in exc.issues[:5])
+        return CdsResponse(
+            [
+                {
+                    **_note_card(
+                        request,
+                        kb,
+                        "unreadable",
+                        "The latest Backstory questionnaire response could not be read",
+                        f"Problems: {problems}. Check the response, then ask again.",
+                    ),
+                    "indicator": "warning",
+                }
+            ]
+        )
+    report = assess(assessment, kb)
+    if key == "order_select":
+        return CdsResponse(_imaging_cards(report, request, kb, ck, orders))
+    link = report_link(data) if report_link else None
+    cards = [_triage_card(report, request, kb, link)]
+    if report.category != "specific_pathology_suspected":
+        cards.append(_plan_card(report, request, kb))
+    return CdsResponse(cards)
+
+
+Outcome = Literal["accepted", "overridden"]
+
+
+def parse_feedback(service_id: str, body: Any) -> list[dict[str, Any]]:
+    """The feedback entries to audit: card uuid, outcome, accepted suggestions, reason code.
+
+    Raises:
+        CdsError: 404 unknown service, 400 malformed feedback.
+    """
+    _service_key(service_id, load_cds_knowledge())
+    if not isinstance(body, Mapping) or not isinstance(body.get("feedback"), list):
+        raise CdsError(400, "feedback must be an object with a 'feedback' list")
+    out: list[dict[str, Any]] = []
+    for i, fb in enumerate(body["feedback"]):
+        if not isinstance(fb, Mapping):
+            raise CdsError(400, f"feedback[{i}] must be an object")
+        card, outcome = fb.get("card"), fb.get("outcome")
+        if not isinstance(card, str) or outcome not in ("accepted", "overridden"):
+            raise CdsError(400, f"feedback[{i}] needs a card uuid and outcome accepted|overridden")
+        accepted = [
+            str(s["id"])
+            for s in fb.get("acceptedSuggestions") or []
+            if isinstance(s, Mapping) and isinstance(s.get("id"), str)
+        ]
+        reason = fb.get("overrideReason")
+        code = None
+        if isinstance(reason, Mapping) and isinstance(reason.get("reason"), Mapping):
+            code = reason["reason"].get("code")
+        out.append(
+            {
+                "card": card,
+                "outcome": outcome,
+                "accepted": ",".join(accepted),
+                "override_reason": code if isinstance(code, str) else None,
+                "at": str(fb.get("outcomeTimestamp", "")),
+            }
+        )
+    return out
