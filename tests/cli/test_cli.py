@@ -39,7 +39,7 @@ def test_invalid_assessment_exit_2_nothing_on_stdout() -> None:
 
 def test_missing_file_and_bad_json() -> None:
     r = invoke("assess", "/no/such/file.json")
-    assert r.exit_code == 2 and "no such file" in r.stderr and r.stdout == ""
+    assert r.exit_code == 2 and "does not exist" in r.stderr and r.stdout == ""
     r = invoke("assess", "-", stdin="{")
     assert r.exit_code == 2 and "not valid JSON" in r.stderr
 

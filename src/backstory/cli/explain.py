@@ -12,29 +12,11 @@ from typing import cast
 
 import click
 
-from backstory.cli.common import fail, read_text
+from backstory.cli.common import fail, read_text, write_output
 from backstory.contract import AssessmentError, parse_assessment_json
 from backstory.core.engine import assess
 from backstory.explain import FORMATS, TextFormat, explain_report, render, render_pdf
 from backstory.knowledge.loader import load_knowledge
-
-
-def _write(path: str, data: str | bytes) -> None:
-    try:
-        if isinstance(data, bytes):
-            with open(path, "wb") as fh:
-                fh.write(data)
-        else:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(data)
-    except IsADirectoryError:
-        fail(f"{path} is a folder, not a file")
-    except FileNotFoundError:
-        fail(f"cannot write {path}: the folder does not exist")
-    except PermissionError:
-        fail(f"not allowed to write {path}")
-    except OSError as exc:
-        fail(f"cannot write {path} ({exc.strerror or exc})")
 
 
 @click.command("explain")
@@ -79,10 +61,10 @@ def explain_command(file: str, audience: str, fmt: str, output: str | None) -> N
     )
     if fmt == "pdf":
         assert output is not None
-        _write(output, render_pdf(doc))
+        write_output(output, render_pdf(doc))
         return
     rendered = render(doc, cast(TextFormat, fmt))
     if output:
-        _write(output, rendered)
+        write_output(output, rendered)
     else:
         click.echo(rendered, nl=False)

@@ -8,11 +8,10 @@ message on stderr, nothing on stdout, and exit status 2, never a traceback.
 from __future__ import annotations
 
 import json
-import sys
-from typing import NoReturn
 
 import click
 
+from backstory.cli.common import fail, read_text
 from backstory.imaging import (
     MAX_AGE,
     MIN_AGE,
@@ -21,40 +20,17 @@ from backstory.imaging import (
     render_text,
 )
 
-USAGE_ERROR = 2
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"Error: {message}", err=True)
-    raise click.exceptions.Exit(USAGE_ERROR)
-
 
 def _parse_age(text: str) -> int:
     cleaned = text.strip()
     if not cleaned.lstrip("+-").isdigit() or not cleaned.isascii():
-        _fail(f"the age must be a whole number of years, for example --age 45 (got {text!r}).")
+        fail(f"the age must be a whole number of years, for example --age 45 (got {text!r}).")
     age = int(cleaned)
     if age < MIN_AGE:
-        _fail(f"this explainer is for people aged {MIN_AGE} and over (got {age}).")
+        fail(f"this explainer is for people aged {MIN_AGE} and over (got {age}).")
     if age > MAX_AGE:
-        _fail(f"an age of {age} is above {MAX_AGE}; please check the age.")
+        fail(f"an age of {age} is above {MAX_AGE}; please check the age.")
     return age
-
-
-def _read_report(report: str) -> str:
-    if report == "-":
-        return sys.stdin.read()
-    try:
-        with open(report, encoding="utf-8-sig") as fh:
-            return fh.read()
-    except FileNotFoundError:
-        _fail(f"the report file {report!r} does not exist.")
-    except IsADirectoryError:
-        _fail(f"{report!r} is a folder, not a report file.")
-    except UnicodeDecodeError:
-        _fail(f"the report file {report!r} is not plain text (UTF-8).")
-    except OSError as exc:
-        _fail(f"the report file {report!r} could not be read ({exc.strerror or exc}).")
 
 
 @click.command("imaging")
@@ -75,11 +51,11 @@ def imaging_command(report: str, age_text: str, as_json: bool) -> None:
     attention are flagged. This explains the report's words; it is not a diagnosis.
     """
     age = _parse_age(age_text)
-    text = _read_report(report)
+    text = read_text(report)
     try:
         explanation = explain_scan(text, age)
     except ScanInputError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if as_json:
         click.echo(json.dumps(explanation.to_dict(), indent=2, ensure_ascii=False))
     else:
