@@ -42,10 +42,39 @@ ACTIONS = frozenset(
         "database.backup",
         "database.restore",
         "database.upgrade",
+        # the web app (storage/accounts.py, storage/sharing.py)
+        "clinic.create",
+        "clinic.list",
+        "user.invite",
+        "user.reset",
+        "user.password",
+        "session.signin",
+        "session.signout",
+        "token.create",
+        "token.list",
+        "token.revoke",
+        "link.create",
+        "link.use",
+        "link.view",
+        "assessment.view",
+        "report.view",
+        "report.release",
+        "report.withhold",
     }
 )
 RECORD_TYPES = frozenset(
-    {"clinic", "user", "patient", "episode", "assessment", "report", "database"}
+    {
+        "clinic",
+        "user",
+        "patient",
+        "episode",
+        "assessment",
+        "report",
+        "database",
+        "token",
+        "link",
+        "session",
+    }
 )
 DETAIL_KEYS = frozenset(
     {
@@ -62,6 +91,9 @@ DETAIL_KEYS = frozenset(
         "schema",
         "format",
         "reapplied",
+        "scope",
+        "purpose",
+        "operator",
     }
 )
 _SAFE_TEXT = re.compile(r"^[A-Za-z0-9._@:+-]{0,60}$")

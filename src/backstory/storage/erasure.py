@@ -15,7 +15,15 @@ from sqlalchemy.engine import Connection
 
 from backstory.storage import audit
 from backstory.storage.records import load_patient
-from backstory.storage.tables import assessment, audit_event, episode, patient, report
+from backstory.storage.tables import (
+    assessment,
+    audit_event,
+    episode,
+    patient,
+    patient_link,
+    release,
+    report,
+)
 from backstory.storage.users import User, require_admin
 
 
@@ -34,6 +42,9 @@ def _erase_rows(conn: Connection, patient_id: str) -> Erasure:
     assessments = list(
         conn.execute(select(assessment.c.id).where(assessment.c.episode_id.in_(episodes))).scalars()
     )
+    # the web app's links and release switches point at the patient's records: they go first
+    conn.execute(delete(patient_link).where(patient_link.c.patient_id == patient_id))
+    conn.execute(delete(release).where(release.c.assessment_id.in_(assessments)))
     reports = conn.execute(delete(report).where(report.c.assessment_id.in_(assessments))).rowcount
     conn.execute(delete(assessment).where(assessment.c.id.in_(assessments)))
     conn.execute(delete(episode).where(episode.c.patient_id == patient_id))

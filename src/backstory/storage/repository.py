@@ -85,10 +85,21 @@ class Store:
     records who did it in the audit log within that same transaction.
     """
 
-    def __init__(self, db: Database, actor: str, *, knowledge: KnowledgeBase | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        actor: str,
+        *,
+        knowledge: KnowledgeBase | None = None,
+        resolve: Callable[[Connection, str], User] | None = None,
+    ) -> None:
+        """``resolve`` finds the acting user inside each transaction; by default a stored
+        user by name. The web app passes its own for API tokens and patient links, so
+        their access is checked in the same transaction as the work it allows."""
         self.db = db
         self.actor = actor
         self._knowledge = knowledge
+        self._resolve = resolve or users.resolve_actor
 
     @property
     def knowledge(self) -> KnowledgeBase:
@@ -98,7 +109,7 @@ class Store:
         """Run ``work`` as the actor in one transaction; clashes become plain errors."""
 
         def body(conn: Connection) -> T:
-            return work(conn, users.resolve_actor(conn, self.actor))
+            return work(conn, self._resolve(conn, self.actor))
 
         try:
             return self.db.transaction(body)

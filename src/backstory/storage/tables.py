@@ -130,5 +130,98 @@ audit_event = Table(
     Index(None, "patient_id"),
 )
 
-TABLES_IN_ORDER = (clinic, app_user, patient, episode, assessment, report, audit_event)
+# -- the web app's records (migration 0002): credentials, sessions, links, tokens, releases ---
+
+account = Table(
+    "account",
+    metadata,
+    Column("user_id", ID, ForeignKey("app_user.id"), primary_key=True),
+    Column("password_hash", Text, nullable=True),
+    Column("operator", Boolean, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+"""A user's web credentials: an argon2id hash (None until set through a one-time link)."""
+
+web_session = Table(
+    "web_session",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("user_id", ID, ForeignKey("app_user.id"), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+"""Server-side sessions, stored by the digest of the cookie value only."""
+
+account_link = Table(
+    "account_link",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("purpose", String(10), nullable=False),
+    Column("user_id", ID, ForeignKey("app_user.id"), nullable=True, index=True),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("purpose IN ('setup', 'invite', 'reset')", name="purpose"),
+)
+"""One-time links to set up the first admin or to set a password (digest only)."""
+
+api_token = Table(
+    "api_token",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("clinic_id", ID, ForeignKey("clinic.id"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("scope", String(10), nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("scope IN ('read', 'write')", name="scope"),
+)
+"""API tokens: one clinic, read or read-write, stored as a digest, shown once."""
+
+patient_link = Table(
+    "patient_link",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("purpose", String(20), nullable=False),
+    Column("patient_id", ID, ForeignKey("patient.id"), nullable=False, index=True),
+    Column("assessment_id", ID, ForeignKey("assessment.id"), nullable=True, index=True),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("purpose IN ('questionnaire', 'explanation')", name="purpose"),
+)
+"""Links a patient opens without an account: a pre-visit questionnaire or an explanation."""
+
+release = Table(
+    "release",
+    metadata,
+    Column("assessment_id", ID, ForeignKey("assessment.id"), primary_key=True),
+    Column("released", Boolean, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("changed_by", String(100), nullable=False),
+)
+"""Whether the clinician has released an assessment's explanation to the patient."""
+
+TABLES_IN_ORDER = (
+    clinic,
+    app_user,
+    patient,
+    episode,
+    assessment,
+    report,
+    audit_event,
+    account,
+    web_session,
+    account_link,
+    api_token,
+    patient_link,
+    release,
+)
 """Parents before children: the order to insert a dump in."""

@@ -1,0 +1,418 @@
+"""The JSON API under ``/api/v1``: patients, assessments, reports and progress.
+
+Authentication is an API token (``Authorization: Bearer TOKEN``) made by a clinic admin,
+scoped to that clinic and to reading or reading and writing. Request models are strict (no
+"1" for 1, no ``false`` for 0) and refuse unknown keys; an assessment body is the contract
+JSON itself, validated by ``backstory.contract`` exactly as the command line does. Every
+error is an RFC 9457 problem (``application/problem+json``). Every read and write of patient
+data is audited under the token's name (``token:ID``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from backstory.contract import Issue
+from backstory.storage import Store, sharing
+from backstory.storage import accounts as acc
+from backstory.storage.records import EpisodeRecord
+from backstory.web import deps
+from backstory.web.problems import responses
+from backstory.web.schema import assessment_schema
+from backstory.web.security import token_digest
+from backstory.web.views import progress_data, summary_of
+
+MAX_BODY = 256 * 1024
+
+
+class ApiError(Exception):
+    """An error answered as a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        issues: list[Issue] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.issues = issues or []
+        self.headers = headers
+
+
+router = APIRouter(prefix="/api/v1", responses=responses(401))
+
+
+@dataclass(frozen=True)
+class Caller:
+    token: acc.Token
+    digest: str
+
+
+def caller(request: Request, state: deps.WebDep) -> Caller:
+    """The API token behind the Authorization header (401 without a valid one)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise ApiError(
+            401,
+            "Give an API token: Authorization: Bearer TOKEN.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    digest = token_digest(value.strip())
+    found = state.db.transaction(lambda conn: acc.token_by_digest(conn, digest))
+    if found is None:
+        raise ApiError(
+            401,
+            "The API token is not valid (revoked or unknown).",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    return Caller(found, digest)
+
+
+def writer(who: Annotated[Caller, Depends(caller)]) -> Caller:
+    if who.token.scope != "write":
+        raise ApiError(403, "This API token may only read; ask an admin for a write token.")
+    return who
+
+
+Reader = Annotated[Caller, Depends(caller)]
+Writer = Annotated[Caller, Depends(writer)]
+
+
+def _store(state: deps.WebState, who: Caller, *, write: bool) -> Store:
+    return state.store(
+        who.token.principal().username, resolve=acc.token_resolver(who.digest, write=write)
+    )
+
+
+# -- models ---------------------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class PatientIn(_Strict):
+    """A new pseudonymous patient: use the clinic's own code as the reference, never a name."""
+
+    reference: StrictStr = Field(min_length=1, max_length=100)
+    birth_year: StrictInt | None = Field(default=None, ge=1900, le=2100)
+    sex: Literal["female", "male", "other", "unknown"] | None = None
+
+
+class PatientOut(BaseModel):
+    id: str
+    reference: str
+    birth_year: int | None
+    sex: str | None
+    created_at: str
+    episodes: int
+    assessments: int
+    last_assessed: str | None
+
+
+class AssessmentSummary(BaseModel):
+    id: str
+    version: int
+    assessed_on: str
+    supersedes_id: str | None
+    current: bool
+    created_by: str
+    triage: str | None
+    category: str | None
+    report_id: str | None
+
+
+class EpisodeOut(BaseModel):
+    id: str
+    started_on: str
+    closed_on: str | None
+    assessments: list[AssessmentSummary]
+
+
+class PatientDetail(BaseModel):
+    id: str
+    reference: str
+    birth_year: int | None
+    sex: str | None
+    created_at: str
+    episodes: list[EpisodeOut]
+
+
+class Saved(BaseModel):
+    assessment_id: str
+    patient_id: str
+    episode_id: str
+    opened_episode: bool
+    report_id: str
+    report: dict[str, Any]
+
+
+class AssessmentOut(BaseModel):
+    id: str
+    patient_id: str
+    episode_id: str
+    version: int
+    supersedes_id: str | None
+    correction_reason: str | None
+    assessed_on: str
+    contract_version: str
+    created_at: str
+    created_by: str
+    released: bool
+    report_id: str | None
+    answers: dict[str, Any]
+
+
+class ReportOut(BaseModel):
+    assessment_id: str
+    report_id: str
+    knowledge_version: str
+    created_at: str
+    report: dict[str, Any]
+
+
+class ProgressOut(BaseModel):
+    patient_id: str
+    episode_id: str
+    started_on: str
+    closed_on: str | None
+    visits: list[dict[str, Any]]
+    measures: list[dict[str, Any]]
+    risk: dict[str, Any] | None
+    recovered: bool | None
+    days_followed: int
+    reassess: list[str]
+    stale_days: int | None
+
+
+class Pong(BaseModel):
+    pong: bool
+
+
+# -- endpoints ------------------------------------------------------------------------------
+
+
+@router.get("/ping", response_model=Pong, responses=responses(400), tags=["service"])
+async def ping() -> Pong:
+    """A constant answer through the same middleware, for load-test comparisons."""
+    return Pong(pong=True)
+
+
+@router.get(
+    "/patients",
+    response_model=list[PatientOut],
+    responses=responses(403, 422),
+    tags=["patients"],
+)
+def list_patients(
+    who: Reader,
+    state: deps.WebDep,
+    reference: Annotated[str | None, Query(max_length=100)] = None,
+) -> list[PatientOut]:
+    """The clinic's patients, optionally only those whose reference contains the text."""
+    found = _store(state, who, write=False).list_patients()
+    needle = (reference or "").strip().lower()
+    return [
+        PatientOut(
+            id=s.patient.id,
+            reference=s.patient.reference,
+            birth_year=s.patient.birth_year,
+            sex=s.patient.sex,
+            created_at=s.patient.created_at.isoformat(),
+            episodes=s.episodes,
+            assessments=s.assessments,
+            last_assessed=s.last_assessed.isoformat() if s.last_assessed else None,
+        )
+        for s in found
+        if needle in s.patient.reference.lower()
+    ]
+
+
+@router.post(
+    "/patients",
+    status_code=201,
+    response_model=PatientOut,
+    responses=responses(400, 403, 409, 422),
+    tags=["patients"],
+)
+def create_patient(body: PatientIn, who: Writer, state: deps.WebDep) -> PatientOut:
+    """Add a pseudonymous patient to the token's clinic."""
+    p = _store(state, who, write=True).add_patient(
+        body.reference, birth_year=body.birth_year, sex=body.sex
+    )
+    return PatientOut(
+        id=p.id,
+        reference=p.reference,
+        birth_year=p.birth_year,
+        sex=p.sex,
+        created_at=p.created_at.isoformat(),
+        episodes=0,
+        assessments=0,
+        last_assessed=None,
+    )
+
+
+def _episode_out(record: EpisodeRecord) -> EpisodeOut:
+    return EpisodeOut(
+        id=record.episode.id,
+        started_on=record.episode.started_on.isoformat(),
+        closed_on=record.episode.closed_on.isoformat() if record.episode.closed_on else None,
+        assessments=[
+            AssessmentSummary(
+                id=a.assessment.id,
+                version=a.assessment.version,
+                assessed_on=a.assessment.assessed_on.isoformat(),
+                supersedes_id=a.assessment.supersedes_id,
+                current=a.is_current,
+                created_by=a.assessment.created_by,
+                **summary_of(a),
+            )
+            for a in record.assessments
+        ],
+    )
+
+
+@router.get(
+    "/patients/{patient_id}",
+    response_model=PatientDetail,
+    responses=responses(403, 404, 422),
+    tags=["patients"],
+)
+def get_patient(patient_id: str, who: Reader, state: deps.WebDep) -> PatientDetail:
+    """One patient with every episode and assessment (404 for another clinic's patient)."""
+    record = _store(state, who, write=False).patient_record(patient_id)
+    p = record.patient
+    return PatientDetail(
+        id=p.id,
+        reference=p.reference,
+        birth_year=p.birth_year,
+        sex=p.sex,
+        created_at=p.created_at.isoformat(),
+        episodes=[_episode_out(e) for e in record.episodes],
+    )
+
+
+async def _body(request: Request) -> str:
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise ApiError(400, f"The body is larger than {MAX_BODY // 1024} KiB.")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "The body is not UTF-8 text.") from None
+
+
+@router.post(
+    "/patients/{patient_id}/assessments",
+    status_code=201,
+    response_model=Saved,
+    responses=responses(400, 403, 404, 409, 422),
+    tags=["assessments"],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "One assessment in the contract's JSON form (backstory/assessment@1).",
+            "content": {"application/json": {"schema": assessment_schema()}},
+        }
+    },
+)
+def create_assessment(
+    patient_id: str,
+    who: Writer,
+    state: deps.WebDep,
+    text: Annotated[str, Depends(_body)],
+) -> Saved:
+    """Validate, reason and store one assessment with its report (one transaction)."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError:
+        raise ApiError(400, "The request body is not valid JSON.") from None
+    saved = _store(state, who, write=True).save_assessment(patient_id, text)
+    return Saved(
+        assessment_id=saved.assessment.id,
+        patient_id=saved.episode.patient_id,
+        episode_id=saved.episode.id,
+        opened_episode=saved.opened_episode,
+        report_id=saved.report_id,
+        report=saved.report.to_dict(),
+    )
+
+
+@router.get(
+    "/assessments/{assessment_id}",
+    response_model=AssessmentOut,
+    responses=responses(403, 404, 422),
+    tags=["assessments"],
+)
+def get_assessment(assessment_id: str, who: Reader, state: deps.WebDep) -> AssessmentOut:
+    """One stored assessment: the answers exactly as given, and its place in the record."""
+    patient, record, released = _store(state, who, write=False).run(
+        lambda conn, user: sharing.view_assessment(conn, user, assessment_id)
+    )
+    a = record.assessment
+    latest = record.latest_report
+    return AssessmentOut(
+        id=a.id,
+        patient_id=patient.id,
+        episode_id=a.episode_id,
+        version=a.version,
+        supersedes_id=a.supersedes_id,
+        correction_reason=a.correction_reason,
+        assessed_on=a.assessed_on.isoformat(),
+        contract_version=a.contract_version,
+        created_at=a.created_at.isoformat(),
+        created_by=a.created_by,
+        released=released,
+        report_id=latest.id if latest else None,
+        answers=json.loads(a.source_json),
+    )
+
+
+@router.get(
+    "/assessments/{assessment_id}/report",
+    response_model=ReportOut,
+    responses=responses(403, 404, 422),
+    tags=["reports"],
+)
+def get_report(assessment_id: str, who: Reader, state: deps.WebDep) -> ReportOut:
+    """The stored JSON report of an assessment (the latest, under the newest knowledge)."""
+    _patient, record, _released = _store(state, who, write=False).run(
+        lambda conn, user: sharing.view_assessment(conn, user, assessment_id, "report.view")
+    )
+    latest = record.latest_report
+    if latest is None:
+        raise ApiError(404, f"assessment {record.assessment.id} has no report")
+    return ReportOut(
+        assessment_id=record.assessment.id,
+        report_id=latest.id,
+        knowledge_version=latest.knowledge_version,
+        created_at=latest.created_at.isoformat(),
+        report=latest.data(),
+    )
+
+
+@router.get(
+    "/patients/{patient_id}/progress",
+    response_model=ProgressOut,
+    responses=responses(403, 404, 422),
+    tags=["progress"],
+)
+def get_progress(
+    patient_id: str,
+    who: Reader,
+    state: deps.WebDep,
+    episode: Annotated[str | None, Query(max_length=20)] = None,
+) -> ProgressOut:
+    """Change over an episode (default: the latest) against the minimal important change."""
+    record = _store(state, who, write=False).episode_history(patient_id, episode)
+    data = progress_data(record, state.now().date())
+    return ProgressOut(patient_id=record.episode.patient_id, **data)

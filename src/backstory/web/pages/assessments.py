@@ -1,0 +1,187 @@
+"""The new-assessment form, the report page, PDF leaflets and the patient's release switch.
+
+Saving validates through the contract, reasons, stores and audits in one transaction
+(``Store.save_assessment``); an invalid form stores nothing and comes back with each problem
+next to its field. The report page shows the clinician summary beside the patient
+explanation; the patient sees the explanation only once it is released (audited).
+"""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.engine import Connection
+
+from backstory.contract import AssessmentError, Issue
+from backstory.explain import render_pdf
+from backstory.storage import sharing
+from backstory.storage.users import User
+from backstory.web import deps
+from backstory.web.forms import (
+    NOT_ASKED,
+    assessment_form,
+    form_to_assessment,
+    issues_by_field,
+)
+from backstory.web.links import new_link
+from backstory.web.pages.patients import _link_page, patient_heading
+from backstory.web.views import report_view
+
+router = APIRouter(include_in_schema=False)
+
+
+def _form_page(
+    request: Request,
+    patient_id: str,
+    heading: str,
+    values: dict[str, str],
+    issues: list[Issue],
+    status: int = 200,
+) -> Response:
+    errors = issues_by_field(issues)
+    anchors = {
+        f.name: f.id + ("-1" if f.kind == "radio" else "")
+        for s in assessment_form()
+        for f in s.fields
+    }
+    return deps.page(
+        request,
+        "assessment_form.html",
+        {
+            "title": "New assessment",
+            "patient_id": patient_id,
+            "heading": heading,
+            "sections": assessment_form(),
+            "values": values,
+            "errors": errors,
+            "anchors": anchors,
+            "not_asked": NOT_ASKED,
+            "error_count": len(issues),
+        },
+        status_code=status,
+    )
+
+
+@router.get("/patients/{patient_id}/assessments/new")
+def new_assessment(
+    request: Request, patient_id: str, principal: deps.SignedIn, state: deps.WebDep
+) -> Response:
+    heading = patient_heading(state, principal, patient_id)
+    values = {"assessed_on": state.now().date().isoformat()}
+    return _form_page(request, patient_id, heading, values, [])
+
+
+@router.post("/patients/{patient_id}/assessments")
+def save_assessment(
+    request: Request,
+    patient_id: str,
+    principal: deps.SignedIn,
+    form: deps.Form,
+    state: deps.WebDep,
+) -> Response:
+    data, issues = form_to_assessment(form)
+    store = state.store(principal.user.username)
+    if not issues:
+        try:
+            saved = store.save_assessment(
+                patient_id, json.dumps(data, indent=2), today=state.now().date()
+            )
+        except AssessmentError as exc:
+            issues = list(exc.issues)
+        else:
+            return RedirectResponse(f"/assessments/{saved.assessment.id}", status_code=303)
+    heading = patient_heading(state, principal, patient_id)
+    return _form_page(request, patient_id, heading, form, issues, status=422)
+
+
+@router.get("/assessments/{assessment_id}")
+def report_page(
+    request: Request, assessment_id: str, principal: deps.SignedIn, state: deps.WebDep
+) -> Response:
+    store = state.store(principal.user.username)
+    patient, record, released = store.run(
+        lambda conn, user: sharing.view_assessment(conn, user, assessment_id, "report.view")
+    )
+    view = report_view(store, record)
+    return deps.page(
+        request,
+        "report.html",
+        {
+            "title": f"Report {record.assessment.assessed_on.isoformat()}",
+            "patient": patient,
+            "record": record,
+            "view": view,
+            "released": released,
+        },
+    )
+
+
+def _pdf(state: deps.WebState, principal: deps.Principal, assessment_id: str, who: str) -> Response:
+    store = state.store(principal.user.username)
+    _patient, record, _released = store.run(
+        lambda conn, user: sharing.view_assessment(conn, user, assessment_id, "report.view")
+    )
+    view = report_view(store, record)
+    doc = view.patient_doc if who == "patient" else view.clinician_doc
+    name = "leaflet" if who == "patient" else "summary"
+    return Response(
+        render_pdf(doc),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}-{record.assessment.id}.pdf"'
+        },
+    )
+
+
+@router.get("/assessments/{assessment_id}/leaflet.pdf")
+def leaflet_pdf(assessment_id: str, principal: deps.SignedIn, state: deps.WebDep) -> Response:
+    return _pdf(state, principal, assessment_id, "patient")
+
+
+@router.get("/assessments/{assessment_id}/summary.pdf")
+def summary_pdf(assessment_id: str, principal: deps.SignedIn, state: deps.WebDep) -> Response:
+    return _pdf(state, principal, assessment_id, "clinician")
+
+
+@router.post("/assessments/{assessment_id}/release")
+def release(
+    assessment_id: str, principal: deps.SignedIn, form: deps.Form, state: deps.WebDep
+) -> Response:
+    released = form.get("released") == "yes"
+    state.store(principal.user.username).run(
+        lambda conn, user: sharing.set_release(conn, user, assessment_id, released, state.now())
+    )
+    return RedirectResponse(
+        f"/assessments/{assessment_id.strip().upper()}#release", status_code=303
+    )
+
+
+@router.post("/assessments/{assessment_id}/links")
+def explanation_link(
+    request: Request,
+    assessment_id: str,
+    principal: deps.SignedIn,
+    form: deps.Form,
+    state: deps.WebDep,
+) -> Response:
+    """A link the patient opens to read the explanation once it is released."""
+    token, digest = new_link(state.signer, "patient-link")
+    store = state.store(principal.user.username)
+
+    def work(conn: Connection, user: User) -> sharing.PatientLink:
+        patient, record, _released = sharing.view_assessment(conn, user, assessment_id)
+        return sharing.create_link(
+            conn,
+            user,
+            patient.id,
+            "explanation",
+            digest,
+            state.now(),
+            state.link_expiry(),
+            assessment_id=record.assessment.id,
+        )
+
+    link = store.run(work)
+    return _link_page(request, state, link, token)

@@ -1,0 +1,159 @@
+"""The patient list (search by reference), adding a patient, and the patient page.
+
+The patient page shows every episode with its dated assessments, the progress table and
+chart (the chart's text equivalent is the table and its alt text), reassessment prompts, and
+makes pre-visit questionnaire links. Everything here goes through ``Store``, which confines
+a user to their clinic and audits each read and write.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.engine import Connection
+
+from backstory.storage import audit, sharing
+from backstory.storage.errors import Conflict, InvalidRequest, NotFound
+from backstory.storage.records import load_patient
+from backstory.storage.users import User
+from backstory.web import deps
+from backstory.web.links import new_link
+from backstory.web.qr import qr_data_uri
+from backstory.web.views import chart_svg, episode_progress, summary_of
+
+router = APIRouter(include_in_schema=False)
+CHART_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+"""The chart is an image: its own <style> is allowed, and nothing else at all."""
+
+
+@router.get("/patients")
+def patient_list(
+    request: Request, principal: deps.SignedIn, state: deps.WebDep, q: str = ""
+) -> Response:
+    found = state.store(principal.user.username).list_patients()
+    needle = q.strip().lower()[:100]
+    shown = [s for s in found if needle in s.patient.reference.lower()]
+    return deps.page(
+        request,
+        "patients.html",
+        {"title": "Patients", "patients": shown, "q": q[:100], "total": len(found)},
+    )
+
+
+@router.get("/patients/new")
+def new_patient_form(request: Request, principal: deps.SignedIn) -> Response:
+    return deps.page(request, "patient_new.html", {"title": "Add a patient", "values": {}})
+
+
+@router.post("/patients")
+def add_patient(
+    request: Request, principal: deps.SignedIn, form: deps.Form, state: deps.WebDep
+) -> Response:
+    reference = form.get("reference", "")
+    year_text = form.get("birth_year", "").strip()
+    sex = form.get("sex", "") or None
+    errors: dict[str, str] = {}
+    year: int | None = None
+    if year_text:
+        if year_text.isdigit() and len(year_text) == 4:
+            year = int(year_text)
+        else:
+            errors["birth_year"] = "Write the year of birth as four digits, or leave it empty."
+    if not errors:
+        try:
+            p = state.store(principal.user.username).add_patient(
+                reference, birth_year=year, sex=sex
+            )
+        except (Conflict, InvalidRequest) as exc:
+            key = (
+                "birth_year" if "year" in str(exc) else "sex" if "sex" in str(exc) else "reference"
+            )
+            errors[key] = str(exc)
+        else:
+            return RedirectResponse(f"/patients/{p.id}", status_code=303)
+    return deps.page(
+        request,
+        "patient_new.html",
+        {"title": "Add a patient", "values": form, "errors": errors},
+        status_code=400,
+    )
+
+
+@router.get("/patients/{patient_id}")
+def patient_page(
+    request: Request, patient_id: str, principal: deps.SignedIn, state: deps.WebDep
+) -> Response:
+    record = state.store(principal.user.username).patient_record(patient_id)
+    today = state.now().date()
+    episodes = [
+        {
+            "progress": episode_progress(e, today),
+            "assessments": [(a, summary_of(a)) for a in e.assessments],
+        }
+        for e in reversed(record.episodes)
+    ]
+    return deps.page(
+        request,
+        "patient.html",
+        {"title": f"Patient {record.patient.reference}", "record": record, "episodes": episodes},
+    )
+
+
+@router.get("/patients/{patient_id}/episodes/{episode_id}/progress.svg")
+def progress_chart(
+    patient_id: str, episode_id: str, principal: deps.SignedIn, state: deps.WebDep
+) -> Response:
+    record = state.store(principal.user.username).episode_history(patient_id, episode_id)
+    svg = chart_svg(record, state.now().date())
+    if svg is None:
+        raise NotFound("this episode has nothing to chart yet")
+    return Response(svg, media_type="image/svg+xml", headers={"Content-Security-Policy": CHART_CSP})
+
+
+@router.post("/patients/{patient_id}/links")
+def questionnaire_link(
+    request: Request,
+    patient_id: str,
+    principal: deps.SignedIn,
+    form: deps.Form,
+    state: deps.WebDep,
+) -> Response:
+    """A new pre-visit questionnaire link, shown once (printable, and as a QR code)."""
+    token, digest = new_link(state.signer, "patient-link")
+    store = state.store(principal.user.username)
+    link = store.run(
+        lambda conn, user: sharing.create_link(
+            conn, user, patient_id, "questionnaire", digest, state.now(), state.link_expiry()
+        )
+    )
+    return _link_page(request, state, link, token)
+
+
+def _link_page(
+    request: Request, state: deps.WebState, link: sharing.PatientLink, token: str
+) -> Response:
+    url = f"{deps.base_url(request, state)}/p/{token}"
+    what = "pre-visit questionnaire" if link.purpose == "questionnaire" else "explanation"
+    return deps.page(
+        request,
+        "link_created.html",
+        {
+            "title": f"Link to the {what}",
+            "what": what,
+            "url": url,
+            "qr": qr_data_uri(url),
+            "link": link,
+            "hours": state.settings.link_hours,
+        },
+    )
+
+
+def patient_heading(state: deps.WebState, principal: deps.Principal, patient_id: str) -> str:
+    """A patient's reference for a page heading (a read of patient data: audited)."""
+
+    def work(conn: Connection, user: User) -> str:
+        found = load_patient(conn, user, patient_id)
+        audit.record(conn, user.username, "patient.view", "patient", found.id, patient_id=found.id)
+        return f"{found.reference} ({found.id})"
+
+    return state.store(principal.user.username).run(work)

@@ -1,0 +1,90 @@
+"""RFC 9457 problem details for the JSON API: one shape for every error a client can get.
+
+Each problem has a ``type`` (a stable URI naming the kind of problem), a ``title``, the HTTP
+``status``, a ``detail`` in plain words and, for invalid input, an ``errors`` list of
+``{field, message}`` pairs - the contract's own messages for an assessment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+
+from backstory.contract import Issue
+
+MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://backstory.example/problems/"
+TITLES = {
+    400: "Bad request",
+    401: "Not signed in",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Conflict",
+    422: "Invalid input",
+    429: "Too many requests",
+    503: "Service unavailable",
+}
+SLUGS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    409: "conflict",
+    422: "invalid-input",
+    429: "too-many-requests",
+    503: "unavailable",
+}
+
+
+class FieldError(BaseModel):
+    """One problem with one field of the input."""
+
+    model_config = ConfigDict(extra="forbid")
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem details object."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] = []
+
+
+class ProblemResponse(JSONResponse):
+    media_type = MEDIA_TYPE
+
+
+def problem(
+    status: int,
+    detail: str,
+    errors: Iterable[Issue] = (),
+    headers: dict[str, str] | None = None,
+) -> ProblemResponse:
+    body = Problem(
+        type=TYPE_BASE + SLUGS.get(status, "error"),
+        title=TITLES.get(status, "Error"),
+        status=status,
+        detail=detail,
+        errors=[FieldError(field=i.field, message=i.message) for i in errors],
+    )
+    return ProblemResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI documentation of the problems an operation can answer with."""
+    return {
+        s: {
+            "model": Problem,
+            "description": TITLES[s],
+            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for s in statuses
+    }

@@ -1,0 +1,96 @@
+"""Web settings, read from the environment by a factory (never at import time).
+
+Secrets come from the environment; outside development a missing or default secret is
+refused, because a guessable secret lets anyone forge a session or a patient link.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_SECRET = "development-only-secret-change-me"
+
+
+class SettingsError(ValueError):
+    """Settings that would make the service unsafe to run."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the web app needs to know about its deployment."""
+
+    environment: str = "development"
+    secret_key: str = DEFAULT_SECRET
+    database_url: str | None = None
+    session_minutes: int = 30
+    """Idle timeout: a session unused this long ends."""
+    session_max_hours: int = 12
+    """Absolute lifetime: a session ends this long after sign-in, however busy."""
+    link_hours: int = 72
+    secure_cookies: bool = False
+    trusted_proxy: bool = False
+    login_attempts: int = 5
+    login_window_seconds: int = 300
+    public_url: str | None = None
+    """The address people use (behind a proxy), for links printed in the terminal."""
+
+    @property
+    def production(self) -> bool:
+        return self.environment != "development"
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def settings_from_env(env: Mapping[str, str] | None = None, *, demo: bool = False) -> Settings:
+    """Build settings from ``BACKSTORY_*`` environment variables.
+
+    Raises:
+        SettingsError: a production deployment without a strong secret key.
+    """
+    e = os.environ if env is None else env
+    environment = e.get("BACKSTORY_ENV", "development").strip().lower() or "development"
+    secret = e.get("BACKSTORY_SECRET_KEY", "")
+    if environment != "development":
+        if not secret or secret == DEFAULT_SECRET or len(secret) < 32:
+            raise SettingsError(
+                "BACKSTORY_SECRET_KEY must be set to a random value of at least 32 characters "
+                "outside development (for example: python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))')"
+            )
+    elif not secret:
+        # development: a fresh random secret per process is safer than a fixed default
+        secret = secrets.token_urlsafe(48)
+    secure = _flag(e.get("BACKSTORY_SECURE_COOKIES"), environment != "development")
+    return Settings(
+        environment=environment,
+        secret_key=secret,
+        database_url=e.get("BACKSTORY_DATABASE_URL") or None,
+        session_minutes=_int(e, "BACKSTORY_SESSION_MINUTES", 30, 5, 24 * 60),
+        session_max_hours=_int(e, "BACKSTORY_SESSION_MAX_HOURS", 12, 1, 24 * 7),
+        link_hours=_int(e, "BACKSTORY_LINK_HOURS", 72, 1, 24 * 14),
+        secure_cookies=secure,
+        trusted_proxy=_flag(e.get("BACKSTORY_TRUSTED_PROXY"), False),
+        login_attempts=_int(e, "BACKSTORY_LOGIN_ATTEMPTS", 5, 1, 100),
+        login_window_seconds=_int(e, "BACKSTORY_LOGIN_WINDOW_SECONDS", 300, 10, 86400),
+        public_url=(e.get("BACKSTORY_PUBLIC_URL") or "").rstrip("/") or None,
+    )

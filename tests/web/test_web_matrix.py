@@ -1,0 +1,282 @@
+"""Every route against every kind of caller (HZ-14): who may do what, and what the rest get.
+
+The routes are enumerated from the app itself, and every one must be classified below, so a
+new route cannot be added without deciding who may use it. Callers: anonymous, the operator
+(admin of their own clinic O), admin A, clinician A, clinician B of another clinic, a read
+token of clinic A and a write token of clinic A. Requests target clinic A's records, so a
+caller from another clinic must get 404 - exactly what a missing record gets - and never 403,
+which would reveal that the record exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from starlette.routing import Mount
+
+from backstory.storage import accounts as acc
+from backstory.web.forms import assessment_form
+from backstory.web.security import token_digest
+
+from .conftest import World, csrf_of, example, sign_in
+
+PUBLIC, LINK, CLINIC, ADMIN, OPERATOR, API_READ, API_WRITE = (
+    "public",
+    "link",
+    "clinic",
+    "admin",
+    "operator",
+    "api-read",
+    "api-write",
+)
+
+ROUTES: dict[tuple[str, str], str] = {
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/api/v1/openapi.json"): PUBLIC,
+    ("GET", "/api/v1/ping"): PUBLIC,
+    ("GET", "/static"): PUBLIC,
+    ("GET", "/"): PUBLIC,
+    ("GET", "/signin"): PUBLIC,
+    ("POST", "/signin"): PUBLIC,
+    ("GET", "/setup/{token}"): LINK,
+    ("POST", "/setup/{token}"): LINK,
+    ("GET", "/password/{token}"): LINK,
+    ("POST", "/password/{token}"): LINK,
+    ("GET", "/p/{token}"): LINK,
+    ("POST", "/p/{token}"): LINK,
+    ("POST", "/signout"): CLINIC,
+    ("GET", "/patients"): CLINIC,
+    ("GET", "/patients/new"): CLINIC,
+    ("POST", "/patients"): CLINIC,
+    ("GET", "/patients/{patient_id}"): CLINIC,
+    ("GET", "/patients/{patient_id}/episodes/{episode_id}/progress.svg"): CLINIC,
+    ("POST", "/patients/{patient_id}/links"): CLINIC,
+    ("GET", "/patients/{patient_id}/assessments/new"): CLINIC,
+    ("POST", "/patients/{patient_id}/assessments"): CLINIC,
+    ("GET", "/assessments/{assessment_id}"): CLINIC,
+    ("GET", "/assessments/{assessment_id}/leaflet.pdf"): CLINIC,
+    ("GET", "/assessments/{assessment_id}/summary.pdf"): CLINIC,
+    ("POST", "/assessments/{assessment_id}/release"): CLINIC,
+    ("POST", "/assessments/{assessment_id}/links"): CLINIC,
+    ("GET", "/knowledge"): CLINIC,
+    ("GET", "/admin/users"): ADMIN,
+    ("POST", "/admin/users"): ADMIN,
+    ("POST", "/admin/users/{user_id}/deactivate"): ADMIN,
+    ("POST", "/admin/users/{user_id}/reset"): ADMIN,
+    ("GET", "/admin/tokens"): ADMIN,
+    ("POST", "/admin/tokens"): ADMIN,
+    ("POST", "/admin/tokens/{token_id}/revoke"): ADMIN,
+    ("GET", "/operator/clinics"): OPERATOR,
+    ("POST", "/operator/clinics"): OPERATOR,
+    ("GET", "/api/v1/patients"): API_READ,
+    ("POST", "/api/v1/patients"): API_WRITE,
+    ("GET", "/api/v1/patients/{patient_id}"): API_READ,
+    ("GET", "/api/v1/patients/{patient_id}/progress"): API_READ,
+    ("POST", "/api/v1/patients/{patient_id}/assessments"): API_WRITE,
+    ("GET", "/api/v1/assessments/{assessment_id}"): API_READ,
+    ("GET", "/api/v1/assessments/{assessment_id}/report"): API_READ,
+}
+"""Every route and who may use it (a test fails for any route missing here)."""
+
+CALLERS = ("anonymous", "operator", "admin_a", "clinician_a", "clinician_b", "read_a", "write_a")
+SIGNED_IN = {
+    "operator": "root",
+    "admin_a": "admin-a",
+    "clinician_a": "clin-a",
+    "clinician_b": "clin-b",
+}
+ALLOWED = "allowed"
+NOT_FOUND = 404
+
+
+def app_routes(app: FastAPI) -> Iterator[tuple[str, str]]:
+    """(method, path) of every route, through included routers (flat or nested)."""
+
+    def walk(routes: list[Any]) -> Iterator[tuple[str, str]]:
+        for route in routes:
+            nested = getattr(route, "original_router", None)
+            if nested is not None:
+                yield from walk(list(nested.routes))
+            elif isinstance(route, Mount):
+                yield "GET", route.path
+            else:
+                for method in sorted(getattr(route, "methods", None) or ()):
+                    if method != "HEAD":
+                        yield method, route.path
+
+    return walk(list(app.routes))
+
+
+def expected(kind: str, caller: str, path: str, method: str) -> str | set[int]:
+    """What a caller gets: "allowed", or the set of acceptable refusals."""
+    signed_in = caller in SIGNED_IN
+    token = caller in ("read_a", "write_a")
+    targets_a = "{" in path  # every path parameter names a record of clinic A
+    if kind == PUBLIC:
+        return ALLOWED
+    if kind == LINK:
+        return {NOT_FOUND}  # a forged token finds nothing, whoever asks
+    if kind in (API_READ, API_WRITE):
+        if not token:
+            return {401}
+        if kind == API_WRITE and caller == "read_a":
+            return {403}
+        return ALLOWED
+    if not signed_in:
+        return {401} if method == "POST" else {303}
+    if kind == CLINIC:
+        if caller in ("operator", "clinician_b") and targets_a:
+            return {NOT_FOUND}
+        return ALLOWED
+    if kind == ADMIN:
+        if caller in ("clinician_a", "clinician_b"):
+            return {403}
+        if caller == "operator" and targets_a:
+            return {NOT_FOUND}
+        return ALLOWED
+    assert kind == OPERATOR
+    return ALLOWED if caller == "operator" else {403}
+
+
+def test_every_route_is_classified(app: FastAPI) -> None:
+    found = set(app_routes(app))
+    unclassified = sorted(found - set(ROUTES))
+    assert not unclassified, f"classify these routes in ROUTES: {unclassified}"
+    assert not set(ROUTES) - found, f"ROUTES lists routes the app lacks: {set(ROUTES) - found}"
+
+
+def _complete_form() -> dict[str, str]:
+    form = {"age": "44", "pain.back": "5"}
+    for section in assessment_form():
+        for f in section.fields:
+            if f.required and f.kind == "radio":
+                form[f.name] = "no" if f.type == "bool" else "not_asked"
+    return form
+
+
+class Requests:
+    """Builds a valid request for each route, with fresh targets where a request uses one up."""
+
+    def __init__(self, world: World) -> None:
+        self.w = world
+        self.n = itertools.count()
+
+    def victim(self) -> str:
+        now = dt.datetime.now(dt.UTC)
+        name = f"victim-{next(self.n)}"
+        digest = token_digest(name)
+        user = self.w.db.transaction(
+            lambda conn: acc.invite_user(
+                conn, self.w.admin_a, name, "clinician", digest, now, now + dt.timedelta(hours=1)
+            )
+        )
+        return user.id
+
+    def token_id(self) -> str:
+        now = dt.datetime.now(dt.UTC)
+        digest = token_digest(f"matrix-token-{next(self.n)}")
+        made = self.w.db.transaction(
+            lambda conn: acc.create_token(conn, self.w.admin_a, "victim", "read", digest, now)
+        )
+        return made.id
+
+    def url(self, path: str) -> str:
+        values: dict[str, Callable[[], str]] = {
+            "patient_id": lambda: self.w.patient_a,
+            "episode_id": lambda: self.w.episode_a,
+            "assessment_id": lambda: self.w.assessment_a,
+            "user_id": self.victim,
+            "token_id": self.token_id,
+            "token": lambda: "forged-or-expired-token",
+        }
+        out = path
+        for key, make in values.items():
+            if "{" + key + "}" in out:
+                out = out.replace("{" + key + "}", make())
+        return "/static/backstory.css" if path == "/static" else out
+
+    def body(self, method: str, path: str, csrf: str) -> dict[str, Any]:
+        if method != "POST":
+            return {}
+        n = next(self.n)
+        if path == "/api/v1/patients":
+            return {"json": {"reference": f"api-ref-{n}"}}
+        if path.endswith("/assessments") and path.startswith("/api/"):
+            return {
+                "content": json.dumps(example()),
+                "headers": {"content-type": "application/json"},
+            }
+        form: dict[str, str] = {"csrf": csrf}
+        if path == "/patients":
+            form["reference"] = f"matrix-ref-{n}"
+        elif path.endswith("/assessments"):
+            form.update(_complete_form())
+        elif path.endswith("/release"):
+            form["released"] = "yes"
+        elif path == "/admin/users":
+            form.update(username=f"invited-{n}", role="clinician")
+        elif path == "/admin/tokens":
+            form.update(name=f"matrix-{n}", scope="read")
+        elif path == "/operator/clinics":
+            form.update(name=f"Matrix clinic {n}", admin=f"matrix-admin-{n}")
+        elif path == "/signin":
+            form.update(username="nobody", password="wrong password here")
+        return {"data": form}
+
+
+def _client(world: World, caller: str) -> tuple[TestClient, str]:
+    if caller in SIGNED_IN:
+        c = sign_in(world.app, SIGNED_IN[caller])
+        return c, csrf_of(c.get("/patients").text)
+    c = TestClient(world.app)
+    if caller == "read_a":
+        c.headers["Authorization"] = f"Bearer {world.read_token}"
+    elif caller == "write_a":
+        c.headers["Authorization"] = f"Bearer {world.write_token}"
+    return c, "not-a-valid-csrf-token"
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_role_route_matrix(world: World, caller: str) -> None:
+    requests = Requests(world)
+    c, csrf = _client(world, caller)
+    if caller == "anonymous":
+        # the sign-in form's own CSRF token, so a refused POST is refused for its role
+        csrf = csrf_of(c.get("/signin").text)
+    # signing out ends the session, so it goes last
+    order = sorted(ROUTES, key=lambda r: (r == ("POST", "/signout"), r))
+    problems = []
+    for method, path in order:
+        want = expected(ROUTES[(method, path)], caller, path, method)
+        url = requests.url(path)
+        r = c.request(method, url, follow_redirects=False, **requests.body(method, path, csrf))
+        if want == ALLOWED:
+            # a wrong password (401), or a sign-in form the caller never fetched (403)
+            ok = r.status_code < 400 or (path == "/signin" and r.status_code in (401, 403))
+        else:
+            assert isinstance(want, set)
+            ok = r.status_code in want
+            if r.status_code == 303:
+                ok = ok and r.headers["location"] == "/signin"
+        if not ok:
+            problems.append(f"{caller} {method} {path}: got {r.status_code}, want {want}")
+    assert not problems, "\n".join(problems)
+
+
+def test_cross_clinic_answers_look_exactly_like_missing_records(world: World) -> None:
+    """Clinician B asking for clinic A's patient gets the same page as for no patient at all."""
+    c = sign_in(world.app, "clin-b")
+    theirs = c.get(f"/patients/{world.patient_a}")
+    missing = c.get("/patients/P0000000000")
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.text.replace(world.patient_a, "X") == missing.text.replace("P0000000000", "X")
+    api = TestClient(world.app, headers={"Authorization": f"Bearer {world.read_token}"})
+    assert api.get(f"/api/v1/patients/{world.patient_b}").status_code == 404
+    assert api.get(f"/api/v1/assessments/{world.assessment_b}/report").status_code == 404

@@ -1,0 +1,110 @@
+"""The first start: schema, the one-time set-up link, the first admin and operator, the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from backstory.cli.main import cli
+from backstory.knowledge.loader import KnowledgeBase
+from backstory.storage import Database, Store, audit
+from backstory.storage import accounts as acc
+from backstory.storage.tables import account_link
+from backstory.web.app import create_app
+from backstory.web.demo import load_demo
+from backstory.web.settings import Settings
+from backstory.web.startup import prepare
+
+from .conftest import PASSWORD, Clock, csrf_of, sign_in
+
+
+def _setup(c: TestClient, path: str, **values: str) -> int:
+    page = c.get(path)
+    assert page.status_code == 200, page.text
+    form = {
+        "csrf": csrf_of(page.text),
+        "username": "first",
+        "password": PASSWORD,
+        "confirm": PASSWORD,
+        "clinic": "First clinic",
+    }
+    form.update(values)
+    return c.post(path, data=form).status_code
+
+
+def test_first_start_makes_a_single_use_setup_link(
+    tmp_path: Path, settings: Settings, kb: KnowledgeBase
+) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'new' / 'backstory.db'}")
+    ready = prepare(db, settings, "http://127.0.0.1:8000")
+    assert db.revision() == db.head_revision()
+    assert ready.setup_url and ready.setup_url.startswith("http://127.0.0.1:8000/setup/")
+    token = ready.setup_url.rsplit("/", 1)[1]
+    stored = db.transaction(
+        lambda conn: list(conn.execute(select(account_link.c.digest)).scalars())
+    )
+    assert stored and token not in stored  # only a digest is kept
+    app = create_app(settings, db, knowledge=kb)
+    c = TestClient(app)
+    assert "set-up link" in c.get("/").text
+    path = "/setup/" + token
+    assert _setup(c, path, confirm="something else entirely") == 400
+    assert _setup(c, path, password="short") == 400
+    assert _setup(c, path) == 200
+    assert c.get(path).status_code == 404  # used up
+    assert not db.transaction(acc.needs_setup)
+    signed = sign_in(app, "first")
+    assert signed.get("/operator/clinics").status_code == 200  # an operator
+    assert signed.get("/admin/users").status_code == 200  # and the clinic's admin
+    assert Store(db, "first").whoami().clinic == "First clinic"
+    events = db.transaction(lambda conn: audit.events(conn))
+    assert [e.action for e in events if e.action == "user.bootstrap"] == ["user.bootstrap"]
+    again = prepare(db, settings, "http://127.0.0.1:8000")
+    assert again.setup_url is None  # set up already: no new link
+    db.close()
+
+
+def test_setup_links_expire_and_each_start_replaces_the_last(
+    tmp_path: Path, settings: Settings, kb: KnowledgeBase
+) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'b.db'}")
+    first = prepare(db, settings, "http://x")
+    second = prepare(db, settings, "http://x")
+    assert first.setup_url and second.setup_url and first.setup_url != second.setup_url
+    clock = Clock()
+    c = TestClient(create_app(settings, db, knowledge=kb, clock=clock))
+    assert c.get("/setup/" + first.setup_url.rsplit("/", 1)[1]).status_code == 404
+    assert c.get("/setup/" + second.setup_url.rsplit("/", 1)[1]).status_code == 200
+    clock.advance(hours=settings.link_hours + 1)
+    assert c.get("/setup/" + second.setup_url.rsplit("/", 1)[1]).status_code == 404
+    assert c.get("/setup/not-even-signed").status_code == 404
+    db.close()
+
+
+def test_demo_patients_are_loaded_once(tmp_path: Path, settings: Settings) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'demo.db'}")
+    ready = prepare(db, settings, "http://x", demo=True)
+    assert ready.demo_added == 4 and ready.demo_clinic == "Demo clinic"
+    cid = db.transaction(lambda conn: acc.clinic_by_name(conn, "Demo clinic"))
+    assert cid is not None and load_demo(db, cid) == 0
+    db.close()
+
+
+def test_serve_command_is_registered() -> None:
+    result = CliRunner().invoke(cli, ["serve", "--help"])
+    assert result.exit_code == 0
+    for option in ("--host", "--port", "--database", "--demo"):
+        assert option in result.output
+
+
+def test_serve_refuses_a_missing_secret_in_production(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["serve", "--database", f"sqlite:///{tmp_path / 'p.db'}"],
+        env={"BACKSTORY_ENV": "production", "BACKSTORY_SECRET_KEY": ""},
+    )
+    assert result.exit_code == 2 and "BACKSTORY_SECRET_KEY" in result.output
+    assert not (tmp_path / "p.db").exists()
