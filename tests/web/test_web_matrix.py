@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
+from backstory.fhir.response import assessment_to_response
 from backstory.storage import accounts as acc
 from backstory.web.forms import assessment_form
 from backstory.web.security import token_digest
@@ -82,6 +83,10 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/patients/{patient_id}/assessments"): API_WRITE,
     ("GET", "/api/v1/assessments/{assessment_id}"): API_READ,
     ("GET", "/api/v1/assessments/{assessment_id}/report"): API_READ,
+    ("GET", "/cds-services"): PUBLIC,
+    ("POST", "/cds-services/{service_id}"): API_READ,
+    ("POST", "/cds-services/{service_id}/feedback"): API_READ,
+    ("GET", "/cds/report"): CLINIC,
 }
 """Every route and who may use it (a test fails for any route missing here)."""
 
@@ -195,11 +200,15 @@ class Requests:
             "user_id": self.victim,
             "token_id": self.token_id,
             "token": lambda: "forged-or-expired-token",
+            "service_id": lambda: "backstory-patient-view",
         }
         out = path
         for key, make in values.items():
             if "{" + key + "}" in out:
                 out = out.replace("{" + key + "}", make())
+        if path == "/cds/report":
+            signed = self.w.app.state.web.signer.sign("cds-report", example())
+            return f"/cds/report?t={signed}"
         return "/static/backstory.css" if path == "/static" else out
 
     def body(self, method: str, path: str, csrf: str) -> dict[str, Any]:
@@ -208,6 +217,17 @@ class Requests:
         n = next(self.n)
         if path == "/api/v1/patients":
             return {"json": {"reference": f"api-ref-{n}"}}
+        if path.endswith("/feedback"):
+            return {"json": {"feedback": [{"card": f"card-{n}", "outcome": "accepted"}]}}
+        if path.startswith("/cds-services/"):
+            return {
+                "json": {
+                    "hook": "patient-view",
+                    "hookInstance": f"matrix-{n}",
+                    "context": {"userId": "Practitioner/1", "patientId": "ehr-1"},
+                    "prefetch": {"assessment": assessment_to_response(example())},
+                }
+            }
         if path.endswith("/assessments") and path.startswith("/api/"):
             return {
                 "content": json.dumps(example()),

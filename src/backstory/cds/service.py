@@ -119,6 +119,7 @@ class CdsResponse:
         return {"cards": self.cards}
 
 
+_ID = re.compile(r"^[A-Za-z0-9._:-]{1,60}$")
 HOOKS = {"patient_view": "patient-view", "order_select": "order-select"}
 
 
@@ -474,7 +475,11 @@ def parse_feedback(service_id: str, body: Any) -> list[dict[str, Any]]:
         if not isinstance(fb, Mapping):
             raise CdsError(400, f"feedback[{i}] must be an object")
         card, outcome = fb.get("card"), fb.get("outcome")
-        if not isinstance(card, str) or outcome not in ("accepted", "overridden"):
+        if (
+            not isinstance(card, str)
+            or not _ID.match(card)
+            or outcome not in ("accepted", "overridden")
+        ):
             raise CdsError(400, f"feedback[{i}] needs a card uuid and outcome accepted|overridden")
         accepted = [
             str(s["id"])
@@ -489,8 +494,8 @@ def parse_feedback(service_id: str, body: Any) -> list[dict[str, Any]]:
             {
                 "card": card,
                 "outcome": outcome,
-                "accepted": ",".join(accepted),
-                "override_reason": code if isinstance(code, str) else None,
+                "accepted": ",".join(a for a in accepted if _ID.match(a)),
+                "override_reason": code if isinstance(code, str) and _ID.match(code) else None,
                 "at": str(fb.get("outcomeTimestamp", "")),
             }
         )

@@ -49,6 +49,9 @@ ACTIONS = frozenset(
         "user.reset",
         "user.password",
         "session.signin",
+        "cds.hook",
+        "cds.feedback",
+        "cds.report",
         "session.signout",
         "token.create",
         "token.list",
@@ -94,6 +97,9 @@ DETAIL_KEYS = frozenset(
         "scope",
         "purpose",
         "operator",
+        "card",
+        "outcome",
+        "override",
     }
 )
 _SAFE_TEXT = re.compile(r"^[A-Za-z0-9._@:+-]{0,60}$")
