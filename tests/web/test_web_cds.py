@@ -130,3 +130,21 @@ def test_report_link_opens_for_signed_in_clinicians(world: World) -> None:
     assert page.status_code == 200 and 'id="clinician-summary"' in page.text
     forged = sign_in(world.app, "clin-b").get(path[:-3] + "xyz")
     assert forged.status_code == 404
+
+
+def test_fhir_bundle_under_the_api(world: World) -> None:
+    c = TestClient(world.app)
+    url = f"/api/v1/assessments/{world.assessment_a}/fhir"
+    r = c.get(url, headers=auth(world.read_token))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+json")
+    bundle = r.json()
+    assert bundle["resourceType"] == "Bundle"
+    kinds = {e["resource"]["resourceType"] for e in bundle["entry"]}
+    assert {"QuestionnaireResponse", "Observation", "Provenance", "DocumentReference"} <= kinds
+    assert all(
+        e["resource"].get("subject", {}).get("reference", f"Patient/{world.patient_a}")
+        == f"Patient/{world.patient_a}"
+        for e in bundle["entry"]
+    )
+    other = c.get(f"/api/v1/assessments/{world.assessment_b}/fhir", headers=auth(world.read_token))
+    assert other.status_code == 404

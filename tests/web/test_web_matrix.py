@@ -83,6 +83,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/patients/{patient_id}/assessments"): API_WRITE,
     ("GET", "/api/v1/assessments/{assessment_id}"): API_READ,
     ("GET", "/api/v1/assessments/{assessment_id}/report"): API_READ,
+    ("GET", "/api/v1/assessments/{assessment_id}/fhir"): API_READ,
     ("GET", "/cds-services"): PUBLIC,
     ("POST", "/cds-services/{service_id}"): API_READ,
     ("POST", "/cds-services/{service_id}/feedback"): API_READ,

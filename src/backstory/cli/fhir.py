@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 import click
 
 from backstory.cli.common import fail, read_text
+from backstory.cli.stored import open_store, plain_errors, storage_options
 from backstory.contract import AssessmentError, parse_assessment_json
 from backstory.core.engine import assess
 from backstory.explain import explain_report, render
@@ -67,7 +68,13 @@ def import_command(file: str) -> None:
 
 
 @fhir_group.command("export")
-@click.argument("file", metavar="FILE")
+@click.argument("file", metavar="FILE", required=False)
+@click.option(
+    "--patient",
+    metavar="ID",
+    help="Export the stored patient's latest assessment instead of a FILE.",
+)
+@storage_options
 @click.option(
     "--explanation",
     "explanation",
@@ -86,7 +93,13 @@ def import_command(file: str) -> None:
     help="When the export is recorded (ISO 8601 with a time zone); default now.",
 )
 def export_command(
-    file: str, explanation: str | None, no_explanation: bool, recorded: str | None
+    file: str | None,
+    patient: str | None,
+    database: str | None,
+    user: str | None,
+    explanation: str | None,
+    no_explanation: bool,
+    recorded: str | None,
 ) -> None:
     """Assess an assessment (JSON file, or - for standard input) and print a FHIR Bundle.
 
@@ -96,7 +109,14 @@ def export_command(
     """
     if explanation is not None and no_explanation:
         fail("give --explanation or --no-explanation, not both")
-    text = read_text(file)
+    if (file is None) == (patient is None):
+        fail("give either an assessment FILE or --patient ID")
+    subject = None
+    if patient is not None:
+        text, subject = _stored(patient, database, user)
+    else:
+        assert file is not None
+        text = read_text(file)
     try:
         assessment = parse_assessment_json(text)
     except AssessmentError as exc:
@@ -117,4 +137,19 @@ def export_command(
     elif not no_explanation:
         doc = explain_report(report, assessment.answers)
         attached = PatientText(render(doc, "html"), "text/html", doc.title, doc.lang)
-    _echo(export_bundle(assessment, report=report, explanation=attached, recorded=when))
+    _echo(
+        export_bundle(
+            assessment, report=report, explanation=attached, recorded=when, subject=subject
+        )
+    )
+
+
+def _stored(patient: str, database: str | None, user: str | None) -> tuple[str, dict[str, str]]:
+    """The latest current assessment of a stored patient (the read is audited as a view)."""
+    with open_store(database, user) as store, plain_errors():
+        record = store.patient_record(patient)
+    latest = [a for ep in record.episodes for a in ep.current]
+    if not latest:
+        fail(f"patient {record.patient.id} has no stored assessment")
+    newest = max(latest, key=lambda a: (a.assessment.assessed_on, a.assessment.created_at))
+    return newest.assessment.source_json, {"reference": f"Patient/{record.patient.id}"}

@@ -38,7 +38,7 @@ from backstory.storage.errors import (
     NotFound,
     StorageError,
 )
-from backstory.web import api, cds, deps
+from backstory.web import api, cds, deps, fhir_api
 from backstory.web.pages import admin, assessments, auth, patient_link, patients
 from backstory.web.pages import knowledge as knowledge_pages
 from backstory.web.pages import operator as operator_pages
@@ -299,6 +299,7 @@ def create_app(
         patient_link.router,
         api.router,
         cds.router,
+        fhir_api.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -1,0 +1,47 @@
+"""The FHIR export under the web API: a stored assessment's report as an R4 Bundle."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from backstory.contract import parse_assessment_json
+from backstory.core.engine import assess
+from backstory.explain import explain_report, render
+from backstory.fhir.bundle import PatientText, export_bundle
+from backstory.storage import sharing
+from backstory.web import api, deps
+from backstory.web.problems import responses
+
+router = APIRouter(prefix="/api/v1", responses=responses(401))
+
+
+@router.get(
+    "/assessments/{assessment_id}/fhir",
+    responses={
+        **responses(403, 404, 422),
+        200: {"content": {"application/fhir+json": {}}, "description": "A FHIR R4 Bundle"},
+    },
+    tags=["reports"],
+)
+def assessment_bundle(assessment_id: str, who: api.Reader, state: deps.WebDep) -> JSONResponse:
+    """The assessment, its report and the patient explanation as a FHIR R4 collection Bundle.
+
+    The subject is the pseudonymous Backstory patient id; the report is made under the
+    current knowledge (identical to the stored one under the same version).
+    """
+    patient, record, _released = api._store(state, who, write=False).run(
+        lambda conn, user: sharing.view_assessment(conn, user, assessment_id, "report.view")
+    )
+    assessment = parse_assessment_json(record.assessment.source_json)
+    report = assess(assessment, state.knowledge)
+    doc = explain_report(report, assessment.answers)
+    bundle = export_bundle(
+        assessment,
+        report=report,
+        knowledge=state.knowledge,
+        explanation=PatientText(render(doc, "html"), "text/html", doc.title, doc.lang),
+        subject={"reference": f"Patient/{patient.id}"},
+        recorded=record.assessment.created_at,
+    )
+    return JSONResponse(bundle, media_type="application/fhir+json")
