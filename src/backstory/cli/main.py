@@ -16,6 +16,7 @@ def cli() -> None:
 # Sub-commands register here, one line each.
 from backstory.cli.ask import ask_command  # noqa: E402
 from backstory.cli.assess import assess_command  # noqa: E402
+from backstory.cli.batch import batch_command, synth_command  # noqa: E402
 from backstory.cli.cds import cds_group  # noqa: E402
 from backstory.cli.database import backup_command, db_group, restore_command  # noqa: E402
 from backstory.cli.explain import explain_command  # noqa: E402
@@ -33,6 +34,8 @@ cli.add_command(assess_command)
 cli.add_command(knowledge_group)
 cli.add_command(imaging_command)
 cli.add_command(ask_command)
+cli.add_command(batch_command)
+cli.add_command(synth_command)
 cli.add_command(explain_command)
 cli.add_command(patient_group)
 cli.add_command(episode_group)
