@@ -170,3 +170,11 @@ def test_damerau_levenshtein_counts_a_swap_as_one_edit() -> None:
 def test_suggest_orders_nearest_first_and_caps_at_three() -> None:
     got = suggest("feve", ["fever", "fear", "feet", "fevers", "xyz"])
     assert got[0] == "fever" and len(got) <= 3 and "xyz" not in got
+
+
+@pytest.mark.parametrize(
+    "text", ["2024-W01-1", "2024-001", "20240101", "2024-01-1 ", "２０２４-01-01"]
+)
+def test_dates_must_be_written_yyyy_mm_dd(text: str) -> None:
+    """Week and ordinal dates that Python would parse are refused: the contract says YYYY-MM-DD."""
+    assert issues({"age": 40, "assessed_on": text})[0].startswith("assessed_on:")

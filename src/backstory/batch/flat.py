@@ -205,14 +205,3 @@ def frame(rows: Iterable[Mapping[str, Any]], contract: Contract | None = None) -
                 v = float(v)
             data[col.name].append(v)
     return pl.DataFrame({col.name: pl.Series(col.name, data[col.name], col.dtype) for col in cols})
-
-
-def is_iso_date(value: str) -> bool:
-    """The contract's date rule (the same test the single-assessment validator makes)."""
-    if len(value) != 10:
-        return False
-    try:
-        _dt.date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True

@@ -25,11 +25,11 @@ from backstory.batch.flat import (
     columns_by_name,
     flat_columns,
     flat_name,
-    is_iso_date,
 )
 from backstory.contract import AssessmentError, load_contract, parse_assessment
 from backstory.contract.spec import AtMost, Contract
 from backstory.contract.suggest import suggest
+from backstory.contract.validate import is_iso_date
 
 ERROR_SCHEMA = {"row": pl.Int64, "id": pl.String, "field": pl.String, "message": pl.String}
 

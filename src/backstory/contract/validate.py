@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -114,7 +115,7 @@ def _check_value(spec: FieldSpec, value: Any, where: str, issues: list[Issue]) -
     elif t == "string":
         ok = type(value) is str
     else:  # date
-        ok = type(value) is str and _is_date(value)
+        ok = type(value) is str and is_iso_date(value)
     if (
         ok
         and t in ("int", "number")
@@ -134,8 +135,12 @@ def _check_value(spec: FieldSpec, value: Any, where: str, issues: list[Issue]) -
     return ok
 
 
-def _is_date(value: str) -> bool:
-    if len(value) != 10:
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def is_iso_date(value: str) -> bool:
+    """True for a real calendar date written exactly YYYY-MM-DD (no week or ordinal dates)."""
+    if not _DATE.match(value):
         return False
     try:
         _dt.date.fromisoformat(value)
