@@ -230,3 +230,11 @@ def world(app: FastAPI, web_db: Database, password_hash: str) -> World:
         patient_b=pb.id,
         assessment_b=saved_b.assessment.id,
     )
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """pytest-playwright's launch options, pointed at Debian's Chromium (tests/web/browsing.py)."""
+    from .browsing import launch_args
+
+    return {**browser_type_launch_args, **launch_args()}

@@ -5,9 +5,12 @@ on and starts every transaction with ``BEGIN IMMEDIATE``, so writers queue for t
 before doing anything instead of failing half-way. SQLite waits only briefly itself (its
 built-in waits grow to 100 ms, which wastes time under contention); a transaction that meets
 "database is locked" is rolled back and run again after a short random pause, for up to
-``busy_timeout`` seconds. PostgreSQL transactions that hit a serialization failure or deadlock
-are retried the same way. Alembic is imported only when a migration must run, which keeps
-every command's start-up short.
+``busy_timeout`` seconds. Within one process, SQLite transactions also take their turn on a
+lock first: threads then queue for the single writer instead of polling SQLite's lock, which
+keeps the slowest requests of a busy web server fast (benchmarks/bench_web.py).
+PostgreSQL transactions that hit a serialization failure or deadlock are retried the same
+way. Alembic is imported only when a migration must run, which keeps every command's
+start-up short.
 """
 
 from __future__ import annotations
@@ -16,17 +19,24 @@ import datetime as dt
 import os
 import random
 import sqlite3
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import platformdirs
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, OperationalError
 
-from backstory.storage.errors import DatabaseUnavailable, SchemaMismatch, StorageError
+from backstory.storage.errors import (
+    DatabaseUnavailable,
+    InvalidRequest,
+    SchemaMismatch,
+    StorageError,
+)
 from backstory.storage.migrations import HEAD
 
 if TYPE_CHECKING:
@@ -38,6 +48,10 @@ ENV_URL = "BACKSTORY_DATABASE_URL"
 DB_FILENAME = "backstory.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_RETRY_STATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+READ_ONLY = "backstory_read_only"
+"""Execution option of the connections ``Database.read`` hands out."""
+PG_POOL_SIZE = 10
+PG_POOL_OVERFLOW = 20
 SQLITE_LOCK_WAIT = 0.05
 """Seconds SQLite itself waits for a lock before Backstory retries the transaction."""
 
@@ -94,17 +108,24 @@ class Database:
         self.busy_timeout = busy_timeout
         self.dialect = self.url.get_backend_name()
         connect_args: dict[str, Any] = {}
+        pooling: dict[str, Any] = {}
         if self.dialect == "sqlite":
             self._prepare_sqlite_file()
             connect_args["timeout"] = SQLITE_LOCK_WAIT
         else:
             connect_args["connect_timeout"] = 10
+            # The web server runs up to 40 requests at once in its thread pool: keep enough
+            # connections open that busy moments reuse them instead of opening and closing
+            # an overflow connection for nearly every request.
+            pooling = {"pool_size": PG_POOL_SIZE, "max_overflow": PG_POOL_OVERFLOW}
         self.engine: Engine = create_engine(
-            self.url, hide_parameters=True, connect_args=connect_args
+            self.url, hide_parameters=True, connect_args=connect_args, **pooling
         )
+        self._writer: threading.RLock | None = None
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_on_connect)
             event.listen(self.engine, "begin", _sqlite_begin_immediate)
+            self._writer = threading.RLock()
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -146,15 +167,26 @@ class Database:
         """Run ``work`` in one transaction: all of it is committed, or none of it.
 
         A lock timeout or serialization failure rolls the whole transaction back and runs
-        ``work`` again (so ``work`` must not have effects outside the database).
+        ``work`` again (so ``work`` must not have effects outside the database). A value the
+        database cannot hold (text with a NUL character in PostgreSQL, or a string that is
+        not valid Unicode) rolls back and is refused as an invalid request, never a crash.
         """
         deadline = time.monotonic() + self.busy_timeout
         attempt = 0
         while True:
             try:
-                with self.engine.begin() as conn:
+                with self._turn(deadline), self.engine.begin() as conn:
                     return work(conn)
+            except UnicodeEncodeError:
+                raise InvalidRequest(
+                    "a value was refused: it has text that is not valid Unicode"
+                ) from None
             except DBAPIError as exc:
+                if isinstance(exc, DataError) and not _is_locked(exc):
+                    raise InvalidRequest(
+                        "a value was refused: the database cannot store it (for example text "
+                        "with a NUL character, or a number out of range)"
+                    ) from None
                 if not _is_locked(exc):
                     raise
                 if time.monotonic() >= deadline:
@@ -164,6 +196,41 @@ class Database:
                     ) from None
                 attempt += 1
                 time.sleep(random.uniform(0.001, min(0.002 * 2 ** min(attempt, 5), 0.05)))
+
+    def read(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work``, which must only read, without taking the write lock.
+
+        For short lookups on every request (an API token): on SQLite a deferred transaction
+        reads a snapshot beside the writer instead of queueing behind it; on PostgreSQL the
+        statements run in autocommit, which saves the transaction's round trips. Anything
+        that writes, or needs its reads to agree with a later write, uses ``transaction``.
+        """
+        if self.dialect == "sqlite":
+            options: dict[str, Any] = {READ_ONLY: True}
+        else:
+            options = {"isolation_level": "AUTOCOMMIT", READ_ONLY: True}
+        with self.engine.connect().execution_options(**options) as conn:
+            found = work(conn)
+            if self.dialect == "sqlite" and conn.in_transaction():
+                conn.rollback()
+            return found
+
+    @contextmanager
+    def _turn(self, deadline: float) -> Iterator[None]:
+        """This process's turn to write to SQLite (every SQLite transaction here writes:
+        BEGIN IMMEDIATE). A no-op for PostgreSQL, whose writers do not queue."""
+        if self._writer is None:
+            yield
+            return
+        if not self._writer.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise StorageError(
+                "the database stayed busy (locked by another writer); nothing was saved - "
+                "try again"
+            )
+        try:
+            yield
+        finally:
+            self._writer.release()
 
     # -- migrations ---------------------------------------------------------------------
 
@@ -285,4 +352,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin_immediate(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # a read (Database.read) takes a snapshot without the write lock: WAL lets it run
+    # beside the writer
+    reading = conn.get_execution_options().get(READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")

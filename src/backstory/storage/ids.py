@@ -17,5 +17,6 @@ def new_id(prefix: str, length: int = 10) -> str:
 
 
 def normalise_id(text: str) -> str:
-    """An id as typed by a person, ready to look up."""
-    return text.strip().upper()
+    """An id as typed by a person, ready to look up (a NUL, which no id has and PostgreSQL
+    cannot compare, becomes U+FFFD, so the lookup simply finds nothing)."""
+    return text.strip().upper().replace("\x00", "\ufffd")

@@ -142,6 +142,8 @@ class Store:
         reference = reference.strip()
         if not reference or len(reference) > MAX_REFERENCE:
             raise InvalidRequest(f"the reference must be 1 to {MAX_REFERENCE} characters")
+        if any(ch < " " or ch == "\x7f" for ch in reference):
+            raise InvalidRequest("the reference must not contain control characters")
         this_year = dt.date.today().year
         if birth_year is not None and not 1900 <= birth_year <= this_year:
             raise InvalidRequest(f"the year of birth must be from 1900 to {this_year}")

@@ -67,7 +67,8 @@ def caller(request: Request, state: deps.WebDep) -> Caller:
             headers={"WWW-Authenticate": "Bearer"},
         )
     digest = token_digest(value.strip())
-    found = state.db.transaction(lambda conn: acc.token_by_digest(conn, digest))
+    # a read outside the write lock; the store checks the token again inside its transaction
+    found = state.db.read(lambda conn: acc.token_by_digest(conn, digest))
     if found is None:
         raise ApiError(
             401,
@@ -334,7 +335,9 @@ def create_assessment(
     """Validate, reason and store one assessment with its report (one transaction)."""
     try:
         json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
+        # not JSON, or JSON Python will not read: nested too deep, or an integer with more
+        # digits than it converts (both found by fuzzing; each was a server error)
         raise ApiError(400, "The request body is not valid JSON.") from None
     saved = _store(state, who, write=True).save_assessment(patient_id, text)
     return Saved(
