@@ -14,6 +14,8 @@ from backstory.explain.document import Document
 from backstory.imaging import load_imaging_knowledge, prevalence_for_age
 from backstory.knowledge.loader import KnowledgeBase
 
+from .spec_messages import FACET, SCIATICA
+
 Case = Any  # tests/explain/conftest.py: name, data, assessment, report
 
 NON_SPECIFIC_ONLY = (
@@ -22,24 +24,6 @@ NON_SPECIFIC_ONLY = (
     "recovery-drivers",
     "sensitivity-not-damage",
     "same-first-steps",
-)
-FACET = (
-    "labels-overlap",
-    "what-facet-joints-are",
-    "irritated-not-damaged",
-    "pattern-is-reasoning",
-    "rarely-confirmed",
-    "specific-sounding-not-worse",
-    "sometimes-dominant",
-    "behaviour-not-damage",
-)
-SCIATICA = (
-    "sciatica-what-it-is",
-    "sciatica-outlook",
-    "imaging-not-needed",
-    "stay-active",
-    "flare-ups",
-    "safety-net",
 )
 ACT_NOW_ALLOWED = {
     "act-now-do-this",

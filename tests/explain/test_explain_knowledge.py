@@ -21,35 +21,9 @@ from backstory.explain.knowledge import (
 from backstory.knowledge.checks import check_knowledge
 from backstory.knowledge.loader import KnowledgeBase, data_root
 
+from .spec_messages import FACET, NON_SPECIFIC, SCIATICA
+
 # The spec's message ids (shared/spec/key-messages.md), typed here, not read from the data.
-NON_SPECIFIC = (
-    "non-specific-is-a-category",
-    "label-matters-less",
-    "recovery-drivers",
-    "sensitivity-not-damage",
-    "same-first-steps",
-    "imaging-not-needed",
-    "flare-ups",
-    "safety-net",
-)
-FACET = (
-    "labels-overlap",
-    "what-facet-joints-are",
-    "irritated-not-damaged",
-    "pattern-is-reasoning",
-    "rarely-confirmed",
-    "specific-sounding-not-worse",
-    "sometimes-dominant",
-    "behaviour-not-damage",
-)
-SCIATICA = (
-    "sciatica-what-it-is",
-    "sciatica-outlook",
-    "imaging-not-needed",
-    "stay-active",
-    "flare-ups",
-    "safety-net",
-)
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "spec" / "key-messages.md"
 
 

@@ -25,6 +25,8 @@ from backstory.explain.document import Document
 from backstory.knowledge.loader import KnowledgeBase, load_knowledge
 from backstory.testing import assessments
 
+from .spec_messages import FACET, NON_SPECIFIC, SCIATICA
+
 MAX_GRADE = 7.0
 MIN_EASE = 60.0
 
@@ -62,34 +64,6 @@ REASSURANCE = (
     "nothing in your answers points",
     "safe",
     "fine",
-)
-NON_SPECIFIC = (
-    "non-specific-is-a-category",
-    "label-matters-less",
-    "recovery-drivers",
-    "sensitivity-not-damage",
-    "same-first-steps",
-    "imaging-not-needed",
-    "flare-ups",
-    "safety-net",
-)
-FACET = (
-    "labels-overlap",
-    "what-facet-joints-are",
-    "irritated-not-damaged",
-    "pattern-is-reasoning",
-    "rarely-confirmed",
-    "specific-sounding-not-worse",
-    "sometimes-dominant",
-    "behaviour-not-damage",
-)
-SCIATICA = (
-    "sciatica-what-it-is",
-    "sciatica-outlook",
-    "imaging-not-needed",
-    "stay-active",
-    "flare-ups",
-    "safety-net",
 )
 ACT_NOW = {"act-now-do-this", "act-now-why", "act-now-signs", "safety-net", "clinical-assessment"}
 REFERRAL = {
