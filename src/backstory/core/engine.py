@@ -108,15 +108,11 @@ class Engine:
         )
         self.rank: dict[str, int] = {lv.id: lv.rank for lv in kb.red_flags.levels}
         self.level_action: dict[str, str] = {lv.id: lv.action for lv in kb.red_flags.levels}
-        self.rules: tuple[tuple[Compiled, RedFlagRule, frozenset[str]], ...] = tuple(
-            (c(r.when), r, frozenset(kb.fields_of(r.when))) for r in kb.red_flags.rules
+        self.rules: tuple[tuple[Compiled, RedFlagRule], ...] = tuple(
+            (c(r.when), r) for r in kb.red_flags.rules
         )
-        self.categories: tuple[tuple[Compiled | None, CategoryDef, frozenset[str]], ...] = tuple(
-            (
-                c(cat.when) if cat.when is not None else None,
-                cat,
-                frozenset(kb.fields_of(cat.when)) if cat.when is not None else frozenset(),
-            )
+        self.categories: tuple[tuple[Compiled | None, CategoryDef], ...] = tuple(
+            (c(cat.when) if cat.when is not None else None, cat)
             for cat in kb.classification.precedence
         )
         self.patterns = tuple(self._pattern(p) for p in kb.patterns.patterns)
@@ -366,7 +362,7 @@ class Engine:
     def _triage(self, env: Env) -> tuple[Triage, list[tuple[RedFlagRule, bool | None]]]:
         fired: list[RedFlagRule] = []
         results: list[tuple[RedFlagRule, bool | None]] = []
-        for cond, rule, _ in self.rules:
+        for cond, rule in self.rules:
             r = cond(env)
             results.append((rule, r))
             if r is True:
@@ -394,13 +390,11 @@ class Engine:
         suspected = tuple(sorted({s for r in fired for s in r.suspected}))
         return Triage(level, suspected, self.level_action[level], reasons), results
 
-    def _classify(
-        self, env: Env
-    ) -> tuple[Classification, list[tuple[CategoryDef, bool | None, frozenset[str]]]]:
-        results: list[tuple[CategoryDef, bool | None, frozenset[str]]] = []
-        for cond, cat, fields in self.categories:
+    def _classify(self, env: Env) -> tuple[Classification, list[tuple[CategoryDef, bool | None]]]:
+        results: list[tuple[CategoryDef, bool | None]] = []
+        for cond, cat in self.categories:
             r = True if cond is None else cond(env)
-            results.append((cat, r, fields))
+            results.append((cat, r))
             if r is True:
                 because = _dedupe(self.categories_why[cat.id](env)[1]) if cat.when else ()
                 return (
@@ -538,7 +532,7 @@ class Engine:
         env: Env,
         triage: Triage,
         rule_results: list[tuple[RedFlagRule, bool | None]],
-        cat_results: list[tuple[CategoryDef, bool | None, frozenset[str]]],
+        cat_results: list[tuple[CategoryDef, bool | None]],
         classification: Classification,
     ) -> tuple[Screening, tuple[UnknownItem, ...]]:
         kb = self.kb
@@ -575,7 +569,7 @@ class Engine:
                 if len(self.unknown_memo) < _MEMO_LIMIT:
                     self.unknown_memo[key] = item
             items[f] = item
-        for cat, r, _fields in cat_results:
+        for cat, r in cat_results:
             if cat.id == classification.category:
                 break
             if r is None and cat.when is not None:

@@ -26,7 +26,7 @@ from backstory.storage.database import as_utc
 from backstory.storage.errors import Conflict, InvalidRequest, NotAllowed, NotFound
 from backstory.storage.ids import new_id, normalise_id
 from backstory.storage.tables import account, account_link, api_token, app_user, clinic, web_session
-from backstory.storage.users import Role, User
+from backstory.storage.users import Role, User, find_users
 
 LinkPurpose = Literal["setup", "invite", "reset"]
 Scope = Literal["read", "write"]
@@ -98,21 +98,8 @@ class ClinicInfo:
 
 
 def _user_by_id(conn: Connection, user_id: str) -> User | None:
-    row = conn.execute(
-        select(
-            app_user.c.id,
-            app_user.c.clinic_id,
-            clinic.c.name,
-            app_user.c.username,
-            app_user.c.role,
-            app_user.c.active,
-        )
-        .join(clinic, clinic.c.id == app_user.c.clinic_id)
-        .where(app_user.c.id == user_id)
-    ).one_or_none()
-    if row is None:
-        return None
-    return User(row[0], row[1], row[2], row[3], row[4], bool(row[5]))
+    found = find_users(conn, user_id=user_id)
+    return found[0] if found else None
 
 
 def _clinic_user(conn: Connection, actor: User, user_id: str) -> User:

@@ -60,7 +60,10 @@ def clinic_id(conn: Connection, name: str, *, create: bool) -> str:
     return new
 
 
-def _users(conn: Connection, username: str | None = None) -> list[User]:
+def find_users(
+    conn: Connection, *, username: str | None = None, user_id: str | None = None
+) -> list[User]:
+    """Users with their clinic's name, by name order; optionally one username or one id."""
     query = (
         select(
             app_user.c.id,
@@ -75,7 +78,13 @@ def _users(conn: Connection, username: str | None = None) -> list[User]:
     )
     if username is not None:
         query = query.where(app_user.c.username == username)
+    if user_id is not None:
+        query = query.where(app_user.c.id == user_id)
     return [User(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in conn.execute(query)]
+
+
+def _users(conn: Connection, username: str | None = None) -> list[User]:
+    return find_users(conn, username=username)
 
 
 def resolve_actor(conn: Connection, username: str) -> User:
