@@ -8,13 +8,16 @@ from pathlib import Path
 
 import pytest
 import textstat
+from fastapi.templating import Jinja2Templates
 from fastapi.testclient import TestClient
+from markupsafe import escape
 from sqlalchemy import select
 
 import backstory.web
+from backstory.knowledge.loader import load_questionnaire
 from backstory.storage import audit
 from backstory.storage.tables import assessment, patient_link
-from backstory.web.questionnaire import CES_FIELDS, PARTS, questions
+from backstory.web.questionnaire import CES_FIELDS, PARTS, Banner, questions
 
 from .conftest import Clock, World, csrf_of, sign_in
 
@@ -132,6 +135,31 @@ def test_any_cauda_equina_answer_says_go_to_the_emergency_department(
     assert r2.status_code == 422
     banner2 = re.search(r'<div class="ces-banner" id="ces-banner"[^>]*>', r2.text)
     assert banner2 and "hidden" not in banner2.group(0)
+
+
+def test_emergency_banner_words_come_from_the_knowledge(world: World) -> None:
+    """HZ-11: the banner says the reviewed, cited words of questionnaire.yaml, emphasis kept."""
+    banner = load_questionnaire().emergency_banner
+    html = TestClient(world.app).get(_make_link(world)).text
+    assert f'<h2 id="ces-banner-title">{escape(banner.title)}</h2>' in html
+    for paragraph in banner.paragraph_parts():
+        body = "".join(
+            f"<strong>{escape(text)}</strong>" if strong else str(escape(text))
+            for text, strong in paragraph
+        )
+        assert f"<p>{body}</p>" in html
+    assert EMERGENCY in html and "a doctor <strong>today</strong>." in html
+    assert "<strong>Go to the emergency department (A&amp;E) now." in html
+
+
+def test_banner_text_is_escaped_never_trusted() -> None:
+    """Knowledge text is data: only the template adds markup (the emphasis), never the YAML."""
+    templates = Jinja2Templates(directory=Path(backstory.web.__file__).parent / "templates")
+    banner = Banner("A&E <i>now</i>", ((("<script>x()</script> ", False), ("today", True)),))
+    html = templates.env.get_template("ces_banner.html").render(ces=True, ces_banner=banner)
+    assert "<script>" not in html and "<i>" not in html
+    assert "&lt;script&gt;x()&lt;/script&gt; <strong>today</strong>" in html
+    assert "A&amp;E &lt;i&gt;now&lt;/i&gt;" in html
 
 
 def test_explanation_is_shown_only_after_release(world: World) -> None:

@@ -9,7 +9,7 @@ import click
 from backstory.cli.common import fail
 from backstory.knowledge.catalogue import render_catalogue
 from backstory.knowledge.checks import check_knowledge
-from backstory.knowledge.loader import KnowledgeError, load_knowledge
+from backstory.knowledge.loader import KnowledgeError, load_knowledge, load_questionnaire
 
 
 @click.group("knowledge")
@@ -44,6 +44,12 @@ def check_command() -> None:
         f"{len(kb.management.pathways)} pathway(s)"
     )
     click.echo(f"  essential screening questions: {len(kb.screening.essential)}")
+    form = result.questionnaire
+    asked = form.questions()
+    click.echo(
+        f"  pre-visit questionnaire: {len(form.parts)} parts, {len(asked)} questions "
+        f"({sum(q.ces for q in asked)} cauda equina), emergency banner"
+    )
     click.echo(
         f"  sources: {result.sources}, all cited; citations: {result.citations}, all resolve"
     )
@@ -54,6 +60,7 @@ def show_command() -> None:
     """Print the knowledge as a readable Markdown catalogue for clinical review."""
     try:
         kb = load_knowledge()
+        form = load_questionnaire()
     except KnowledgeError as exc:
         fail(f"knowledge could not be loaded: {exc}", code=1)
-    click.echo(render_catalogue(kb), nl=False)
+    click.echo(render_catalogue(kb, form), nl=False)

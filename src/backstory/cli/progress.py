@@ -14,24 +14,12 @@ import click
 
 from backstory.cli.patient import table
 from backstory.cli.stored import open_store, plain_errors, storage_options
-from backstory.outcomes import Progress, Visit, progress, render_chart, visit_from_report
+from backstory.outcomes import Progress, progress, render_chart, visits_of
 from backstory.outcomes.chart import STATUS_WORDS
 from backstory.outcomes.progress import fmt
 from backstory.outcomes.rules import OutcomeRules, load_outcome_rules
 from backstory.storage.export import write_private
 from backstory.storage.records import EpisodeRecord
-
-
-def visits_of(record: EpisodeRecord, rules: OutcomeRules) -> list[Visit]:
-    """The episode's current assessments (corrections replace what they correct) as visits."""
-    out = []
-    for a in record.current:
-        latest = a.latest_report
-        if latest is not None:
-            out.append(
-                visit_from_report(a.assessment.id, a.assessment.assessed_on, latest.data(), rules)
-            )
-    return out
 
 
 def _signed(value: Decimal) -> str:

@@ -17,6 +17,7 @@ from backstory.knowledge.conditions import (
     Not,
 )
 from backstory.knowledge.loader import KnowledgeBase
+from backstory.knowledge.schema import Questionnaire
 
 _OPS = {
     "is": "is",
@@ -71,8 +72,45 @@ def cite(ids: Iterable[str]) -> str:
     return ", ".join(f"[{c}]" for c in ids)
 
 
-def render_catalogue(kb: KnowledgeBase) -> str:
-    """The knowledge as Markdown: rules, patterns, scoring, plan and sources."""
+def render_questionnaire(form: Questionnaire) -> list[str]:
+    """The pre-visit questionnaire's wording, with its sources, as Markdown lines."""
+    out = ["", "## Pre-visit questionnaire (the patient's words)", ""]
+    for part in form.parts:
+        out.append(f"### {part.title} (`{part.id}`)")
+        out.append("")
+        if part.intro:
+            out.append(part.intro)
+            out.append("")
+        if part.note:
+            out.append(f"{part.note} {cite(part.citations)}")
+        else:
+            out.append(f"Sources: {cite(part.citations)}")
+        out.append("")
+        for q in part.questions:
+            flags = [q.kind] + (["required"] if q.required else [])
+            flags += ["cauda equina: a yes shows the emergency banner"] if q.ces else []
+            out.append(f'- `{q.field}` ({"; ".join(flags)}): "{q.text}"')
+            if q.options:
+                out.append("  - options: " + "; ".join(f"{o.value} = {o.label}" for o in q.options))
+            if q.hint:
+                out.append(f"  - hint: {q.hint}")
+            if q.note:
+                out.append(f"  - why: {q.note}")
+            out.append(f"  - sources: {cite(q.citations)}")
+        out.append("")
+    banner = form.emergency_banner
+    out.append(f"### Emergency banner: {banner.title}")
+    out.append("")
+    for paragraph in banner.paragraphs:
+        out.append(f"> {paragraph}")
+        out.append(">")
+    out[-1] = ""
+    out.append(f"Sources: {cite(banner.citations)}")
+    return out
+
+
+def render_catalogue(kb: KnowledgeBase, questionnaire: Questionnaire | None = None) -> str:
+    """The knowledge as Markdown: rules, patterns, scoring, plan, the questionnaire and sources."""
     out = [
         f"# {kb.manifest.name} - version {kb.version}",
         "",
@@ -159,6 +197,8 @@ def render_catalogue(kb: KnowledgeBase) -> str:
     out += ["", "## Essential screening questions", ""]
     for q in kb.screening.essential:
         out.append(f"- {q.field} ({q.group.replace('_', ' ')}): {q.why}")
+    if questionnaire is not None:
+        out += render_questionnaire(questionnaire)
     out += ["", "## Sources", ""]
     for s in sorted(kb.sources.values(), key=lambda s: s.id):
         link = s.url or (f"doi:{s.doi}" if s.doi else "")

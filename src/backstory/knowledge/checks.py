@@ -1,4 +1,8 @@
-"""Checks across the whole knowledge folder: every citation resolves, every source is used."""
+"""Checks across the whole knowledge folder: every citation resolves, every source is used.
+
+The core knowledge and the pre-visit questionnaire (``questionnaire.yaml``) are also loaded and
+validated here, so a broken questionnaire fails the check, not only the web app.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,10 @@ from backstory.knowledge.loader import (
     _citations_in,
     data_root,
     load_knowledge_from,
+    load_questionnaire_from,
     load_sources,
 )
+from backstory.knowledge.schema import Questionnaire
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -23,6 +29,7 @@ class CheckResult:
     """What the knowledge holds, for `backstory knowledge check`."""
 
     kb: KnowledgeBase
+    questionnaire: Questionnaire
     files: tuple[str, ...]
     citations: int
     sources: int
@@ -36,6 +43,7 @@ def check_knowledge() -> CheckResult:
     """
     root = data_root()
     kb = load_knowledge_from(root)
+    questionnaire = load_questionnaire_from(root, kb)
     sources = load_sources(root)
     used: set[str] = set()
     count = 0
@@ -53,4 +61,10 @@ def check_knowledge() -> CheckResult:
     unused = sorted(set(sources) - used)
     if unused:
         raise KnowledgeError(f"bibliography: sources never cited: {', '.join(unused)}")
-    return CheckResult(kb=kb, files=tuple(files), citations=count, sources=len(sources))
+    return CheckResult(
+        kb=kb,
+        questionnaire=questionnaire,
+        files=tuple(files),
+        citations=count,
+        sources=len(sources),
+    )

@@ -242,3 +242,110 @@ class EssentialQuestion(Model):
 
 class Screening(Model):
     essential: list[EssentialQuestion]
+
+
+# ------------------------------------------------------------- pre-visit questionnaire
+
+QuestionKind = Literal["yesno", "choice", "number", "scale"]
+NOT_SURE = "not_sure"
+"""The value of the "Not sure" / "I would rather not say" answer the page adds to every question."""
+
+EMPHASIS = "**"
+
+
+def emphasis_parts(text: str) -> tuple[tuple[str, bool], ...]:
+    """Split text marked with ``**emphasis**`` into (text, emphasised) parts, in order.
+
+    Raises:
+        ValueError: when a marker is unpaired or encloses nothing.
+    """
+    pieces = text.split(EMPHASIS)
+    if len(pieces) % 2 == 0:
+        raise ValueError(f"unpaired {EMPHASIS} emphasis marker in {text!r}")
+    if any(not p.strip() for p in pieces[1::2]):
+        raise ValueError(f"empty {EMPHASIS}{EMPHASIS} emphasis in {text!r}")
+    return tuple((p, i % 2 == 1) for i, p in enumerate(pieces) if p)
+
+
+class QuestionOption(Model):
+    value: str = Field(min_length=1)
+    label: str = Field(min_length=1)
+
+
+class QuestionnaireQuestion(Model):
+    field: str
+    text: str = Field(min_length=1)
+    kind: QuestionKind
+    options: list[QuestionOption] = []
+    required: bool = False
+    ces: bool = False
+    hint: str = ""
+    note: str = ""
+    citations: Citations
+
+    @model_validator(mode="after")
+    def _shape(self) -> QuestionnaireQuestion:
+        if self.kind == "choice" and not self.options:
+            raise ValueError("a choice question needs options")
+        if self.kind != "choice" and self.options:
+            raise ValueError(f"a {self.kind} question takes no options (only choice does)")
+        values = [o.value for o in self.options]
+        if len(set(values)) != len(values):
+            raise ValueError("option values must be unique")
+        if NOT_SURE in values:
+            raise ValueError(
+                f"{NOT_SURE!r} is added to every question by the page; do not list it as an option"
+            )
+        if self.ces and not (self.kind == "yesno" and self.required):
+            raise ValueError("a cauda equina (ces) question must be a required yesno question")
+        return self
+
+
+class QuestionnairePart(Model):
+    id: str = Field(pattern=r"^p-[a-z0-9-]+$")
+    title: str = Field(min_length=1)
+    intro: str = ""
+    note: str = ""
+    questions: Annotated[list[QuestionnaireQuestion], Field(min_length=1)]
+    citations: Citations
+
+
+class EmergencyBanner(Model):
+    title: str = Field(min_length=1)
+    paragraphs: Annotated[list[str], Field(min_length=1)]
+    citations: Citations
+
+    @model_validator(mode="after")
+    def _emphasis(self) -> EmergencyBanner:
+        if EMPHASIS in self.title:
+            raise ValueError("the title takes no emphasis markers")
+        for p in self.paragraphs:
+            emphasis_parts(p)
+        return self
+
+    def paragraph_parts(self) -> tuple[tuple[tuple[str, bool], ...], ...]:
+        """Each paragraph as (text, emphasised) parts."""
+        return tuple(emphasis_parts(p) for p in self.paragraphs)
+
+
+class Questionnaire(Model):
+    parts: Annotated[list[QuestionnairePart], Field(min_length=1)]
+    emergency_banner: EmergencyBanner
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Questionnaire:
+        ids = [p.id for p in self.parts]
+        if len(set(ids)) != len(ids):
+            raise ValueError("part ids must be unique")
+        fields = [q.field for q in self.questions()]
+        twice = sorted({f for f in fields if fields.count(f) > 1})
+        if twice:
+            raise ValueError(f"each field may be asked once; asked twice: {', '.join(twice)}")
+        flags = [q.ces for q in self.questions()]
+        if True in flags and flags != sorted(flags, reverse=True):
+            raise ValueError("the cauda equina (ces) questions must come first")
+        return self
+
+    def questions(self) -> list[QuestionnaireQuestion]:
+        """Every question, in page order."""
+        return [q for p in self.parts for q in p.questions]

@@ -18,6 +18,7 @@ from backstory.outcomes.change import (
 from backstory.outcomes.chart import render_chart
 from backstory.outcomes.progress import Progress, progress, recovered
 from backstory.outcomes.rules import OutcomeRules, load_outcome_rules, load_outcome_rules_from
+from backstory.outcomes.visits import visits_of
 
 __all__ = [
     "OutcomeRules",
@@ -36,4 +37,5 @@ __all__ = [
     "risk_change",
     "trajectory",
     "visit_from_report",
+    "visits_of",
 ]

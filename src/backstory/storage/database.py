@@ -224,8 +224,7 @@ class Database:
             return
         if not self._writer.acquire(timeout=max(0.0, deadline - time.monotonic())):
             raise StorageError(
-                "the database stayed busy (locked by another writer); nothing was saved - "
-                "try again"
+                "the database stayed busy (locked by another writer); nothing was saved - try again"
             )
         try:
             yield

@@ -1,5 +1,10 @@
 """The pre-visit questionnaire a patient fills in from a link: plain words, own wording.
 
+The wording is knowledge, not code: the parts, questions and the emergency banner live in
+``knowledge/data/questionnaire.yaml`` with their sources, where a clinician can review them,
+and are validated at load (``backstory.knowledge.loader.load_questionnaire``). This module
+turns them into the objects the pages use.
+
 Each question maps to one contract answer, so what the patient gives is stored as an ordinary
 assessment for the clinician. Questions are written for a reading age of about 11 (HZ-18:
 "numbness between your legs", never "saddle anaesthesia"; a test checks readability), and
@@ -13,12 +18,29 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from backstory.contract import Issue, load_contract
+from backstory.knowledge.loader import load_questionnaire
+from backstory.knowledge.schema import NOT_SURE, QuestionKind, Questionnaire
 
-Kind = Literal["yesno", "choice", "number", "scale"]
-NOT_SURE = "not_sure"
+Kind = QuestionKind
+
+__all__ = [
+    "CES_FIELDS",
+    "EMERGENCY_BANNER",
+    "NOT_SURE",
+    "PARTS",
+    "Banner",
+    "Kind",
+    "Part",
+    "Question",
+    "answers_to_assessment",
+    "as_json",
+    "plain_issue",
+    "questions",
+    "signals_ces",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,162 +66,43 @@ class Part:
     questions: tuple[Question, ...]
 
 
-def _yn(field: str, text: str, *, ces: bool = False, hint: str = "") -> Question:
-    return Question(field, text, "yesno", required=ces, ces=ces, hint=hint)
+@dataclass(frozen=True, slots=True)
+class Banner:
+    """The emergency banner: a title and paragraphs of (text, emphasised) parts.
+
+    The template escapes every text and adds ``<strong>`` itself for emphasised parts.
+    """
+
+    title: str
+    paragraphs: tuple[tuple[tuple[str, bool], ...], ...]
 
 
-PARTS: tuple[Part, ...] = (
-    Part(
-        "p-urgent",
-        "First, five important questions",
-        "These questions help us find a rare problem that needs care on the same day. "
-        "Please answer each one.",
-        (
-            _yn(
-                "red_flags.saddle_anaesthesia",
-                "Is any part of the skin between your legs numb or odd to touch? "
-                "This means around your bottom or your private parts.",
-                ces=True,
+def _parts(form: Questionnaire) -> tuple[Part, ...]:
+    return tuple(
+        Part(
+            p.id,
+            p.title,
+            p.intro,
+            tuple(
+                Question(
+                    q.field,
+                    q.text,
+                    q.kind,
+                    tuple((o.value, o.label) for o in q.options),
+                    required=q.required,
+                    ces=q.ces,
+                    hint=q.hint,
+                )
+                for q in p.questions
             ),
-            _yn(
-                "red_flags.bladder_dysfunction",
-                "Do you have new problems when you pee? For example, it is hard to start, "
-                "you cannot hold it, or you cannot feel it.",
-                ces=True,
-            ),
-            _yn(
-                "red_flags.bowel_incontinence",
-                "Do you have new problems with your bowels? For example, you cannot hold a "
-                "poo, or you cannot feel it pass.",
-                ces=True,
-            ),
-            _yn(
-                "red_flags.sexual_dysfunction",
-                "Do you have new problems with sex, or less feeling in your private parts?",
-                ces=True,
-            ),
-            _yn(
-                "red_flags.bilateral_leg_symptoms",
-                "Do you have pain, numbness, pins and needles or weakness in both legs?",
-                ces=True,
-            ),
-        ),
-    ),
-    Part(
-        "p-pain",
-        "Your back pain",
-        "",
-        (
-            Question("age", "How old are you?", "number", required=True, hint="Your age in years."),
-            Question(
-                "pain.back",
-                "In the last week, how bad was your back pain most of the time?",
-                "scale",
-                hint="0 means no pain. 10 means the worst pain you can think of.",
-            ),
-            Question(
-                "pain.leg",
-                "In the last week, how bad was the pain in your leg most of the time?",
-                "scale",
-                hint="0 means no pain. 10 means the worst pain you can think of.",
-            ),
-            Question(
-                "pain.leg_side",
-                "Which leg hurts?",
-                "choice",
-                (("none", "Neither leg"), ("left", "Left"), ("right", "Right"), ("both", "Both")),
-            ),
-            _yn("pain.below_knee", "Does the pain in your leg go below your knee?"),
-            Question(
-                "history.duration_weeks",
-                "How many weeks have you had this back pain?",
-                "number",
-                hint="A rough number is fine.",
-            ),
-            Question(
-                "history.onset",
-                "How did it start?",
-                "choice",
-                (("gradual", "Slowly, over time"), ("sudden", "All of a sudden")),
-            ),
-            Question(
-                "history.trauma",
-                "Did it start after a fall or an injury?",
-                "choice",
-                (
-                    ("none", "No"),
-                    ("minor", "A small one, like lifting, a slip or a fall from standing"),
-                    ("major", "A big one, like a car crash or a fall from a height"),
-                ),
-            ),
-            _yn("history.previous_episodes", "Have you had back pain before?"),
-            _yn("neuro.leg_numbness", "Do you have numbness or pins and needles in a leg?"),
-            _yn("neuro.leg_weakness", "Is a leg or foot weaker than it used to be?"),
-            _yn("neuro.progressive_deficit", "Is the weakness or numbness getting worse?"),
-        ),
-    ),
-    Part(
-        "p-health",
-        "Your health",
-        "",
-        (
-            _yn(
-                "red_flags.history_of_cancer",
-                "Have you ever had cancer? Leave out skin cancer that was not a melanoma.",
-            ),
-            _yn("red_flags.unexplained_weight_loss", "Have you lost weight without trying?"),
-            _yn("red_flags.fever", "Have you had a fever, or felt hot and shivery?"),
-            _yn(
-                "red_flags.recent_infection",
-                "Have you had an infection in the last few weeks that needed antibiotics?",
-            ),
-            _yn(
-                "red_flags.immunosuppressed",
-                "Do you have an illness or take a medicine that makes it harder to fight "
-                "infections?",
-            ),
-            _yn(
-                "red_flags.long_term_steroids",
-                "Have you taken steroid tablets for three months or more?",
-            ),
-            _yn(
-                "red_flags.osteoporosis",
-                "Have you been told you have thin bones, or broken a bone in a small fall?",
-            ),
-            _yn("history.diabetes", "Do you have diabetes?"),
-        ),
-    ),
-    Part(
-        "p-you",
-        "You and your back",
-        "",
-        (
-            Question(
-                "beliefs.fear_of_movement",
-                "How worried are you that moving will harm your back?",
-                "scale",
-                hint="0 means not worried at all. 10 means very worried.",
-            ),
-            Question(
-                "beliefs.confidence_to_move",
-                "How sure are you that you can do your normal day, even with the pain?",
-                "scale",
-                hint="0 means not sure at all. 10 means completely sure.",
-            ),
-            _yn("beliefs.expects_recovery", "Do you think your back will get better?"),
-            _yn(
-                "beliefs.off_work",
-                "Are you off work, or unable to do your usual jobs, because of your back?",
-            ),
-            Question(
-                "sex",
-                "What sex were you given at birth?",
-                "choice",
-                (("female", "Female"), ("male", "Male"), ("other", "Other")),
-            ),
-        ),
-    ),
-)
+        )
+        for p in form.parts
+    )
+
+
+_FORM = load_questionnaire()
+PARTS: tuple[Part, ...] = _parts(_FORM)
+EMERGENCY_BANNER = Banner(_FORM.emergency_banner.title, _FORM.emergency_banner.paragraph_parts())
 
 CES_FIELDS = tuple(q.field for p in PARTS for q in p.questions if q.ces)
 

@@ -12,25 +12,12 @@ from typing import Any
 
 from backstory.core.report import Report
 from backstory.explain import Document, explain_report
-from backstory.outcomes import Progress, Visit, progress, render_chart, visit_from_report
+from backstory.outcomes import Progress, progress, render_chart, visits_of
 from backstory.outcomes.chart import STATUS_WORDS, describe
 from backstory.outcomes.progress import fmt
 from backstory.outcomes.rules import load_outcome_rules
 from backstory.storage.records import AssessmentRecord, EpisodeRecord
 from backstory.storage.repository import Store
-
-
-def visits_of(record: EpisodeRecord) -> list[Visit]:
-    """An episode's current assessments (corrections replace what they correct) as visits."""
-    rules = load_outcome_rules()
-    out = []
-    for a in record.current:
-        latest = a.latest_report
-        if latest is not None:
-            out.append(
-                visit_from_report(a.assessment.id, a.assessment.assessed_on, latest.data(), rules)
-            )
-    return out
 
 
 @dataclass(frozen=True)

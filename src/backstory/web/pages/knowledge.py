@@ -16,6 +16,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from backstory.knowledge.catalogue import render_catalogue
+from backstory.knowledge.loader import load_questionnaire
 from backstory.web import deps
 
 router = APIRouter(include_in_schema=False)
@@ -47,7 +48,9 @@ def catalogue_html(state: deps.WebState) -> Markup:
     if isinstance(cached, Markup):
         return cached
     md = MarkdownIt("commonmark", {"html": False}).enable("table")
-    html = Markup(_wrap_tables(md.render(render_catalogue(state.knowledge))))  # raw HTML is off
+    html = Markup(
+        _wrap_tables(md.render(render_catalogue(state.knowledge, load_questionnaire())))
+    )  # raw HTML is off
     state.extra["catalogue"] = html
     return html
 

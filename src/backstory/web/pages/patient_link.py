@@ -2,7 +2,8 @@
 once the clinician releases it, their explanation.
 
 Safety first (HZ-11): a "yes" to any cauda equina question reveals, at once and on the same
-page, a banner telling the person to go to the emergency department today. The banner is
+page, a banner telling the person to go to the emergency department today (its words are
+knowledge: ``questionnaire.yaml``, passed to the template as ``ces_banner``). The banner is
 always in the page (hidden); a small external script reveals it on change, and the server
 shows it again on submit, so it works without JavaScript too. Every page says the result is
 part of a clinical assessment. Answers are stored as an assessment for the clinician, audited
@@ -22,6 +23,7 @@ from backstory.storage.errors import NotAllowed
 from backstory.web import deps
 from backstory.web.links import link_digest
 from backstory.web.questionnaire import (
+    EMERGENCY_BANNER,
     NOT_SURE,
     PARTS,
     answers_to_assessment,
@@ -81,6 +83,7 @@ def _questionnaire(
             "errors": errors,
             "not_sure": NOT_SURE,
             "ces": signals_ces(values),
+            "ces_banner": EMERGENCY_BANNER,
             "form_csrf": state.signer.csrf_token("link:" + digest),
         },
         status,
@@ -160,5 +163,5 @@ def submit(request: Request, token: str, state: deps.WebDep, raw: deps.RawForm) 
     return _patient_page(
         request,
         "questionnaire_done.html",
-        {"title": "Thank you", "ces": signals_ces(form)},
+        {"title": "Thank you", "ces": signals_ces(form), "ces_banner": EMERGENCY_BANNER},
     )

@@ -1,0 +1,175 @@
+"""The pre-visit questionnaire is knowledge: cited, checked against the contract and the
+cauda equina rules at load, and refused with a located message when it is broken (HZ-11, HZ-18).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from backstory.knowledge.checks import check_knowledge
+from backstory.knowledge.loader import (
+    KnowledgeBase,
+    KnowledgeError,
+    data_root,
+    load_questionnaire,
+    load_questionnaire_from,
+)
+from backstory.knowledge.schema import emphasis_parts
+
+
+def test_shipped_questionnaire_loads_and_every_entry_cites(kb: KnowledgeBase) -> None:
+    form = load_questionnaire()
+    cited = [p.citations for p in form.parts]
+    cited += [q.citations for q in form.questions()]
+    cited.append(form.emergency_banner.citations)
+    assert all(ids and all(i in kb.sources for i in ids) for ids in cited)
+    ces = [q for q in form.questions() if q.ces]
+    essential = {e.field for e in kb.screening.essential if e.group == "cauda_equina"}
+    assert {q.field for q in ces} == essential
+    assert all(set(q.citations) >= {"girft-ces-2023", "hssib-ces"} for q in ces)
+    assert set(form.emergency_banner.citations) >= {"girft-ces-2023", "hssib-ces"}
+
+
+def test_knowledge_check_validates_and_counts_the_questionnaire() -> None:
+    result = check_knowledge()
+    assert "questionnaire.yaml" in result.files
+    assert len(result.questionnaire.questions()) == 30
+
+
+def test_banner_emphasis_markers() -> None:
+    parts = emphasis_parts("checked **today**.")
+    assert parts == (("checked ", False), ("today", True), (".", False))
+    assert emphasis_parts("plain A&E <b>") == (("plain A&E <b>", False),)
+    for bad in ("an **unpaired marker", "empty ****", "** **"):
+        with pytest.raises(ValueError):
+            emphasis_parts(bad)
+
+
+@pytest.fixture
+def copy_root(tmp_path: Path) -> Path:
+    dst = tmp_path / "data"
+    shutil.copytree(Path(str(data_root())), dst)
+    return dst
+
+
+def _break(root: Path, old: str, new: str) -> None:
+    path = root / "questionnaire.yaml"
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+CES_QUESTION = "      - field: red_flags.sexual_dysfunction\n"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        pytest.param(
+            "field: red_flags.fever\n",
+            "field: red_flags.fevr\n",
+            "questionnaire.yaml/p-health/red_flags.fevr: unknown field 'red_flags.fevr'",
+            id="unknown-field",
+        ),
+        pytest.param(
+            "{value: both, label: Both}",
+            "{value: all, label: Both}",
+            "questionnaire.yaml/p-pain/pain.leg_side: option 'all' is not a possible value of "
+            "pain.leg_side",
+            id="option-not-in-contract",
+        ),
+        pytest.param(
+            "{value: other, label: Other}",
+            "{value: not_sure, label: Other}",
+            "'not_sure' is added to every question by the page",
+            id="not-sure-listed",
+        ),
+        pytest.param(
+            CES_QUESTION,
+            "      - field: red_flags.iv_drug_use\n",
+            "questionnaire.yaml/p-urgent/red_flags.iv_drug_use: marked ces, but "
+            "red_flags.iv_drug_use is not a red_flags question that a cauda equina rule reads",
+            id="ces-not-a-ces-field",
+        ),
+        pytest.param(
+            CES_QUESTION,
+            "      - field: exam.saddle_sensation_reduced\n",
+            "marked ces, but exam.saddle_sensation_reduced is not a red_flags question",
+            id="ces-not-a-red-flag",
+        ),
+        pytest.param(
+            CES_QUESTION,
+            "      - field: red_flags.ces_symptoms_stable_over_2_weeks\n",
+            "a yes to red_flags.ces_symptoms_stable_over_2_weeks alone makes no cauda equina "
+            "rule fire at the emergency level",
+            id="ces-yes-not-an-emergency",
+        ),
+        pytest.param(
+            "citations: [yusuf-2019]",
+            "citations: [no-such-source]",
+            "questionnaire.yaml/p-health/red_flags.fever: cites unknown source 'no-such-source'",
+            id="unresolved-citation",
+        ),
+        pytest.param(
+            "call 999.\n  citations: [girft-ces-2023, hssib-ces]\n",
+            "call 999.\n  citations: [girft-ces-2023, hssib-cess]\n",
+            "questionnaire.yaml/emergency_banner: cites unknown source 'hssib-cess'",
+            id="unresolved-banner-citation",
+        ),
+        pytest.param(
+            "        kind: yesno\n        note: Diabetes",
+            "        kind: scale\n        note: Diabetes",
+            "a scale question cannot answer history.diabetes, which takes true or false",
+            id="kind-does-not-fit-the-field",
+        ),
+        pytest.param(
+            "    citations: [finucane-2020]\n",
+            "    citations: []\n",
+            "parts.2.citations: List should have at least 1 item",
+            id="part-without-sources",
+        ),
+        pytest.param(
+            "        kind: yesno\n        required: true\n        ces: true\n"
+            "        citations: [girft-ces-2023, hssib-ces]\n\n",
+            "        kind: yesno\n        required: true\n"
+            "        citations: [girft-ces-2023, hssib-ces]\n\n",
+            "every cauda equina screening question must be asked as a ces question; missing: "
+            "red_flags.bilateral_leg_symptoms",
+            id="ces-question-dropped",
+        ),
+        pytest.param(
+            "        text: Have you lost weight without trying?\n        kind: yesno\n",
+            "        text: Have you lost weight without trying?\n        kind: yesno\n"
+            "        required: true\n        ces: true\n",
+            "the cauda equina (ces) questions must come first",
+            id="ces-question-late",
+        ),
+        pytest.param(
+            "        required: true\n        ces: true\n",
+            "        ces: true\n",
+            "a cauda equina (ces) question must be a required yesno question",
+            id="ces-question-optional",
+        ),
+        pytest.param(
+            "doctor\n      **today**.",
+            "doctor\n      **today.",
+            "unpaired ** emphasis marker",
+            id="banner-unpaired-emphasis",
+        ),
+        pytest.param(
+            "        kind: yesno\n        note: Diabetes",
+            "        kind: yesno\n        wording: x\n        note: Diabetes",
+            "Extra inputs are not permitted",
+            id="unknown-key",
+        ),
+    ],
+)
+def test_broken_questionnaire_is_refused(copy_root: Path, old: str, new: str, message: str) -> None:
+    _break(copy_root, old, new)
+    with pytest.raises(KnowledgeError) as exc:
+        load_questionnaire_from(copy_root)  # type: ignore[arg-type]
+    assert message in str(exc.value)
+    assert "questionnaire.yaml" in str(exc.value)
