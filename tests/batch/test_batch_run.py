@@ -186,3 +186,65 @@ def test_a_lost_row_fails_the_run_and_keeps_no_output(
 def test_output_never_overwrites_the_input(cohort_csv: Path) -> None:
     with pytest.raises(BatchError, match="overwrite"):
         run_batch(cohort_csv, cohort_csv)
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_a_row_lost_on_the_way_to_disk_fails_the_run(
+    cohort_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
+) -> None:
+    # the output files are counted back after writing, not only the scored frames
+    real = batch_run._Writer.write
+
+    def drop_one(self: Any, df: pl.DataFrame) -> None:
+        real(self, df.head(-1) if self.path.endswith(suffix) else df)
+
+    monkeypatch.setattr(batch_run._Writer, "write", drop_one)
+    with pytest.raises(AccountingError, match="the files hold"):
+        run_batch(cohort_csv, tmp_path / f"drop.{suffix}", chunk_size=1000)
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_failing_parquet_writer_stops_the_run_cleanly(
+    cohort_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a chunk the writer refuses (here: a column of the wrong type) must surface as an error
+    # in the run, never hang it or leave a partial file behind
+    real = batch_run.score_frame
+
+    def wrong_type(raw: Any, first_row: int = 0, index: int = 0) -> ChunkResult:
+        res = real(raw, first_row, index)
+        bad = res.scored.with_columns(pl.col("row").cast(pl.String))
+        return ChunkResult(res.index, bad, res.errors, res.rows_in, res.rows_rejected)
+
+    monkeypatch.setattr(batch_run, "score_frame", wrong_type)
+    with pytest.raises(Exception) as err:
+        run_batch(cohort_csv, tmp_path / "bad.parquet", chunk_size=500)
+    assert not isinstance(err.value, AccountingError)
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_output_folder_that_does_not_exist_is_refused_up_front(
+    cohort_csv: Path, tmp_path: Path
+) -> None:
+    for name in ("out.csv", "out.parquet"):
+        with pytest.raises(BatchError, match="does not exist"):
+            run_batch(cohort_csv, tmp_path / "missing" / name)
+    r = invoke("batch", str(cohort_csv), str(tmp_path / "missing" / "out.parquet"))
+    assert r.exit_code == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "rows"),
+    [
+        ("a,b\n", 0),
+        ("a,b", 0),
+        ("a,b\n1,2\n", 1),
+        ("a,b\n1,2", 1),
+        ('a,b\n"x\ny",2\n3,4\n', 2),
+        ('a,b\n"say ""hi""\n",2\n', 1),
+    ],
+)
+def test_count_records_respects_quotes(tmp_path: Path, text: str, rows: int) -> None:
+    path = tmp_path / "f.csv"
+    path.write_text(text)
+    assert batch_run.count_records(str(path)) == rows

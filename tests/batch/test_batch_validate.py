@@ -145,6 +145,20 @@ def test_text_cells_get_the_validators_verdict(raw: pl.DataFrame) -> None:
         ("movement_extension", pl.Series(["worse", "wrose", None, "better"])),
         ("age", pl.Series([15, 16, 110, 111], dtype=pl.Int16)),
         ("startback_9", pl.Series([1, 2, 3, 4])),
+        # columns judged whole from their minimum, maximum and NaNs (no per-row check)
+        ("pain_back", pl.Series([0, 10, None, 5], dtype=pl.Int64)),
+        ("pain_back", pl.Series([None, None, None, None], dtype=pl.Int8)),
+        ("age", pl.Series([16, 110, 40, 40], dtype=pl.UInt64)),
+        ("age", pl.Series([2**63 - 1, 40, 40, 40], dtype=pl.Int64)),
+        ("age", pl.Series([-(2**63), 40, 40, 40], dtype=pl.Int64)),
+        ("history_duration_weeks", pl.Series([13.5, 0.0, None, 5200.0])),
+        ("history_duration_weeks", pl.Series([float("nan"), None, None, None])),
+        ("history_duration_weeks", pl.Series([float("-inf"), None, None, 3.0])),
+        ("history_duration_weeks", pl.Series([1, 2, None, 5200], dtype=pl.Int16)),
+        ("assessed_on", pl.Series(["2024-01-31", None, "", "2024-02-01"])),
+        ("assessed_on", pl.Series(["2024-01-31", None, "", "2024-02-30"])),
+        ("assessed_on", pl.Series(["2024-01-31", "2024-W01-1", "", "2024-01-31"])),
+        ("id", pl.Series(["a", "", None, " "])),
     ],
 )
 def test_typed_columns_get_the_validators_verdict(name: str, series: pl.Series) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import cached_property
 from typing import Any
 
@@ -21,6 +22,7 @@ from backstory.batch.compile import Compiler, Resolver, add, int_type
 from backstory.batch.flat import dtype_for, flat_columns
 from backstory.contract.spec import FieldSpec
 from backstory.core.report import Report
+from backstory.core.scoring import round_half_up
 from backstory.knowledge.conditions import Condition, FactRef, parse_condition, walk
 from backstory.knowledge.loader import KnowledgeBase
 from backstory.knowledge.schema import Instrument, PatternDef
@@ -173,6 +175,10 @@ class Pipeline:
             lf = lf.with_columns(step)
         return lf.select(self._plan.final)
 
+    def warm(self) -> None:
+        """Build the expressions now (they are otherwise built on first use)."""
+        _ = self._plan
+
     @cached_property
     def _plan(self) -> _Steps:
         kb = self.kb
@@ -273,12 +279,13 @@ class Pipeline:
     def _risk(self, inst: Instrument, keys: set[str], scored: pl.Expr) -> pl.Expr:
         # the engine evaluates risk groups on an env holding only this instrument's scores
         comp = Compiler(self.resolver(keys), self.kb.facts)
-        out: Any = pl.when(~scored).then(pl.lit(None, pl.String))
+        # literals of the output's own Enum type: no text is built or cast per row
+        dtype = self.dtype(f"scores.{inst.id}.risk")
+        out: Any = pl.when(~scored).then(pl.lit(None, dtype))
         for g in inst.groups:
             cond = comp.compile(parse_condition(g["when"]))
-            out = out.when(cond.fill_null(False)).then(pl.lit(str(g["value"])))
-        dtype = self.dtype(f"scores.{inst.id}.risk")
-        return out.otherwise(pl.lit(None, pl.String)).cast(dtype)  # type: ignore[no-any-return]
+            out = out.when(cond.fill_null(False)).then(pl.lit(str(g["value"]), dtype))
+        return out.otherwise(pl.lit(None, dtype))  # type: ignore[no-any-return]
 
     def _percent(
         self,
@@ -288,26 +295,31 @@ class Pipeline:
         scored: pl.Expr,
         prefix: str,
     ) -> tuple[pl.Expr, pl.Expr]:
-        # exact half-up rounding in integers: q = floor((2*N*10^d + D) / (2*D))
-        total = add([x.cast(pl.Int64).fill_null(0) for x in items])
-        scale = 10**inst.decimals
-        num = total * 100
-        den = answered.cast(pl.Int64) * inst.max_item
-        q = (num * (2 * scale) + den) // (den * 2)
-        # Polars divides by a constant through its reciprocal (44.400000000000006, not 44.4),
-        # so the tenths go through a table of correctly rounded Python quotients
-        table = {i: i / scale for i in range(100 * scale + 1)}
-        value = q.replace_strict(table, default=None, return_dtype=pl.Float64)
-        pct = pl.when(scored & (answered > 0)).then(value)
+        # The percent depends only on (total, answered), a few hundred pairs, so it is
+        # looked up in a table filled by the engine's own exact rounding: no division per
+        # row, and no float surprises (Polars divides by a constant through its reciprocal:
+        # 44.400000000000006, not 44.4). An unscored row looks up a null index.
+        length = len(items)
+        most = length * inst.max_item
+        idx_type = int_type((most + 1) * (length + 1))
+        total = add([x.cast(idx_type).fill_null(0) for x in items])
+        table = pl.Series(
+            [
+                round_half_up(Fraction(n * 100, inst.max_item * a), inst.decimals) if a else None
+                for n in range(most + 1)
+                for a in range(length + 1)
+            ],
+            dtype=pl.Float64,
+        )
+        index = total * (length + 1) + answered.cast(idx_type)
+        pct = pl.lit(table).gather(pl.when(scored & (answered > 0)).then(index))
         done = pl.col(prefix + "percent")
+        dtype = self.dtype(prefix + "band")
         band: Any = pl
         for b in inst.bands:
-            band = band.when(done <= b.up_to).then(pl.lit(b.id))
-        band_expr = band.otherwise(pl.lit(None, pl.String)) if inst.bands else pl.lit(None)
-        return (
-            pct.alias(prefix + "percent"),
-            band_expr.cast(self.dtype(prefix + "band")).alias(prefix + "band"),
-        )
+            band = band.when(done <= b.up_to).then(pl.lit(b.id, dtype))
+        band_expr = band.otherwise(pl.lit(None, dtype)) if inst.bands else pl.lit(None, dtype)
+        return pct.alias(prefix + "percent"), band_expr.alias(prefix + "band")
 
     def _triage(self, plan: _Steps, comp: Compiler) -> None:
         rules = self.kb.red_flags.rules
@@ -315,12 +327,14 @@ class Pipeline:
             comp.compile(r.when).fill_null(False).alias("rule:" + r.id) for r in rules
         )
         by_rank = sorted(self.rank, key=lambda lv: -self.rank[lv])
+        level_type = self.dtype("triage.level")
         level: Any = pl
         for lv in by_rank:
             fired = [pl.col("rule:" + r.id) for r in rules if r.level == lv]
             if fired:
-                level = level.when(pl.any_horizontal(fired)).then(pl.lit(lv))
-        level_expr = level.otherwise(pl.lit("routine")) if level is not pl else pl.lit("routine")
+                level = level.when(pl.any_horizontal(fired)).then(pl.lit(lv, level_type))
+        routine = pl.lit("routine", level_type)
+        level_expr = level.otherwise(routine) if level is not pl else routine
         # the suspected conditions as bits of one small integer, then one table lookup to
         # the sorted, ';'-joined text (2^k entries), instead of building strings per row
         suspected = sorted({s for r in rules for s in r.suspected})
@@ -332,17 +346,20 @@ class Pipeline:
                 for k, s in enumerate(suspected)
             ]
         )
-        table = {
-            mask: ";".join(s for k, s in enumerate(suspected) if mask >> k & 1)
-            for mask in range(1 << len(suspected))
-        }
-        text = bits.replace_strict(table, return_dtype=pl.String)
+        table = pl.Series(
+            [
+                ";".join(s for k, s in enumerate(suspected) if mask >> k & 1)
+                for mask in range(1 << len(suspected))
+            ],
+            dtype=pl.String,
+        )
+        text = pl.lit(table).gather(bits)
         any_rule = (
             pl.any_horizontal([pl.col("rule:" + r.id) for r in rules]) if rules else pl.lit(False)
         )
         plan.with_columns(
             [
-                level_expr.cast(self.dtype("triage.level")).alias("triage.level"),
+                level_expr.alias("triage.level"),
                 (text if suspected else pl.lit("")).alias("triage.suspected"),
                 any_rule.alias("triage.suspected_any"),
             ]
@@ -350,12 +367,13 @@ class Pipeline:
 
     def _classify(self, plan: _Steps, comp: Compiler) -> None:
         out: Any = pl
+        dtype = self.dtype("category")
         last = self.kb.classification.precedence[-1]
         for cat in self.kb.classification.precedence[:-1]:
             assert cat.when is not None
-            out = out.when(comp.compile(cat.when).fill_null(False)).then(pl.lit(cat.id))
-        expr = out.otherwise(pl.lit(last.id)) if out is not pl else pl.lit(last.id)
-        plan.with_columns([expr.cast(self.dtype("category")).alias("category")])
+            out = out.when(comp.compile(cat.when).fill_null(False)).then(pl.lit(cat.id, dtype))
+        expr = out.otherwise(pl.lit(last.id, dtype)) if out is not pl else pl.lit(last.id, dtype)
+        plan.with_columns([expr.alias("category")])
 
     def _patterns(self, plan: _Steps, comp: Compiler) -> None:
         """Feature and cap conditions as columns, then score, answered and cap, then fit.

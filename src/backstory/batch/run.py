@@ -1,12 +1,14 @@
 """Files in, files out: plan chunks, score each, write as we go, and account for every row.
 
 Inputs are read one chunk of rows at a time (a byte range of a CSV, a row slice of a
-Parquet file), scored, and written before the next is read, so memory is bounded by the
-chunk size whatever the file size. The same chunk plan is what the Dask engine hands to
+Parquet file) and scored, two chunks at a time, while a writer thread appends finished
+chunks in input order, so memory is bounded by the chunk size whatever the file size
+(at most a handful of chunks are held at once). The same chunk plan is what the Dask engine hands to
 its workers, which is why both engines number rows and split files identically.
 
 Every run ends with a check that rows in = rows scored + rows rejected, against a count
-made independently of the scoring (the CSV splitter's own count, or the Parquet footer).
+made independently of the scoring (the CSV splitter's own count, or the Parquet footer),
+and that the files written hold exactly the scored rows and the problem lines.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ import csv
 import io
 import itertools
 import os
+import queue
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -237,7 +242,9 @@ class ChunkResult:
 @cache
 def compiled() -> tuple[Pipeline, Messages]:
     """The bundled knowledge compiled once per process (each Dask worker builds its own)."""
-    return Pipeline(load_knowledge()), Messages()
+    pipe = Pipeline(load_knowledge())
+    pipe.warm()  # compile the expressions now, not in two scoring threads at once
+    return pipe, Messages()
 
 
 def score_frame(raw: pl.DataFrame, first_row: int = 0, index: int = 0) -> ChunkResult:
@@ -259,23 +266,25 @@ def score_chunk(src: Source, chunk: Chunk) -> ChunkResult:
     return score_frame(read_chunk(src, chunk), chunk.first_row, chunk.index)
 
 
-def score_local(src: Source) -> Iterator[ChunkResult]:
-    """Score the chunks in order here, reading the next chunk while this one is scored.
+def score_local(src: Source, workers: int = 2) -> Iterator[ChunkResult]:
+    """Score the chunks here, ``workers`` at a time, and hand the results back in order.
 
-    Polars and Arrow release the GIL while they read, so one reader thread overlaps file
-    access with scoring; at most two raw chunks are held at a time.
+    Each worker reads and scores a whole chunk. Polars releases the GIL while it reads
+    and computes, so two chunks in flight keep both cores of a small machine busy through
+    the single-threaded moments of each chunk (planning the query, wording the few
+    problems); at most ``workers + 1`` chunks are held at a time.
     """
-    chunks = src.chunks
-    if not chunks:
-        return
-    with ThreadPoolExecutor(1, thread_name_prefix="backstory-read") as pool:
-        ahead = pool.submit(read_chunk, src, chunks[0])
-        for i, chunk in enumerate(chunks):
-            raw = ahead.result()
-            if i + 1 < len(chunks):
-                ahead = pool.submit(read_chunk, src, chunks[i + 1])
-            yield score_frame(raw, chunk.first_row, chunk.index)
-            del raw
+    chunks = iter(src.chunks)
+    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="backstory-score") as pool:
+        pending: deque[Future[ChunkResult]] = deque(
+            pool.submit(score_chunk, src, c) for c in itertools.islice(chunks, workers + 1)
+        )
+        while pending:
+            res = pending.popleft().result()
+            nxt = next(chunks, None)
+            if nxt is not None:
+                pending.append(pool.submit(score_chunk, src, nxt))
+            yield res
 
 
 # ----------------------------------------------------------------------------- writing
@@ -286,42 +295,127 @@ class _Writer:
 
     def __init__(self, path: str, fmt: Format, empty: pl.DataFrame) -> None:
         self.path = path
-        self.tmp = f"{path}.partial-{os.getpid()}"
         self.fmt = fmt
-        self._pq: Any = None
+        self.tmp = f"{path}.partial-{os.getpid()}"
+        self._closed = False
+        self._sink: _ParquetSink | None = None
         if fmt == "parquet":
-            import pyarrow.parquet as pq  # type: ignore[import-untyped]
-
-            self.schema = empty.to_arrow().schema
-            self._pq = pq.ParquetWriter(self.tmp, self.schema)
+            self._sink = _ParquetSink(self.tmp, empty.schema)
         else:
-            self._fh = open(self.tmp, "wb")  # noqa: SIM115 - closed in finish/abort
+            self._fh = open(self.tmp, "wb")  # noqa: SIM115 - closed in close/abort
             empty.write_csv(self._fh)
 
     def write(self, df: pl.DataFrame) -> None:
         if not df.height:
             return
-        if self._pq is not None:
-            self._pq.write_table(df.to_arrow().cast(self.schema))
+        if self._sink is not None:
+            self._sink.put(df)
         else:
             df.write_csv(self._fh, include_header=False)
 
-    def _close(self) -> None:
-        if self._pq is not None:
-            self._pq.close()
+    def close(self) -> None:
+        """Flush everything to the temporary file (errors surface here)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._sink is not None:
+            self._sink.close()
         else:
             self._fh.close()
 
-    def finish(self) -> None:
-        self._close()
+    def rows(self) -> int:
+        """Data rows in the closed temporary file, counted from the file itself."""
+        if self.fmt == "parquet":
+            return int(pl.scan_parquet(self.tmp).select(pl.len()).collect().item())
+        return count_records(self.tmp)
+
+    def commit(self) -> None:
         os.replace(self.tmp, self.path)
 
     def abort(self) -> None:
         try:
-            self._close()
+            if not self._closed:
+                self._closed = True
+                if self._sink is not None:
+                    self._sink.cancel()
+                else:
+                    self._fh.close()
         finally:
             if os.path.exists(self.tmp):
                 os.remove(self.tmp)
+
+
+_END: Any = object()
+
+
+class _ParquetSink:
+    """One Parquet file written by Polars' own streaming writer from chunks handed to it.
+
+    The chunks reach Polars through an I/O-source plugin fed by a small queue, so the
+    file is written in a thread of its own, in parallel and in input order, while the next
+    chunk is scored; the queue holds at most two chunks, so memory stays bounded.
+    """
+
+    def __init__(self, path: str, schema: pl.Schema) -> None:
+        from polars.io.plugins import register_io_source
+
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._cancelled = False
+
+        def chunks(*_: Any) -> Iterator[pl.DataFrame]:
+            while (df := self._queue.get()) is not _END:
+                yield df
+
+        def run() -> None:
+            try:
+                register_io_source(chunks, schema=schema).sink_parquet(path)
+            except BaseException as exc:  # handed to the caller in put/close
+                self._error = exc
+                _drain(self._queue)
+
+        self._thread = threading.Thread(target=run, name="backstory-sink", daemon=True)
+        self._thread.start()
+
+    def put(self, df: pl.DataFrame) -> None:
+        while self._thread.is_alive():
+            try:
+                self._queue.put(df, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+        self._raise()
+        raise RuntimeError("the Parquet writer stopped before the last chunk")
+
+    def close(self) -> None:
+        self._end()
+        self._raise()
+
+    def cancel(self) -> None:
+        self._cancelled = True
+        self._end()
+
+    def _end(self) -> None:
+        while self._thread.is_alive():
+            try:
+                self._queue.put(_END, timeout=0.1)
+                break
+            except queue.Full:
+                continue
+        self._thread.join()
+
+    def _raise(self) -> None:
+        if self._error is not None and not self._cancelled:
+            raise self._error
+
+
+def _drain(q: queue.Queue[Any]) -> None:
+    """Empty a queue so a producer blocked on it can see that its consumer has stopped."""
+    try:
+        while True:
+            q.get_nowait()
+    except queue.Empty:
+        return
 
 
 @dataclass
@@ -372,15 +466,19 @@ def run_batch(
     out_fmt = file_format(out_s)
     if os.path.abspath(out_s) == os.path.abspath(os.fspath(inp)):
         raise BatchError("the output would overwrite the input; choose another name")
+    _check_writable(out_s)
     src = open_source(inp, chunk_size)
     if on_plan is not None:
         on_plan(src)
     pipe, _ = compiled()
     empty = pl.DataFrame(schema={o.name: o.dtype for o in pipe.outputs})
     stats = RunStats(output=out_s, errors=errors_path(out_s), engine=engine)
-    writer = _Writer(out_s, out_fmt, empty)
-    err_writer = _Writer(stats.errors, "csv", pl.DataFrame(schema=ERROR_SCHEMA))
+    writers: list[_Writer] = []
     try:
+        writer = _Writer(out_s, out_fmt, empty)
+        writers.append(writer)
+        err_writer = _Writer(stats.errors, "csv", pl.DataFrame(schema=ERROR_SCHEMA))
+        writers.append(err_writer)
         if engine == "dask":
             from backstory.batch.dask_engine import map_chunks
 
@@ -403,15 +501,28 @@ def run_batch(
                     progress(res.rows_in)
             if written is not None:
                 written.result()
-        check_accounting(src, stats)
-    except BaseException:
-        writer.abort()
-        err_writer.abort()
+        for w in writers:
+            w.close()
+        check_accounting(src, stats, written=(writer.rows(), err_writer.rows()))
+    except BaseException as exc:
+        for w in writers:
+            w.abort()
+        if isinstance(exc, OSError):
+            raise BatchError(f"could not write the output ({exc}); nothing was kept") from exc
         raise
-    writer.finish()
-    err_writer.finish()
+    for w in writers:
+        w.commit()
     stats.seconds = time.perf_counter() - t0
     return stats
+
+
+def _check_writable(out: str) -> None:
+    """Refuse an output whose folder is missing or read-only before any work is done."""
+    folder = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(folder):
+        raise BatchError(f"cannot write {out}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise BatchError(f"cannot write {out}: the folder {folder} is not writable")
 
 
 def _write(writer: _Writer, errors: _Writer, res: ChunkResult) -> None:
@@ -419,8 +530,12 @@ def _write(writer: _Writer, errors: _Writer, res: ChunkResult) -> None:
     errors.write(res.errors)
 
 
-def check_accounting(src: Source, stats: RunStats) -> None:
-    """Rows in (counted when the file was split) = rows scored + rows rejected."""
+def check_accounting(src: Source, stats: RunStats, written: tuple[int, int] | None = None) -> None:
+    """Rows in (counted when the file was split) = rows scored + rows rejected.
+
+    ``written`` is (output rows, problem lines) counted back from the files themselves,
+    so a row lost on the way to the disk fails the run too.
+    """
     if not (
         stats.rows_in == src.rows == stats.rows_scored + stats.rows_rejected
         and stats.chunks == len(src.chunks)
@@ -430,3 +545,26 @@ def check_accounting(src: Source, stats: RunStats) -> None:
             f"{stats.rows_scored} scored and {stats.rows_rejected} rejected; the outputs "
             "were not kept"
         )
+    if written is not None and written != (stats.rows_scored, stats.problems):
+        raise AccountingError(
+            f"{src.path}: {stats.rows_scored} rows were scored and {stats.problems} problems "
+            f"found, but the files hold {written[0]} and {written[1]}; the outputs were not kept"
+        )
+
+
+def count_records(path: str) -> int:
+    """Data records in a CSV file (the header is not counted), quotes respected."""
+    records = 0
+    seen_header = False
+    last_end = 0
+    for ends in _record_ends(path):
+        if len(ends):
+            records += len(ends)
+            last_end = int(ends[-1])
+            if not seen_header:
+                seen_header = True
+                records -= 1
+    size = os.path.getsize(path)
+    if size > last_end:  # a last record without a final newline (or only a header)
+        records += 1 if seen_header else 0
+    return max(records, 0)

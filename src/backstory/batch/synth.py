@@ -26,6 +26,7 @@ from backstory.batch.run import file_format
 Array = np.ndarray[Any, Any]
 
 _EPOCH = _dt.date(1970, 1, 1).toordinal()
+ROW_GROUP = 100_000  # rows per Parquet row group: chunks slice on row-group edges
 # latent presentations
 FACET, SIJ, FLEXION, WIDESPREAD, UNCLEAR, RADICULAR, SERIOUS = range(7)
 _CLASS_P = [0.23, 0.11, 0.23, 0.135, 0.195, 0.09, 0.01]
@@ -484,5 +485,24 @@ def write_cohort(
     if fmt == "csv":
         df.write_csv(os.fspath(out))
     else:
-        df.write_parquet(os.fspath(out))
+        write_parquet(df, out)
     return df
+
+
+def write_parquet(df: pl.DataFrame, out: str | os.PathLike[str]) -> None:
+    """Write a flat frame as Parquet the way it reads back fastest.
+
+    Version 2 data pages store Boolean columns run-length encoded; Polars reads those
+    about four times faster than the plain bit-packed form of version 1 pages, and a
+    flat assessment is mostly Boolean columns. Polars' metadata is kept, so enumerations
+    read back as ``pl.Enum``.
+    """
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+    pq.write_table(
+        df.to_arrow(),
+        os.fspath(out),
+        compression="zstd",
+        data_page_version="2.0",
+        row_group_size=ROW_GROUP,
+    )

@@ -100,16 +100,58 @@ def _text(dtype: pl.DataType) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class _Cell:
-    """How one column is read: present?, the checked value, and a cheap value for valid rows.
+    """How one column is read: is a cell given, its value, and is it a refused value.
 
-    ``checked`` is null when the cell is absent or not allowed (it decides validity and
-    feeds the cross-field checks); ``fast`` may skip range checks because it is only ever
-    read on rows already known to be valid.
+    ``value`` is null when the cell is absent or refused; on valid rows it is the typed
+    answer the pipeline reads. ``bad`` marks a given cell whose value is not allowed.
     """
 
     present: pl.Expr
-    checked: pl.Expr
-    fast: pl.Expr
+    value: pl.Expr
+    bad: pl.Expr
+    pre: pl.Expr | None = None
+    """Work shared by the three (a column named :func:`_pre_name`), computed first."""
+
+
+def _pre_name(col: FlatColumn) -> str:
+    return "pre:" + col.name
+
+
+def _cell(col: FlatColumn, present: pl.Expr, value: pl.Expr, *, shared: bool = False) -> _Cell:
+    """A cell that is refused when it is given but has no allowed value.
+
+    ``shared``: the value is computed once into its own column in a first pass, and both
+    the value and the verdict read that column (costly text parsing is done once).
+    """
+    if not shared:
+        return _Cell(present, value, present & value.is_null())
+    done = pl.col(_pre_name(col))
+    return _Cell(present, done, present & done.is_null(), value.alias(_pre_name(col)))
+
+
+# a text column whose allowed spellings are at most this many is read by table lookup
+_MAX_SPELLINGS = 5000
+
+
+def _spellings(col: FlatColumn) -> list[tuple[str, Any]] | None:
+    """Every text a cell may hold for this field, with its value (None: not a short list).
+
+    Booleans, enumerations and whole numbers with a modest range have few allowed
+    spellings, so a cell is read by looking its text up in a table: one hash per cell
+    decides validity and gives the value, instead of parsing and re-checking it.
+    Whole numbers are spelt as JSON writes them (``-0`` is zero, as in JSON).
+    """
+    spec = col.spec
+    if spec.type == "bool":
+        return [("false", False), ("true", True)]
+    if spec.type == "enum":
+        return [(v, v) for v in spec.values]
+    if spec.type == "int" and spec.minimum is not None and spec.maximum is not None:
+        lo, hi = int(spec.minimum), int(spec.maximum)
+        if hi - lo < _MAX_SPELLINGS:
+            out: list[tuple[str, Any]] = [(str(i), i) for i in range(lo, hi + 1)]
+            return out + ([("-0", 0)] if lo <= 0 <= hi else [])
+    return None
 
 
 def _typed(col: FlatColumn, dtype: pl.DataType, dates: list[str] | None) -> _Cell:
@@ -129,47 +171,52 @@ def _typed_uncached(col: FlatColumn, dtype: pl.DataType, dates: list[str] | None
     s = pl.col(col.name)
     if dtype == pl.Null:
         nothing = pl.lit(None, col.dtype)
-        return _Cell(pl.lit(False), nothing, nothing)
+        return _Cell(pl.lit(False), nothing, pl.lit(False))
     lo = spec.minimum
     hi = spec.maximum
     if dtype == col.dtype and isinstance(dtype, (pl.Enum, pl.Boolean)):
-        return _Cell(s.is_not_null(), s, s)
+        return _Cell(s.is_not_null(), s, pl.lit(False))
     if _text(dtype) or (spec.type == "date" and dtype == pl.Date):
         t = s.cast(pl.String)
         if dtype == pl.Date:
             t = s.dt.to_string("%Y-%m-%d")
+        known = _spellings(col)
+        if known is not None:
+            # "" is listed first (code 0), so an empty cell is absent, not refused
+            texts = pl.Enum(["", *(text for text, _ in known)])
+            table = pl.Series([None, *(v for _, v in known)], dtype=col.dtype)
+            code = pl.col(_pre_name(col))  # each cell is looked up once, in a first pass
+            present = t.is_not_null() & (code != 0).fill_null(True)
+            return _Cell(
+                present,
+                pl.lit(table).gather(code),
+                t.is_not_null() & code.is_null(),
+                t.cast(texts, strict=False).to_physical().alias(_pre_name(col)),
+            )
         present = t.is_not_null() & (t != "")
         value: pl.Expr
-        fast: pl.Expr | None = None
-        if spec.type == "bool":
-            value = pl.when(t == "true").then(True).when(t == "false").then(False)
-        elif spec.type == "int":
+        if spec.type == "int":
             value = _whole_number(t, int(lo or 0), int(hi or 0))
-            fast = t.cast(pl.Int64, strict=False)
         elif spec.type == "number":
             x = pl.when(t.str.contains(NUMBER_RE)).then(t.cast(pl.Float64, strict=False))
             value = pl.when(x.is_finite() & x.is_between(lo, hi)).then(x)
-            fast = t.cast(pl.Float64, strict=False)
-        elif spec.type == "enum":
-            value = t.cast(col.dtype, strict=False)
         elif spec.type == "date":
             value = pl.when(t.is_in(dates or [])).then(t)
-            fast = pl.when(t != "").then(t)
         else:
             value = pl.when(t != "").then(t)
-        checked = value.cast(col.dtype)
-        return _Cell(present, checked, checked if fast is None else fast.cast(col.dtype))
+        return _cell(col, present, value.cast(col.dtype), shared=True)
     present = s.is_not_null()
     if spec.type == "int" and dtype.is_integer():
         n = s.cast(pl.Int64, strict=False)
-        checked = pl.when(n.is_between(lo, hi)).then(n).cast(col.dtype)
-        return _Cell(present, checked, s.cast(col.dtype))
+        return _cell(
+            col, present, pl.when(n.is_between(lo, hi)).then(n).cast(col.dtype), shared=True
+        )
     if spec.type == "number" and (dtype.is_integer() or dtype.is_float() or dtype.is_decimal()):
         f = s.cast(pl.Float64)
-        checked = pl.when(f.is_finite() & f.is_between(lo, hi)).then(f)
-        return _Cell(present, checked, f)
-    nothing = pl.lit(None, col.dtype)
-    return _Cell(present, nothing, nothing)
+        return _cell(
+            col, present, pl.when(f.is_finite() & f.is_between(lo, hi)).then(f), shared=True
+        )
+    return _cell(col, present, pl.lit(None, col.dtype))
 
 
 def _whole_number(t: pl.Expr, lo: int, hi: int) -> pl.Expr:
@@ -185,6 +232,63 @@ def _whole_number(t: pl.Expr, lo: int, hi: int) -> pl.Expr:
     digits = add([pl.lit(1, pl.Int8), *[(x.abs() >= 10**k).cast(pl.Int8) for k in range(1, width)]])
     plain = (t.str.len_bytes() == digits + (x < 0).cast(pl.Int8)) | (t == "-0")
     return pl.when(plain & x.is_between(lo, hi)).then(x)
+
+
+def _clean_columns(raw: pl.DataFrame, cols: Sequence[FlatColumn]) -> set[str]:
+    """Typed numeric columns whose every value is in range, found from column aggregates.
+
+    A minimum, a maximum and a NaN count per column cost a small fraction of checking
+    each cell, and in a typical file almost every column passes; only the columns that
+    fail are checked row by row (to find the rows). Text columns are not judged here.
+    """
+    schema = raw.schema
+    aggs: list[pl.Expr] = []
+    judged: list[FlatColumn] = []
+    for col in cols:
+        dtype = schema.get(col.name)
+        if dtype is None or col.spec.type not in ("int", "number"):
+            continue
+        numeric = dtype.is_integer() or (col.spec.type == "number" and dtype.is_float())
+        if not numeric:
+            continue
+        s = pl.col(col.name)
+        aggs += [s.min().cast(pl.Float64), s.max().cast(pl.Float64)]
+        aggs.append(s.is_nan().any() if dtype.is_float() else pl.lit(False))
+        judged.append(col)
+    if not judged:
+        return set()
+    row = raw.select([a.alias(str(i)) for i, a in enumerate(aggs)]).row(0)
+    clean: set[str] = set()
+    for k, col in enumerate(judged):
+        lo, hi, nan = row[3 * k : 3 * k + 3]
+        low, high = col.spec.minimum, col.spec.maximum
+        if nan or (lo is not None and low is not None and lo < low):
+            continue
+        if hi is not None and high is not None and hi > high:
+            continue
+        if lo is not None and not (abs(lo) < float("inf") and abs(hi) < float("inf")):
+            continue
+        clean.add(col.name)
+    return clean
+
+
+def _never_wrong(
+    col: FlatColumn, dtype: pl.DataType, raw: pl.DataFrame, dates: list[str] | None
+) -> bool:
+    """True when no cell of this column can be refused, so no per-row check is needed.
+
+    A column of the contract's own Boolean or Enum type holds only allowed values; any
+    non-empty text is an allowed free-text answer; and a date column whose distinct
+    values all passed the date rule has no bad cell.
+    """
+    if dtype == col.dtype and isinstance(dtype, (pl.Enum, pl.Boolean)):
+        return True
+    if col.spec.type == "string" and _text(dtype):
+        return True
+    if col.spec.type == "date" and dates is not None and _text(dtype):
+        s = raw.get_column(col.name).cast(pl.String)
+        return s.filter(s != "").n_unique() == len(dates)
+    return False
 
 
 def _valid_dates(raw: pl.DataFrame, col: FlatColumn) -> list[str]:
@@ -288,26 +392,33 @@ class Messages:
 
 def _plan(
     raw: pl.DataFrame, c: Contract
-) -> tuple[dict[str, pl.Expr], dict[str, pl.Expr], dict[str, pl.Expr]]:
-    """Per column the value for valid rows and the checked value; the named row flags."""
+) -> tuple[dict[str, pl.Expr], dict[str, pl.Expr], list[pl.Expr]]:
+    """Per column the typed value (null when absent or refused); the named row flags; and
+    the shared first-pass columns the values and flags read."""
     cols = flat_columns(c)
     schema = raw.schema  # built once: each lookup of DataFrame.schema rebuilds it
     present_of: dict[str, pl.Expr] = {}
     value_of: dict[str, pl.Expr] = {}
-    fast_of: dict[str, pl.Expr] = {}
     flags: dict[str, pl.Expr] = {}
+    pre: list[pl.Expr] = []
+    clean = _clean_columns(raw, cols)
     for col in cols:
-        if col.name in schema:
+        if col.name in clean:
+            # every value in the column is allowed: no per-row check is needed
+            s = pl.col(col.name).cast(col.dtype)
+            cell = _Cell(s.is_not_null(), s, pl.lit(False))
+        elif col.name in schema:
             dtype = schema[col.name]
             dates = _valid_dates(raw, col) if col.spec.type == "date" else None
             cell = _typed(col, dtype, dates)
-            if not (isinstance(dtype, (pl.Enum, pl.Boolean)) and dtype == col.dtype):
-                flags["b:" + col.name] = cell.present & cell.checked.is_null()
+            if not _never_wrong(col, dtype, raw, dates):
+                flags["b:" + col.name] = cell.bad
+            if cell.pre is not None:
+                pre.append(cell.pre)
         else:
             nothing = pl.lit(None, col.dtype)
-            cell = _Cell(pl.lit(False), nothing, nothing)
-        present_of[col.name], value_of[col.name] = cell.present, cell.checked
-        fast_of[col.name] = cell.fast
+            cell = _Cell(pl.lit(False), nothing, pl.lit(False))
+        present_of[col.name], value_of[col.name] = cell.present, cell.value
     # required answers: age, and every item of an instrument that needs all of them
     for name, inst in c.instruments.items():
         if inst.required_all:
@@ -319,7 +430,7 @@ def _plan(
     for i, rule in enumerate(c.at_most):
         a, b = value_of[flat_name(rule.field)], value_of[flat_name(rule.limit)]
         flags[f"x:{i}"] = (a > b).fill_null(False)
-    return fast_of, value_of, flags
+    return value_of, flags, pre
 
 
 def validate(
@@ -330,35 +441,35 @@ def validate(
 ) -> Checked:
     """Check every row of a raw chunk; ``first_row`` is the 0-based row offset of the chunk.
 
-    Only the row verdicts are computed here; the typed columns of the valid rows are a
-    lazy query, so Polars fuses the conversion into the scoring that follows. Columns
-    missing from the chunk are read as never asked. The valid frame has ``row``, ``id``
-    and one typed column per contract field, named by its dotted path.
+    Every cell is read once: one pass gives each column's typed value and each row's
+    problem flags, and the valid rows are the ones without a flag. Columns missing from
+    the chunk are read as never asked. The valid frame has ``row``, ``id`` and one typed
+    column per contract field, named by its dotted path.
     """
     c = contract or load_contract()
     msgs = messages or Messages(c)
     cols = flat_columns(c)
     n = raw.height
-    fast_of, _, flags = _plan(raw, c)
-    ok = raw.select(pl.any_horizontal(list(flags.values())).not_()).to_series()
-    rejected = n - int(ok.sum())
-    lf = raw.lazy().with_columns(
-        pl.int_range(first_row + 1, first_row + 1 + n, dtype=pl.Int64).alias("__row")
+    value_of, flags, pre = _plan(raw, c)
+    keys = [f"flag {k}" for k in flags]
+    typed = (raw.with_columns(pre) if pre else raw).select(
+        pl.int_range(first_row + 1, first_row + 1 + n, dtype=pl.Int64).alias("row"),
+        *[value_of[col.name].alias(col.path) for col in cols],
+        *[f.alias(k) for k, f in zip(keys, flags.values(), strict=True)],
     )
+    ok = typed.select(pl.any_horizontal(keys).not_() if keys else pl.lit(True)).to_series()
+    rejected = n - int(ok.sum()) if keys else 0
+    lf = typed.lazy()
     if rejected:
         lf = lf.filter(pl.lit(ok))
-    valid = lf.select(
-        pl.col("__row").alias("row"),
-        fast_of["id"].alias("id"),
-        *[fast_of[col.name].alias(col.path) for col in cols if col.path != "id"],
-    )
+    valid = lf.select("row", *[col.path for col in cols])
     errors = pl.DataFrame(schema=ERROR_SCHEMA)
     if rejected:
         bad = raw.with_columns(
             pl.int_range(first_row + 1, first_row + 1 + n, dtype=pl.Int64).alias("__row")
         ).filter(~ok)
-        _, bad_values, bad_flags = _plan(bad.drop("__row"), c)
-        checked = bad.select(
+        bad_values, bad_flags, bad_pre = _plan(bad.drop("__row"), c)
+        checked = (bad.with_columns(bad_pre) if bad_pre else bad).select(
             "__row",
             (
                 pl.col("id").cast(pl.String, strict=False)
