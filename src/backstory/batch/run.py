@@ -36,7 +36,8 @@ from backstory.batch.validate import ERROR_SCHEMA, ColumnError, Messages, check_
 from backstory.knowledge.loader import load_knowledge
 
 Format = Literal["csv", "parquet"]
-DEFAULT_CHUNK = 200_000
+DEFAULT_CHUNK = 200_000  # rows per chunk of a Parquet file (about 60 MB in memory)
+CSV_CHUNK_BYTES = 32 << 20  # text per chunk of a CSV file, when no row count is given
 _BLOCK = 16 << 20  # bytes read at a time when splitting a CSV into rows
 
 
@@ -86,15 +87,23 @@ class Source:
     header: bytes = b""
 
 
-def open_source(path: str | os.PathLike[str], chunk_size: int = DEFAULT_CHUNK) -> Source:
-    """Check the file's columns against the contract and plan its chunks."""
-    if chunk_size < 1:
+def open_source(path: str | os.PathLike[str], chunk_size: int | None = None) -> Source:
+    """Check the file's columns against the contract and plan its chunks.
+
+    ``chunk_size`` is rows per chunk; by default 200,000 for Parquet, and for a CSV as
+    many rows as fit in about 32 MB of text (a CSV row's cells are held as text before
+    they are checked, which takes several times the file's bytes in memory).
+    """
+    if chunk_size is not None and chunk_size < 1:
         raise BatchError("the chunk size must be at least 1 row")
     p = os.fspath(path)
     fmt = file_format(p)
     if not os.path.isfile(p):
         raise BatchError(f"no such file: {p}")
-    src = _plan_csv(p, chunk_size) if fmt == "csv" else _plan_parquet(p, chunk_size)
+    if fmt == "csv":
+        src = _plan_csv(p, chunk_size or _csv_chunk_rows(p))
+    else:
+        src = _plan_parquet(p, chunk_size or DEFAULT_CHUNK)
     try:
         check_columns(src.columns)
     except ColumnError as exc:
@@ -137,6 +146,19 @@ def _record_ends(path: str) -> Iterator[np.ndarray[Any, np.dtype[np.int64]]]:
             yield ends
             parity = (parity + len(quotes)) & 1
             base += len(block)
+
+
+def _csv_chunk_rows(path: str) -> int:
+    """Rows per chunk so that a chunk holds about CSV_CHUNK_BYTES of text.
+
+    Estimated from the records in the file's first block (a row of the full flat form
+    is about 500 bytes, so about 65,000 rows).
+    """
+    first = next(_record_ends(path), None)
+    if first is None or len(first) < 2:
+        return DEFAULT_CHUNK
+    per_row = (int(first[-1]) - int(first[0])) / (len(first) - 1)
+    return max(1_000, min(DEFAULT_CHUNK, int(CSV_CHUNK_BYTES / max(per_row, 1.0))))
 
 
 def _plan_csv(path: str, chunk_size: int) -> Source:
@@ -250,15 +272,17 @@ def compiled() -> tuple[Pipeline, Messages]:
 def score_frame(raw: pl.DataFrame, first_row: int = 0, index: int = 0) -> ChunkResult:
     """Validate and score one chunk of raw rows."""
     pipe, msgs = compiled()
+    n = raw.height
     chk = validate(raw, first_row, msgs)
+    del raw  # the typed values are all that is read from here on (text cells are bulky)
     scored = pipe.apply(chk.valid).collect()
     rejected_rows = chk.errors.get_column("row").n_unique() if chk.errors.height else 0
-    if scored.height + chk.rows_rejected != raw.height or rejected_rows != chk.rows_rejected:
+    if scored.height + chk.rows_rejected != n or rejected_rows != chk.rows_rejected:
         raise AccountingError(
-            f"rows {first_row + 1}-{first_row + raw.height}: {raw.height} in, {scored.height} "
+            f"rows {first_row + 1}-{first_row + n}: {n} in, {scored.height} "
             f"scored, {chk.rows_rejected} rejected ({rejected_rows} with problems listed)"
         )
-    return ChunkResult(index, scored, chk.errors, raw.height, chk.rows_rejected)
+    return ChunkResult(index, scored, chk.errors, n, chk.rows_rejected)
 
 
 def score_chunk(src: Source, chunk: Chunk) -> ChunkResult:
@@ -449,7 +473,7 @@ def run_batch(
     inp: str | os.PathLike[str],
     out: str | os.PathLike[str],
     *,
-    chunk_size: int = DEFAULT_CHUNK,
+    chunk_size: int | None = None,
     engine: Literal["polars", "dask"] = "polars",
     scheduler: str | None = None,
     progress: Progress | None = None,

@@ -18,9 +18,9 @@ EXIT_ACCOUNTING = 1
 @click.option(
     "--chunk-size",
     type=click.IntRange(min=1),
-    default=200_000,
-    show_default=True,
-    help="Rows read, scored and written at a time; memory is bounded by it.",
+    default=None,
+    help="Rows read, scored and written at a time; memory is bounded by it "
+    "[default: 200,000 for Parquet; about 32 MB of text for CSV].",
 )
 @click.option(
     "--engine",
@@ -34,7 +34,7 @@ EXIT_ACCOUNTING = 1
 def batch_command(
     inp: str,
     out: str,
-    chunk_size: int,
+    chunk_size: int | None,
     engine: Literal["polars", "dask"],
     scheduler: str | None,
     quiet: bool,
