@@ -1,4 +1,4 @@
-"""`backstory knowledge check|show`."""
+"""`backstory knowledge check|show|fingerprint`."""
 
 from __future__ import annotations
 
@@ -53,6 +53,15 @@ def check_command() -> None:
     click.echo(
         f"  sources: {result.sources}, all cited; citations: {result.citations}, all resolve"
     )
+
+
+@knowledge_group.command("fingerprint")
+def fingerprint_command() -> None:
+    """Print the fingerprint of the knowledge files (for manifest.yaml after an edit)."""
+    from backstory.knowledge.fingerprint import fingerprint
+    from backstory.knowledge.loader import data_root
+
+    click.echo(fingerprint(data_root()))
 
 
 @knowledge_group.command("show")

@@ -1,4 +1,5 @@
-"""Checks across the whole knowledge folder: every citation resolves, every source is used.
+"""Checks across the whole knowledge folder: every citation resolves, every source is used,
+and the files are the ones the manifest's version was recorded for (its fingerprint).
 
 The core knowledge and the pre-visit questionnaire (``questionnaire.yaml``) are also loaded and
 validated here, so a broken questionnaire fails the check, not only the web app.
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 import yaml
 
+from backstory.knowledge.fingerprint import fingerprint_problem
 from backstory.knowledge.loader import (
     KnowledgeBase,
     KnowledgeError,
@@ -43,6 +45,9 @@ def check_knowledge() -> CheckResult:
     """
     root = data_root()
     kb = load_knowledge_from(root)
+    problem = fingerprint_problem(root, kb.version, kb.manifest.fingerprint)
+    if problem is not None:
+        raise KnowledgeError(problem)
     questionnaire = load_questionnaire_from(root, kb)
     sources = load_sources(root)
     used: set[str] = set()

@@ -54,6 +54,7 @@ class Manifest(Model):
     contract: str
     summary: str
     changes: list[str] = []
+    fingerprint: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
 class Fact(Model):
