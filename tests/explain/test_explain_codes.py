@@ -11,7 +11,7 @@ from backstory.contract import parse_assessment
 from backstory.core.engine import assess
 from backstory.core.report import Report
 from backstory.explain import codes_for, compose_clinician, load_code_table
-from backstory.explain.knowledge import ExplainKnowledgeError, parse_codes
+from backstory.knowledge.codes import CodeTableError, parse_codes
 from backstory.knowledge.loader import KnowledgeBase, load_knowledge
 from backstory.testing import assessments
 
@@ -53,9 +53,24 @@ def check_codes(report: Report, answers: Any = None) -> None:
 
 
 def test_verified_entries_match_their_source() -> None:
+    """The verified codes the clinician summary can show (those with `when`)."""
     table = load_code_table()
-    verified = {(c.system, c.code): c.display for c in table.codes if c.status == "verified"}
+    verified = {
+        (c.system, c.code): c.display for c in table.codes if c.status == "verified" and c.when
+    }
     assert verified == SOURCE_DISPLAYS
+
+
+def test_codes_without_when_are_never_in_the_summary(cases: dict[str, Any]) -> None:
+    """The codes only the FHIR export names (G83.4 among them) never reach the summary."""
+    fhir_only = {c.id for c in load_code_table().codes if not c.when}
+    assert "icd10cm-g83-4" in fhir_only
+    for c in cases.values():
+        result = codes_for(c.report, c.assessment.answers)
+        assert not {e.entry for e in result.codes} & fhir_only
+    ces = cases["p01-cauda-equina"]
+    text = compose_clinician(ces.report, ces.assessment.answers).message_text("clinician-codes")
+    assert "G83.4" not in text
 
 
 def test_every_trap_is_listed_with_a_reason() -> None:
@@ -101,10 +116,51 @@ def test_table_refuses_a_trap_and_overlaps() -> None:
             {"system": "ICD-10-CM", "code": "M47.816", "reason": "r", "citations": ["x"]}
         ],
     }
-    with pytest.raises(ExplainKnowledgeError) as exc:
+    with pytest.raises(CodeTableError) as exc:
         parse_codes(raw)
     assert "is listed in never_use" in str(exc.value)
     assert "can apply to the same report" in str(exc.value)
+
+
+def _one_code(**entry: Any) -> dict[str, Any]:
+    return {
+        "version": "2026.1.0",
+        "systems": [
+            {"id": "ICD-10-CM", "uri": "u", "name": "n"},
+            {"id": "risk-probability", "uri": "r", "name": "r", "fhir_spec": True},
+        ],
+        "codes": [{"id": "c", "system": "ICD-10-CM", "code": "X", **entry}],
+        "never_use": [{"system": "ICD-10-CM", "code": "Y", "reason": "r", "citations": ["x"]}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("entry", "words"),
+    [
+        ({"status": "verified", "citations": ["s"]}, "a verified code needs its display"),
+        ({"status": "verified", "display": "D"}, "must cite the source that verifies it"),
+        ({"status": "secondary", "display": "D"}, "needs a note saying why"),
+        (
+            {"status": "secondary", "display": "D", "note": "n", "when": {"category": ["x"]}},
+            "needs a display and citations",
+        ),
+        (
+            {"status": "verified", "display": "D", "citations": ["s"], "system": "ICD-11"},
+            "system 'ICD-11' is not in systems",
+        ),
+    ],
+)
+def test_table_refuses_incomplete_entries(entry: dict[str, Any], words: str) -> None:
+    with pytest.raises(CodeTableError, match=words):
+        parse_codes(_one_code(**entry))
+
+
+def test_fhir_spec_codes_need_no_citation_and_citations_must_resolve() -> None:
+    spec = {"system": "risk-probability", "status": "verified", "display": "Low", "note": "n"}
+    assert parse_codes(_one_code(**spec)).code("c").display == "Low"
+    cited = {"status": "verified", "display": "D", "citations": ["no-such-source"]}
+    with pytest.raises(CodeTableError, match="codes/c: cites unknown source 'no-such-source'"):
+        parse_codes(_one_code(**cited), sources={"x": object()})
 
 
 @pytest.mark.parametrize(

@@ -13,12 +13,12 @@ from backstory.explain.knowledge import (
     EXPLANATIONS_FILE,
     ExplainKnowledgeError,
     check_against_core,
-    load_code_table,
     load_explanation_sources,
     load_explanations,
     parse_explanations,
 )
 from backstory.knowledge.checks import check_knowledge
+from backstory.knowledge.codes import load_code_table
 from backstory.knowledge.loader import KnowledgeBase, data_root
 
 from .spec_messages import FACET, NON_SPECIFIC, SCIATICA

@@ -161,7 +161,7 @@ def test_a_verified_category_code_gives_a_provisional_condition(
 ) -> None:
     table = load_table()
     codes = tuple(
-        c.model_copy(update={"status": "verified"}) if c.id == "icd10cm-lbp-unspecified" else c
+        c.model_copy(update={"status": "verified"}) if c.id == "icd10cm-m54-50" else c
         for c in table.codes
     )
     checked = table.model_copy(update={"codes": codes})

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from backstory.knowledge.checks import check_knowledge
+from backstory.knowledge.codes import CodeTableError, load_code_table_from
 from backstory.knowledge.conditions import ConditionError, compile_condition, parse_condition
 from backstory.knowledge.loader import KnowledgeBase, KnowledgeError, data_root, load_knowledge_from
 
@@ -77,6 +78,18 @@ def break_file(root: Path, name: str, old: str, new: str) -> None:
             "not available at this stage",
         ),
         ("patterns.yaml", "points: {worse: 1}", "points: {worst: 1}", "is not a value"),
+        (
+            "bibliography/fhir.yaml",
+            "url: https://loinc.org",
+            "url: https://github.com/kamillamagna/ICD-10-CSV",
+            "source 'fhir-loinc' has the URL of 'ex-cms-icd10cm-2018'",
+        ),
+        (
+            "bibliography/imaging.yaml",
+            "doi: 10.3174/ajnr.A4173",
+            "doi: 10.1136/BMJ.f7095",
+            "source 'brinjikji-2015' has the DOI of 'downie-2013'",
+        ),
     ],
 )
 def test_broken_knowledge_is_refused(
@@ -141,3 +154,23 @@ def test_kleene_logic() -> None:
 def test_malformed_conditions_are_refused(raw: object) -> None:
     with pytest.raises(ConditionError):
         parse_condition(raw)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "citations: [ex-cms-icd10cm-2018]",
+            "citations: [fhir-cms-icd10cm-2018]",
+            "cites unknown source 'fhir-cms-icd10cm-2018'",
+        ),
+        ("    system: LOINC\n", "    system: LOINC-2\n", "system 'LOINC-2' is not in systems"),
+        ("    code: G83.4\n", "    code: M47.816\n", "is listed in never_use"),
+    ],
+)
+def test_broken_code_table_is_refused(copy_root: Path, old: str, new: str, message: str) -> None:
+    """codes.yaml is knowledge too: checked at load (and by `knowledge check`)."""
+    break_file(copy_root, "codes.yaml", old, new)
+    with pytest.raises(CodeTableError) as exc:
+        load_code_table_from(copy_root)  # type: ignore[arg-type]
+    assert message in str(exc.value)

@@ -2,7 +2,8 @@
 
 The leaflet a person gets depends on the report (act-now, referral, sciatica or back pain);
 every sentence comes from ``knowledge/data/explanations.yaml`` with its message id and
-sources, and the clinician summary adds verified codes from ``knowledge/data/codes.yaml``::
+sources, and the clinician summary adds verified codes from ``knowledge/data/codes.yaml``
+(the code table shared with the FHIR export, ``backstory.knowledge.codes``)::
 
     from backstory.explain import explain, render
     doc = explain({"age": 42, "pain": {"back": 6}})             # the patient leaflet
@@ -27,16 +28,15 @@ from backstory.explain.codes import CodeResult, EmittedCode, codes_for
 from backstory.explain.compose import compose_patient
 from backstory.explain.document import Block, Document, Message, Section, SourceRef
 from backstory.explain.knowledge import (
-    CodeTable,
     ExplainKnowledgeError,
     ExplanationsKnowledge,
-    load_code_table,
     load_explanations,
 )
 from backstory.explain.render_html import render_html
 from backstory.explain.render_markdown import render_markdown
 from backstory.explain.render_text import render_text
 from backstory.explain.select import document_kind
+from backstory.knowledge.codes import CodeTable, load_code_table
 from backstory.knowledge.loader import load_knowledge
 
 Audience = Literal["patient", "clinician"]

@@ -14,7 +14,8 @@ from backstory.core.report import PATTERN_STATEMENT, Answer, PatternResult, Repo
 from backstory.explain.codes import codes_for
 from backstory.explain.compose import compose_patient, source_refs
 from backstory.explain.document import Block, Document, Message, Section
-from backstory.explain.knowledge import load_code_table, load_explanations
+from backstory.explain.knowledge import load_explanations
+from backstory.knowledge.codes import load_code_table
 from backstory.knowledge.loader import KnowledgeBase, load_knowledge
 
 _LEVEL_WORDS = {

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from backstory.core.report import Report
-from backstory.explain.knowledge import CodeEntry, CodeTable, load_code_table, matches
+from backstory.explain.knowledge import matches
 from backstory.explain.select import known_answers
+from backstory.knowledge.codes import CodeEntry, CodeTable, load_code_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,8 @@ def code_conditions(report: Report, known: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _applies(entry: CodeEntry, cond: Mapping[str, str]) -> bool:
-    return matches(entry.when, cond)
+    """An entry without ``when`` is never in the summary (the FHIR export names it by id)."""
+    return bool(entry.when) and matches(entry.when, cond)
 
 
 def codes_for(
@@ -91,7 +93,7 @@ def codes_for(
                 system=entry.system,
                 system_uri=t.system(entry.system).uri,
                 code=entry.code,
-                display=entry.display,
+                display=entry.display or "",  # the table requires it for entries with `when`
                 citations=entry.citations,
             )
         )

@@ -1,10 +1,11 @@
-"""The explanation knowledge (patient texts) and the code table, validated strictly at load.
+"""The explanation knowledge (patient texts), validated strictly at load.
 
 Every sentence a person reads lives in ``knowledge/data/explanations.yaml`` so that clinicians
 can review it without reading code. These models reject unknown keys and check, before
 anything is rendered, that each condition and placeholder is one the code knows, that every
 triage rule, screening question and "do not offer" item has plain words, that documents and
-messages agree, and that every citation resolves - so a bad edit fails loudly at load.
+messages agree, and that every citation resolves - so a bad edit fails loudly at load. The
+code table the clinician summary reads is ``backstory.knowledge.codes`` (shared with FHIR).
 """
 
 from __future__ import annotations
@@ -27,12 +28,12 @@ from pydantic import (
     model_validator,
 )
 
+from backstory.knowledge.codes import load_code_table
 from backstory.knowledge.loader import KnowledgeBase, data_root, load_knowledge
 
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 EXPLANATIONS_FILE = "explanations.yaml"
-CODES_FILE = "codes.yaml"
 BIBLIOGRAPHY_FILE = "explanations.yaml"
 
 DocumentKind = Literal["act_now", "referral", "sciatica", "back_pain"]
@@ -495,122 +496,6 @@ def _may_be_act_now(when: Conditions) -> bool:
     return levels is None or any(v in levels for v in ("emergency", "urgent"))
 
 
-# ---------------------------------------------------------------------------------- codes
-
-CodeStatus = Literal["verified", "secondary", "unverified"]
-CODE_CONDITIONS: Mapping[str, frozenset[str]] = {
-    "category": frozenset({"specific_pathology_suspected", "radicular", "non_specific"}),
-    "back_pain": frozenset({"present", "absent", "unknown"}),
-    "leg_side": frozenset({"left", "right", "both", "unknown"}),
-    "below_knee": frozenset({"yes", "no", "unknown"}),
-    "femoral": frozenset({"yes", "no", "unknown"}),
-}
-
-
-class CodeSystem(_Frozen):
-    """A code system the table uses."""
-
-    id: Literal["ICD-10-CM", "ICD-10", "SNOMED-CT"]
-    uri: Text
-    name: Text
-
-
-class CodeEntry(_Frozen):
-    """One code with its exact display, how far it is verified, and when it applies."""
-
-    id: KebabId
-    system: Literal["ICD-10-CM", "ICD-10", "SNOMED-CT"]
-    code: Text
-    display: Text
-    status: CodeStatus
-    when: Conditions = Field(min_length=1)
-    note: str = ""
-    citations: tuple[KebabId, ...] = Field(min_length=1)
-
-
-class NeverUse(_Frozen):
-    """A coding trap: never output, whatever else the table says."""
-
-    system: Literal["ICD-10-CM", "ICD-10", "SNOMED-CT"]
-    code: Text
-    reason: Text
-    citations: tuple[KebabId, ...] = Field(min_length=1)
-
-
-class CodeTable(_Frozen):
-    """The code table and its coding traps."""
-
-    version: str = Field(pattern=r"^\d{4}\.\d{1,2}\.\d+$")
-    systems: tuple[CodeSystem, ...] = Field(min_length=1)
-    codes: tuple[CodeEntry, ...] = Field(min_length=1)
-    never_use: tuple[NeverUse, ...] = Field(min_length=1)
-
-    def system(self, system_id: str) -> CodeSystem:
-        """The code system with this id (KeyError if none)."""
-        for s in self.systems:
-            if s.id == system_id:
-                return s
-        raise KeyError(system_id)
-
-    def is_never_use(self, system: str, code: str) -> bool:
-        """Whether (system, code) is a listed coding trap."""
-        return any(n.system == system and n.code == code for n in self.never_use)
-
-    @model_validator(mode="after")
-    def _check(self) -> CodeTable:
-        problems: list[str] = []
-        ids = [c.id for c in self.codes]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            problems.append(f"codes: ids defined twice: {dupes}")
-        known_systems = {s.id for s in self.systems}
-        pairs = [(c.system, c.code) for c in self.codes]
-        if len(pairs) != len(set(pairs)):
-            problems.append("codes: a (system, code) pair is listed twice")
-        for c in self.codes:
-            where = f"codes/{c.id}"
-            if c.system not in known_systems:
-                problems.append(f"{where}: system {c.system!r} is not in systems")
-            if self.is_never_use(c.system, c.code):
-                problems.append(f"{where}: {c.system} {c.code} is listed in never_use")
-            for name, values in c.when.items():
-                allowed = CODE_CONDITIONS.get(name)
-                if allowed is None:
-                    problems.append(f"{where}: unknown condition {name!r}")
-                elif not set(values) <= allowed:
-                    problems.append(f"{where}: {name!r} values must be in {sorted(allowed)}")
-        problems += self._check_one_per_system()
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
-
-    def _check_one_per_system(self) -> list[str]:
-        """No two entries of one system may apply to the same report."""
-        out: list[str] = []
-        for i, a in enumerate(self.codes):
-            for b in self.codes[i + 1 :]:
-                if a.system != b.system:
-                    continue
-                overlap = all(
-                    set(a.when.get(k, CODE_CONDITIONS[k])) & set(b.when.get(k, CODE_CONDITIONS[k]))
-                    for k in CODE_CONDITIONS
-                )
-                if overlap:
-                    out.append(f"codes/{a.id} and codes/{b.id} can apply to the same report")
-        return out
-
-    def citations_used(self) -> dict[str, list[str]]:
-        """Every cited source id, with the places that cite it."""
-        used: dict[str, list[str]] = {}
-        for c in self.codes:
-            for i in c.citations:
-                used.setdefault(i, []).append(f"codes/{c.id}")
-        for n in self.never_use:
-            for i in n.citations:
-                used.setdefault(i, []).append(f"never_use/{n.system}/{n.code}")
-        return used
-
-
 class Source(_Frozen):
     """One bibliography entry: exactly the keys every bibliography file uses."""
 
@@ -647,14 +532,6 @@ def parse_explanations(raw: Any, where: str = EXPLANATIONS_FILE) -> Explanations
     """Validate explanation data (lets tests check broken data without files)."""
     try:
         return ExplanationsKnowledge.model_validate(raw)
-    except ValidationError as exc:
-        raise ExplainKnowledgeError(f"{where}: {_short_errors(exc)}") from None
-
-
-def parse_codes(raw: Any, where: str = CODES_FILE) -> CodeTable:
-    """Validate code-table data."""
-    try:
-        return CodeTable.model_validate(raw)
     except ValidationError as exc:
         raise ExplainKnowledgeError(f"{where}: {_short_errors(exc)}") from None
 
@@ -705,12 +582,6 @@ def _all_citations(kn: ExplanationsKnowledge) -> dict[str, list[str]]:
     for cited, places in load_code_table().citations_used().items():
         used.setdefault(cited, []).extend(places)
     return used
-
-
-@cache
-def load_code_table() -> CodeTable:
-    """The bundled, validated code table."""
-    return parse_codes(_read(CODES_FILE))
 
 
 @cache

@@ -1,29 +1,51 @@
-"""The FHIR code table (``knowledge/data/fhir.yaml``), validated against the contract and knowledge.
+"""The FHIR table (``knowledge/data/fhir.yaml``), validated against the contract and knowledge.
 
-Every label, disclosure rule and code the FHIR adapter emits lives in that one reviewable
-file. Loading it checks that it still fits the contract and the knowledge (every group
-labelled, every disclosure question real, every mapped code defined), so a contract change
-that the forms have not caught up with fails loudly instead of emitting a wrong form.
+Every label, disclosure rule and code mapping the FHIR adapter uses lives in that reviewable
+file; the codes themselves (system, display, status, sources) are defined once, in the shared
+code table ``knowledge/data/codes.yaml``, and ``fhir.yaml`` names them by id. Loading checks
+that the table still fits the contract, the knowledge and the code table (every group
+labelled, every disclosure question real, every named code defined and, where it is emitted,
+verified), so a change that the forms have not caught up with fails loudly instead of emitting
+a wrong form or code.
 """
 
 from __future__ import annotations
 
 from functools import cache
+from importlib.resources.abc import Traversable
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from backstory.contract.spec import Contract, FieldSpec, load_contract
-from backstory.knowledge.loader import KnowledgeBase, data_root, load_knowledge
+from backstory.knowledge.codes import (
+    CODES_FILE,
+    CodeEntry,
+    CodeTable,
+    load_code_table,
+    load_code_table_from,
+)
+from backstory.knowledge.loader import KnowledgeBase, data_root, load_knowledge, load_knowledge_from
 
 DATA_FILE = "fhir.yaml"
+
+#: Codes the export's fixed elements use (``bundle.py``): Observation.category,
+#: Condition.clinicalStatus, .verificationStatus and .category, Provenance.agent.type.
+FIXED_CODES = (
+    "category-survey",
+    "condition-active",
+    "condition-provisional",
+    "condition-encounter-diagnosis",
+    "agent-performer",
+)
 
 Operator = Literal["exists", "=", "!=", ">", "<", ">=", "<="]
 
 
 class FhirTableError(ValueError):
-    """The FHIR code table is broken or no longer fits the contract; the message says where."""
+    """The FHIR table is broken or no longer fits the contract, knowledge or code table; the
+    message says where."""
 
 
 class _Model(BaseModel):
@@ -65,13 +87,28 @@ class Disclosure(_Model):
 
 
 class Code(_Model):
+    """A ``codes.yaml`` entry in FHIR form: ``system`` is the code system's URI."""
+
     id: str
     system: str
     code: str
     display: str | None
     status: Literal["verified", "secondary", "unverified"]
-    evidence: str
+    note: str
     citations: tuple[str, ...] = ()
+
+    @classmethod
+    def from_entry(cls, entry: CodeEntry, codes: CodeTable) -> Code:
+        """The FHIR form of one code-table entry."""
+        return cls(
+            id=entry.id,
+            system=codes.system(entry.system).uri,
+            code=entry.code,
+            display=entry.display,
+            status=entry.status,
+            note=entry.note,
+            citations=entry.citations,
+        )
 
     @property
     def emittable(self) -> bool:
@@ -106,15 +143,14 @@ class ObservationDef(_Model):
         return self
 
 
-class FhirTable(_Model):
-    """The whole table, as loaded from ``fhir.yaml``."""
+class FhirFile(_Model):
+    """What ``fhir.yaml`` holds: FHIR structure only, naming codes by their codes.yaml id."""
 
     canonical: str
     systems: Systems
     group_labels: dict[str, str]
     instruments: dict[str, InstrumentForm]
     disclosure: tuple[Disclosure, ...]
-    codes: tuple[Code, ...]
     project_codes: tuple[ProjectCode, ...]
     observations: tuple[ObservationDef, ...]
     risk_groups: dict[str, str]
@@ -122,6 +158,12 @@ class FhirTable(_Model):
     suspected: dict[str, str | None]
     conditions: dict[str, str | None]
     bindings: dict[str, tuple[str, ...]]
+
+
+class FhirTable(FhirFile):
+    """The whole table: ``fhir.yaml`` with every code of ``codes.yaml`` in FHIR form."""
+
+    codes: tuple[Code, ...]
 
     def code(self, code_id: str) -> Code:
         """The code with this id (the table is checked at load, so it exists)."""
@@ -159,17 +201,9 @@ def _check(table: FhirTable, contract: Contract, kb: KnowledgeBase) -> None:
                         f"{DATA_FILE}: instruments.{name}.int_answers must cover {lo}..{hi} "
                         f"(item {i})"
                     )
-    ids = [c.id for c in table.codes]
-    if len(ids) != len(set(ids)):
-        raise FhirTableError(f"{DATA_FILE}: a code id is used twice")
-    known = set(ids)
     project = {c.code for c in table.project_codes}
-    for c in table.codes:
-        for cid in c.citations:
-            if cid not in kb.sources:
-                raise FhirTableError(f"{DATA_FILE}/{c.id}: cites unknown source {cid!r}")
-        if c.emittable and c.display is None:
-            raise FhirTableError(f"{DATA_FILE}/{c.id}: a verified code needs its display")
+    for cid in FIXED_CODES:
+        _code_ref(table, cid, "backstory.fhir.codes.FIXED_CODES", verified=True)
     seen: set[str] = set()
     for d in table.disclosure:
         where = f"{DATA_FILE}/disclosure/{d.field}"
@@ -188,12 +222,10 @@ def _check(table: FhirTable, contract: Contract, kb: KnowledgeBase) -> None:
     for o in table.observations:
         if o.score not in scores:
             raise FhirTableError(f"{DATA_FILE}/observations/{o.id}: unknown score {o.score!r}")
-        if o.code is not None and (o.code not in known or not table.code(o.code).emittable):
-            raise FhirTableError(
-                f"{DATA_FILE}/observations/{o.id}: {o.code!r} is not a verified code"
-            )
-        if o.unit is not None and (o.unit not in known or not table.code(o.unit).emittable):
-            raise FhirTableError(f"{DATA_FILE}/observations/{o.id}: unknown unit {o.unit!r}")
+        if o.code is not None:
+            _code_ref(table, o.code, f"{DATA_FILE}/observations/{o.id}/code", verified=True)
+        if o.unit is not None:
+            _code_ref(table, o.unit, f"{DATA_FILE}/observations/{o.id}/unit", verified=True)
         if o.project_code is not None and o.project_code not in project:
             raise FhirTableError(
                 f"{DATA_FILE}/observations/{o.id}: unknown project code {o.project_code!r}"
@@ -202,18 +234,29 @@ def _check(table: FhirTable, contract: Contract, kb: KnowledgeBase) -> None:
     groups = {g["value"] for g in startback.groups}
     if set(table.risk_groups) != groups:
         raise FhirTableError(f"{DATA_FILE}: risk_groups must map exactly {sorted(groups)}")
-    for cid in table.risk_groups.values():
-        if cid not in known or not table.code(cid).emittable:
-            raise FhirTableError(f"{DATA_FILE}: risk group code {cid!r} is not a verified code")
+    for group, cid in table.risk_groups.items():
+        _code_ref(table, cid, f"{DATA_FILE}/risk_groups/{group}", verified=True)
     conditions = {c.id for c in kb.red_flags.conditions}
     if set(table.suspected) != conditions:
         raise FhirTableError(f"{DATA_FILE}: suspected must map exactly {sorted(conditions)}")
     categories = {c.id for c in kb.classification.precedence}
     if set(table.conditions) != categories:
         raise FhirTableError(f"{DATA_FILE}: conditions must map exactly {sorted(categories)}")
-    for mapped in (*table.suspected.values(), *table.conditions.values()):
-        if mapped is not None and mapped not in known:
-            raise FhirTableError(f"{DATA_FILE}: names unknown code {mapped!r}")
+    for section, mapping in (("suspected", table.suspected), ("conditions", table.conditions)):
+        for key, mapped in mapping.items():
+            if mapped is not None:
+                _code_ref(table, mapped, f"{DATA_FILE}/{section}/{key}", verified=False)
+
+
+def _code_ref(table: FhirTable, code_id: str, where: str, *, verified: bool) -> None:
+    """A code named by id must be defined in codes.yaml (and verified where it is emitted)."""
+    code = next((c for c in table.codes if c.id == code_id), None)
+    if code is None:
+        raise FhirTableError(
+            f"{where}: names unknown code {code_id!r}; every code is defined in {CODES_FILE}"
+        )
+    if verified and not code.emittable:
+        raise FhirTableError(f"{where}: {code_id!r} is not a verified code ({code.status})")
 
 
 def _check_enable_when(w: EnableWhen, spec: FieldSpec | None, where: str) -> None:
@@ -234,22 +277,48 @@ def _check_enable_when(w: EnableWhen, spec: FieldSpec | None, where: str) -> Non
         )
 
 
-@cache
-def load_table() -> FhirTable:
-    """The bundled FHIR code table, loaded and cross-checked once per process.
+def build_table(raw: Any, codes: CodeTable) -> FhirTable:
+    """``fhir.yaml`` data, validated, with the code table's codes added in FHIR form.
 
-    Raises:
-        FhirTableError: naming the place of the first problem.
+    Not yet cross-checked against the contract and knowledge (``_check`` does that).
     """
-    text = data_root().joinpath(DATA_FILE).read_text("utf-8")
-    raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     try:
-        table = FhirTable.model_validate(raw)
+        file = FhirFile.model_validate(raw)
     except ValidationError as exc:
         lines = [f"{DATA_FILE}: {len(exc.errors())} problem(s)"]
         for err in exc.errors()[:20]:
             loc = ".".join(str(p) for p in err["loc"])
             lines.append(f"  {loc}: {err['msg']}")
         raise FhirTableError("\n".join(lines)) from None
+    fields = {name: getattr(file, name) for name in FhirFile.model_fields}
+    return FhirTable(**fields, codes=tuple(Code.from_entry(c, codes) for c in codes.codes))
+
+
+def _read(root: Traversable) -> Any:
+    text = root.joinpath(DATA_FILE).read_text("utf-8")
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def load_table_from(root: Traversable) -> FhirTable:
+    """Load and cross-check ``fhir.yaml`` and ``codes.yaml`` in ``root`` (a knowledge folder).
+
+    Raises:
+        FhirTableError: naming the place of the first problem (an unknown code id included).
+        CodeTableError: when ``codes.yaml`` itself is broken.
+    """
+    table = build_table(_read(root), load_code_table_from(root))
+    _check(table, load_contract(), load_knowledge_from(root))
+    return table
+
+
+@cache
+def load_table() -> FhirTable:
+    """The bundled FHIR table, loaded and cross-checked once per process.
+
+    Raises:
+        FhirTableError: naming the place of the first problem (an unknown code id included).
+        CodeTableError: when ``codes.yaml`` itself is broken.
+    """
+    table = build_table(_read(data_root()), load_code_table())
     _check(table, load_contract(), load_knowledge())
     return table

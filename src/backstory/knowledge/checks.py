@@ -1,8 +1,9 @@
 """Checks across the whole knowledge folder: every citation resolves, every source is used,
 and the files are the ones the manifest's version was recorded for (its fingerprint).
 
-The core knowledge and the pre-visit questionnaire (``questionnaire.yaml``) are also loaded and
-validated here, so a broken questionnaire fails the check, not only the web app.
+The core knowledge, the pre-visit questionnaire (``questionnaire.yaml``) and the code table
+(``codes.yaml``) are also loaded and validated here, so a broken questionnaire or code table
+fails the check, not only the web app or an export.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 import yaml
 
+from backstory.knowledge.codes import load_code_table_from
 from backstory.knowledge.fingerprint import fingerprint_problem
 from backstory.knowledge.loader import (
     KnowledgeBase,
@@ -49,6 +51,7 @@ def check_knowledge() -> CheckResult:
     if problem is not None:
         raise KnowledgeError(problem)
     questionnaire = load_questionnaire_from(root, kb)
+    load_code_table_from(root)
     sources = load_sources(root)
     used: set[str] = set()
     count = 0

@@ -159,9 +159,14 @@ def data_root() -> Traversable:
 
 
 def load_sources(base: Traversable | None = None) -> dict[str, Source]:
-    """Merge every bibliography file; a source id defined twice is an error."""
+    """Merge every bibliography file; a source defined twice (same id, URL or DOI) is an error.
+
+    One real source has one id, so that every citation of it reads the same and a correction
+    to its entry reaches every place that cites it.
+    """
     root = base or data_root()
     sources: dict[str, Source] = {}
+    seen: dict[str, str] = {}
     bib = root.joinpath("bibliography")
     for entry in sorted(bib.iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".yaml"):
@@ -173,6 +178,16 @@ def load_sources(base: Traversable | None = None) -> dict[str, Source]:
             src: Source = _model(Source, item, f"bibliography/{entry.name}[{i}]")
             if src.id in sources:
                 raise KnowledgeError(f"bibliography/{entry.name}: source {src.id!r} defined twice")
+            for kind, value in (("URL", src.url), ("DOI", src.doi)):
+                if value is None:
+                    continue
+                key = f"{kind} {value.strip().lower()}"
+                if key in seen:
+                    raise KnowledgeError(
+                        f"bibliography/{entry.name}: source {src.id!r} has the {kind} of "
+                        f"{seen[key]!r} ({value}); give one source one id"
+                    )
+                seen[key] = src.id
             sources[src.id] = src
     return sources
 
