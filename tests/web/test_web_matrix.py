@@ -3,7 +3,9 @@
 The routes are enumerated from the app itself, and every one must be classified below, so a
 new route cannot be added without deciding who may use it. Callers: anonymous, the operator
 (admin of their own clinic O), admin A, clinician A, clinician B of another clinic, a read
-token of clinic A and a write token of clinic A. Requests target clinic A's records, so a
+token of clinic A, a write token of clinic A, and an EHR trusted as a CDS client of clinic A
+(a fresh signed JWT for each request, naming that request's URL), which may call the CDS
+services and nothing else. Requests target clinic A's records, so a
 caller from another clinic must get 404 - exactly what a missing record gets - and never 403,
 which would reveal that the record exists.
 """
@@ -14,6 +16,7 @@ import datetime as dt
 import itertools
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,8 +28,10 @@ from backstory.fhir.response import assessment_to_response
 from backstory.storage import accounts as acc
 from backstory.web.forms import assessment_form
 from backstory.web.security import token_digest
+from backstory.web.settings import Settings
 
-from .conftest import World, csrf_of, example, sign_in
+from .cds_clients import Keys, claims, make_keys, sign, write_clients
+from .conftest import Clock, World, csrf_of, example, sign_in
 
 PUBLIC, LINK, CLINIC, ADMIN, OPERATOR, API_READ, API_WRITE = (
     "public",
@@ -91,7 +96,16 @@ ROUTES: dict[tuple[str, str], str] = {
 }
 """Every route and who may use it (a test fails for any route missing here)."""
 
-CALLERS = ("anonymous", "operator", "admin_a", "clinician_a", "clinician_b", "read_a", "write_a")
+CALLERS = (
+    "anonymous",
+    "operator",
+    "admin_a",
+    "clinician_a",
+    "clinician_b",
+    "read_a",
+    "write_a",
+    "ehr_a",
+)
 SIGNED_IN = {
     "operator": "root",
     "admin_a": "admin-a",
@@ -130,6 +144,8 @@ def expected(kind: str, caller: str, path: str, method: str) -> str | set[int]:
     if kind == LINK:
         return {NOT_FOUND}  # a forged token finds nothing, whoever asks
     if kind in (API_READ, API_WRITE):
+        if caller == "ehr_a":  # a trusted CDS client: the CDS services only
+            return ALLOWED if path.startswith("/cds-services/") else {401}
         if not token:
             return {401}
         if kind == API_WRITE and caller == "read_a":
@@ -149,6 +165,21 @@ def expected(kind: str, caller: str, path: str, method: str) -> str | set[int]:
         return ALLOWED
     assert kind == OPERATOR
     return ALLOWED if caller == "operator" else {403}
+
+
+@pytest.fixture(scope="module")
+def keys() -> Keys:
+    return make_keys()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, keys: Keys) -> Settings:
+    """The web fixtures' settings, with a synthetic EHR trusted as clinic A's CDS client."""
+    return Settings(
+        environment="development",
+        secret_key="test-secret-" + "x" * 40,
+        cds_clients_file=str(write_clients(tmp_path, keys)),
+    )
 
 
 def test_every_route_is_classified(app: FastAPI) -> None:
@@ -265,7 +296,7 @@ def _client(world: World, caller: str) -> tuple[TestClient, str]:
 
 
 @pytest.mark.parametrize("caller", CALLERS)
-def test_role_route_matrix(world: World, caller: str) -> None:
+def test_role_route_matrix(world: World, caller: str, keys: Keys, clock: Clock) -> None:
     requests = Requests(world)
     c, csrf = _client(world, caller)
     if caller == "anonymous":
@@ -277,7 +308,11 @@ def test_role_route_matrix(world: World, caller: str) -> None:
     for method, path in order:
         want = expected(ROUTES[(method, path)], caller, path, method)
         url = requests.url(path)
-        r = c.request(method, url, follow_redirects=False, **requests.body(method, path, csrf))
+        body = requests.body(method, path, csrf)
+        if caller == "ehr_a":
+            jwt = sign(claims(f"http://testserver{url}", clock.now.timestamp()), keys.ec, "ec-1")
+            body["headers"] = {**body.get("headers", {}), "Authorization": f"Bearer {jwt}"}
+        r = c.request(method, url, follow_redirects=False, **body)
         if want == ALLOWED:
             # a wrong password (401), or a sign-in form the caller never fetched (403)
             ok = r.status_code < 400 or (path == "/signin" and r.status_code in (401, 403))

@@ -146,7 +146,8 @@ def discovery(ck: CdsKnowledge | None = None) -> dict[str, Any]:
                 "usageRequirements": (
                     "Send the patient's latest completed Backstory QuestionnaireResponse as "
                     "prefetch 'assessment' (or allow a FHIR server fetch); authenticate with a "
-                    "Backstory API token."
+                    "JWT signed by a CDS client registered with this Backstory (ES384 or "
+                    "RS384), or a Backstory API token."
                 ),
             }
         )

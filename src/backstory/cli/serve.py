@@ -56,7 +56,15 @@ def serve_command(host: str, port: int, database: str | None, demo: bool) -> Non
         click.echo("")
     if not settings.production:
         click.echo("Development mode (BACKSTORY_ENV unset): not for real patient data.")
-    app = create_app(settings, db)
+    try:
+        app = create_app(settings, db)
+    except SettingsError as exc:
+        db.close()
+        fail(str(exc))
+    trusted = app.state.web.cds_clients
+    if trusted:
+        names = ", ".join(sorted(c.name for c in trusted.clients.values()))
+        click.echo(f"CDS Hooks: trusting signed JWTs from {len(trusted)} EHR(s): {names}.")
     if ready.demo_clinic:
         app.state.web.extra["demo_clinic"] = ready.demo_clinic
     configure_logging()

@@ -51,6 +51,7 @@ ACTIONS = frozenset(
         "session.signin",
         "cds.hook",
         "cds.feedback",
+        "cds.refused",
         "cds.report",
         "session.signout",
         "token.create",
@@ -100,6 +101,8 @@ DETAIL_KEYS = frozenset(
         "card",
         "outcome",
         "override",
+        "reason",
+        "client",
     }
 )
 _SAFE_TEXT = re.compile(r"^[A-Za-z0-9._@:+-]{0,60}$")

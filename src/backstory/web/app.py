@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backstory import __version__
+from backstory.cds.trust import TrustConfigError, load_trusted_clients
 from backstory.contract import AssessmentError, Issue
 from backstory.knowledge.loader import KnowledgeBase, load_knowledge
 from backstory.storage import Database
@@ -44,7 +45,7 @@ from backstory.web.pages import knowledge as knowledge_pages
 from backstory.web.pages import operator as operator_pages
 from backstory.web.problems import problem
 from backstory.web.security import SECURITY_HEADERS, Signer, Throttle
-from backstory.web.settings import Settings
+from backstory.web.settings import Settings, SettingsError
 
 HERE = Path(__file__).parent
 log = logging.getLogger("backstory.web")
@@ -254,7 +255,17 @@ def create_app(
     knowledge: KnowledgeBase | None = None,
     clock: Callable[[], dt.datetime] | None = None,
 ) -> FastAPI:
-    """A new app over ``database`` (whose schema must be current: see ``prepare``)."""
+    """A new app over ``database`` (whose schema must be current: see ``prepare``).
+
+    Raises:
+        SettingsError: the trusted CDS clients file cannot be used.
+    """
+    cds_clients = None
+    if settings.cds_clients_file:
+        try:
+            cds_clients = load_trusted_clients(settings.cds_clients_file)
+        except TrustConfigError as exc:
+            raise SettingsError(f"BACKSTORY_CDS_CLIENTS: {exc}") from None
     app = FastAPI(
         title="Backstory",
         version=__version__,
@@ -281,6 +292,7 @@ def create_app(
         user_throttle=Throttle(settings.login_attempts, settings.login_window_seconds),
         address_throttle=Throttle(settings.login_attempts * 4, settings.login_window_seconds),
         clock=clock or utcnow,
+        cds_clients=cds_clients,
     )
     _install_handlers(app)
 

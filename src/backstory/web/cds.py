@@ -1,27 +1,40 @@
 """CDS Hooks 2.0 routes: discovery, the two services, feedback, and the linked report view.
 
-The hook logic is in :mod:`backstory.cds` (pure). Here: authentication with a clinic's API
-token, the EHR fetch when prefetch is missing, audit of every call and every feedback entry
-(ids and codes only - never patient data), and a signed, expiring link to a read-only report
-for signed-in clinicians, so nothing from the hook call is stored.
+The hook logic is in :mod:`backstory.cds` (pure). Here: authentication, the EHR fetch when
+prefetch is missing, audit of every call, every refusal and every feedback entry (ids and
+codes only - never patient data), and a signed, expiring link to a read-only report for
+signed-in clinicians, so nothing from the hook call is stored.
+
+Authentication (discovery stays public, as CDS Hooks expects): a bearer value shaped like a
+JWT (``header.payload.signature``) is always checked as a CDS client's signed JWT against the
+trusted clients (:mod:`backstory.cds.trust`) and never looked up as an API token; any other
+bearer value is a clinic's Backstory API token, as before. Either way the caller acts for one
+clinic with the rights of that clinic's API token on these routes - and on no other route.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import urllib.request
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from backstory.cds import CdsError, discovery, handle_hook, parse_feedback
+from backstory.cds import CdsError, discovery, handle_hook, parse_feedback, trust
 from backstory.contract import AssessmentError, parse_assessment
 from backstory.core.engine import assess
 from backstory.explain import explain_report
+from backstory.storage import accounts as acc
 from backstory.storage import audit
+from backstory.storage.users import User
 from backstory.web import api, deps
+from backstory.web.security import token_digest
 
+log = logging.getLogger("backstory.web")
 router = APIRouter(include_in_schema=False)
 MAX_BODY = 2 * 1024 * 1024
 REPORT_LINK_SECONDS = 24 * 3600
@@ -51,6 +64,107 @@ async def _json_body(request: Request) -> Any:
         raise CdsError(400, "the request body is not valid JSON") from None
 
 
+@dataclass(frozen=True)
+class CdsCaller:
+    """Who called a CDS route: an EHR proved by its signed JWT, or a clinic's API token."""
+
+    scheme: str
+    """``jwt`` or ``token``."""
+    user: User
+    """The caller as an acting user of its clinic, with a clinician's role (as a token is)."""
+    record_type: str
+    record_id: str
+
+    @property
+    def actor(self) -> str:
+        """The audit log's actor: ``cds:NAME`` for a trusted client, ``token:ID`` for a token."""
+        return self.user.username
+
+
+def _refuse(
+    state: deps.WebState,
+    reason: str,
+    message: str,
+    *,
+    client: str | None = None,
+    status: int = 401,
+) -> api.ApiError:
+    """Audit a refused call (a reason code and a configured client name only), then say why."""
+    detail: dict[str, str] = {"reason": reason}
+    if client is not None:
+        detail["client"] = client
+    state.db.transaction(
+        lambda conn: audit.record(conn, "anonymous", "cds.refused", "clinic", None, **detail)
+    )
+    challenge = "Bearer" if reason == "missing" else 'Bearer error="invalid_token"'
+    return api.ApiError(status, message, headers={"WWW-Authenticate": challenge})
+
+
+def _by_token(state: deps.WebState, value: str) -> CdsCaller:
+    found = state.db.read(lambda conn: acc.token_by_digest(conn, token_digest(value)))
+    if found is None:
+        raise _refuse(state, "token.invalid", "The API token is not valid (revoked or unknown).")
+    return CdsCaller("token", found.principal(), "token", found.id)
+
+
+def _by_jwt(state: deps.WebState, value: str, audience: str) -> CdsCaller:
+    try:
+        ok = trust.verify(
+            value, state.cds_clients, audience, state.now().timestamp(), state.cds_replay
+        )
+    except trust.Refused as exc:
+        raise _refuse(
+            state,
+            f"jwt.{exc.reason}",
+            f"The CDS client's JWT is refused: {exc.message}.",
+            client=exc.client,
+            status=503 if exc.reason == "busy" else 401,
+        ) from None
+    client = ok.client
+    clinic_id = state.db.read(lambda conn: acc.clinic_by_name(conn, client.clinic))
+    if clinic_id is None:
+        log.warning("trusted CDS client %s names a clinic that does not exist", client.name)
+        raise _refuse(
+            state,
+            "jwt.clinic",
+            "The CDS client's JWT is refused: the clinic it acts for is not set up here.",
+            client=client.name,
+        )
+    who = f"cds:{client.name}"
+    return CdsCaller(
+        "jwt", User(who, clinic_id, client.clinic, who, "clinician", True), "clinic", clinic_id
+    )
+
+
+def authenticate(request: Request, state: deps.WebState, path: str) -> CdsCaller:
+    """The caller of a CDS route at ``path``; every refusal is audited and answered 401
+    (503 when too many recent JWTs are held to check for replay)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    value = value.strip()
+    if scheme.lower() != "bearer" or not value:
+        raise _refuse(
+            state,
+            "missing",
+            "Authenticate with a JWT signed by a trusted CDS client (CDS Hooks 2.0), or a "
+            "Backstory API token: Authorization: Bearer ...",
+        )
+    if trust.looks_like_jwt(value):
+        return _by_jwt(state, value, deps.base_url(request, state) + path)
+    return _by_token(state, value)
+
+
+def _caller(suffix: str) -> Callable[[str, Request, deps.WebState], CdsCaller]:
+    def caller(service_id: str, request: Request, state: deps.WebDep) -> CdsCaller:
+        return authenticate(request, state, f"/cds-services/{service_id}{suffix}")
+
+    return caller
+
+
+HookCaller = Annotated[CdsCaller, Depends(_caller(""))]
+FeedbackCaller = Annotated[CdsCaller, Depends(_caller("/feedback"))]
+
+
 @router.get("/cds-services")
 async def cds_discovery() -> JSONResponse:
     """The discovery document (public, as CDS Hooks expects)."""
@@ -59,7 +173,7 @@ async def cds_discovery() -> JSONResponse:
 
 @router.post("/cds-services/{service_id}")
 async def cds_call(
-    service_id: str, request: Request, who: api.Reader, state: deps.WebDep
+    service_id: str, request: Request, who: HookCaller, state: deps.WebDep
 ) -> Response:
     """Answer one hook call with cards."""
     try:
@@ -74,10 +188,9 @@ async def cds_call(
         )
     except CdsError as exc:
         return _error(exc.status, exc.message)
-    actor = who.token.principal().username
     state.db.transaction(
         lambda conn: audit.record(
-            conn, actor, "cds.hook", "token", who.token.id, count=len(result.cards)
+            conn, who.actor, "cds.hook", who.record_type, who.record_id, count=len(result.cards)
         )
     )
     return JSONResponse(result.to_dict())
@@ -85,23 +198,22 @@ async def cds_call(
 
 @router.post("/cds-services/{service_id}/feedback")
 async def cds_feedback(
-    service_id: str, request: Request, who: api.Reader, state: deps.WebDep
+    service_id: str, request: Request, who: FeedbackCaller, state: deps.WebDep
 ) -> Response:
     """Record what the clinician did with each card, in the audit log."""
     try:
         entries = parse_feedback(service_id, await _json_body(request))
     except CdsError as exc:
         return _error(exc.status, exc.message)
-    actor = who.token.principal().username
 
     def work(conn: Any) -> None:
         for e in entries:
             audit.record(
                 conn,
-                actor,
+                who.actor,
                 "cds.feedback",
-                "token",
-                who.token.id,
+                who.record_type,
+                who.record_id,
                 card=e["card"],
                 outcome=e["outcome"],
                 override=e["override_reason"],

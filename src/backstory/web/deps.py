@@ -17,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
+from backstory.cds.trust import ReplayCache, TrustedClients
 from backstory.knowledge.loader import KnowledgeBase
 from backstory.storage import Database, Store
 from backstory.storage import accounts as acc
@@ -59,6 +60,10 @@ class WebState:
     address_throttle: Throttle
     clock: Callable[[], dt.datetime] = utcnow
     extra: dict[str, Any] = field(default_factory=dict)
+    cds_clients: TrustedClients | None = None
+    """The EHRs whose signed JWTs the CDS Hooks routes accept (``BACKSTORY_CDS_CLIENTS``)."""
+    cds_replay: ReplayCache = field(default_factory=ReplayCache)
+    """The CDS client JWT ids (``jti``) seen recently, to refuse a replay."""
 
     def now(self) -> dt.datetime:
         return self.clock()

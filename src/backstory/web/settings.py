@@ -36,6 +36,8 @@ class Settings:
     login_window_seconds: int = 300
     public_url: str | None = None
     """The address people use (behind a proxy), for links printed in the terminal."""
+    cds_clients_file: str | None = None
+    """The trusted CDS clients (EHRs whose signed JWTs are accepted): a YAML or JSON file."""
 
     @property
     def production(self) -> bool:
@@ -81,6 +83,10 @@ def settings_from_env(env: Mapping[str, str] | None = None, *, demo: bool = Fals
         # development: a fresh random secret per process is safer than a fixed default
         secret = secrets.token_urlsafe(48)
     secure = _flag(e.get("BACKSTORY_SECURE_COOKIES"), environment != "development")
+    public_url = (e.get("BACKSTORY_PUBLIC_URL") or "").rstrip("/") or None
+    cds_clients = (e.get("BACKSTORY_CDS_CLIENTS") or "").strip() or None
+    if cds_clients is not None:
+        _check_cds_clients(cds_clients, public_url, environment)
     return Settings(
         environment=environment,
         secret_key=secret,
@@ -92,5 +98,22 @@ def settings_from_env(env: Mapping[str, str] | None = None, *, demo: bool = Fals
         trusted_proxy=_flag(e.get("BACKSTORY_TRUSTED_PROXY"), False),
         login_attempts=_int(e, "BACKSTORY_LOGIN_ATTEMPTS", 5, 1, 100),
         login_window_seconds=_int(e, "BACKSTORY_LOGIN_WINDOW_SECONDS", 300, 10, 86400),
-        public_url=(e.get("BACKSTORY_PUBLIC_URL") or "").rstrip("/") or None,
+        public_url=public_url,
+        cds_clients_file=cds_clients,
     )
+
+
+def _check_cds_clients(path: str, public_url: str | None, environment: str) -> None:
+    """The trusted CDS clients file must load, and outside development the JWT audience
+    must come from the configured public address (never from the caller's Host header)."""
+    from backstory.cds.trust import TrustConfigError, load_trusted_clients
+
+    try:
+        load_trusted_clients(path)
+    except TrustConfigError as exc:
+        raise SettingsError(f"BACKSTORY_CDS_CLIENTS: {exc}") from None
+    if environment != "development" and public_url is None:
+        raise SettingsError(
+            "BACKSTORY_CDS_CLIENTS needs BACKSTORY_PUBLIC_URL outside development: a CDS "
+            "client's JWT names the endpoint's public URL as its audience"
+        )
