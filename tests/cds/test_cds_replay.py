@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
 
 from backstory.cds import CdsError, handle_hook
 from backstory.cds.replay import calls
+from backstory.cds.trust import Refused, ReplayCache, trusted_clients, verify
 from backstory.cli.main import cli
 
 
@@ -65,3 +71,64 @@ def test_replay_json_lines(server: str) -> None:
 def test_discovery_command() -> None:
     result = CliRunner().invoke(cli, ["cds", "discovery"])
     assert json.loads(result.stdout)["services"]
+
+
+def test_replay_signs_a_jwt_the_service_accepts_for_every_call(tmp_path: Path) -> None:
+    # an EHR's key pair; the service trusts its public half, as a trusted-clients file says
+    private = ec.generate_private_key(ec.SECP384R1())
+    jwk = {**ECAlgorithm.to_jwk(private.public_key(), as_dict=True), "kid": "k1", "use": "sig"}
+    clients = trusted_clients(
+        {
+            "clients": [
+                {
+                    "name": "ehr",
+                    "iss": "https://ehr.example.org/",
+                    "clinic": "A",
+                    "jwks": {"keys": [jwk]},
+                }
+            ]
+        }
+    )
+    replay = ReplayCache()
+    seen: list[str] = []
+
+    class Verifying(_Handler):
+        def do_POST(self) -> None:
+            token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+            audience = f"http://127.0.0.1:{self.server.server_address[1]}{self.path}"
+            try:
+                ok = verify(token, clients, audience, time.time(), replay)
+            except Refused as exc:
+                self.send_response(401)
+                self.send_header("Content-Length", str(len(exc.reason)))
+                self.end_headers()
+                self.wfile.write(exc.reason.encode())
+                return
+            seen.append(ok.jti)
+            super().do_POST()
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Verifying)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    key_file = tmp_path / "ehr.pem"
+    key_file.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        args = ["cds", "replay", url, "--key", str(key_file), "--iss", "https://ehr.example.org/"]
+        result = CliRunner().invoke(cli, [*args, "--kid", "k1"])
+        assert result.exit_code == 0, result.output
+        assert len(seen) == len(list(calls())) == len(set(seen))  # a fresh jti every call
+        wrong = CliRunner().invoke(cli, [*args, "--kid", "nope"])
+        assert wrong.exit_code == 1 and "kid" in wrong.output
+        missing = CliRunner().invoke(cli, ["cds", "replay", url, "--key", str(key_file)])
+        assert missing.exit_code == 2 and "--iss" in missing.output
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
