@@ -2,9 +2,9 @@
 
 Inputs are read one chunk of rows at a time (a byte range of a CSV, a row slice of a
 Parquet file) and scored, two chunks at a time, while a writer thread appends finished
-chunks in input order, so memory is bounded by the chunk size whatever the file size
-(at most a handful of chunks are held at once). The same chunk plan is what the Dask engine hands to
-its workers, which is why both engines number rows and split files identically.
+chunks in input order, so memory is bounded by the chunk size whatever the file size (at
+most a handful of chunks are held at once). The same chunk plan is what the Dask engine
+hands to its workers, which is why both engines number rows and split files identically.
 
 Every run ends with a check that rows in = rows scored + rows rejected, against a count
 made independently of the scoring (the CSV splitter's own count, or the Parquet footer),
