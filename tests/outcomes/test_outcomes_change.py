@@ -72,6 +72,68 @@ def test_classification_is_monotonic(baseline: int, a: int, b: int) -> None:
     assert classify(D(baseline), D(baseline), PAIN) == "no_important_change"
 
 
+RMDQ_FLOOR = RULES.measure("rmdq").improvement_evaluable_from
+
+
+@pytest.mark.parametrize(
+    ("baseline", "value", "status"),
+    [
+        ("3", "2", "not_evaluable"),  # "33%" from a baseline below the floor: noise, not judged
+        ("3", "0", "not_evaluable"),
+        ("3", "3", "not_evaluable"),  # below the floor nothing but "worse" is judged
+        ("3", "9", "worse"),  # deterioration is judged at any baseline
+        ("2", "10", "worse"),
+        ("0", "5", "worse"),
+        ("0", "4", "not_evaluable"),  # baseline 0: the absolute amount only, 4 is under 5
+        ("4", "2", "improved"),  # at the floor: 50% of the baseline
+        ("4", "3", "no_important_change"),  # 25%
+        ("4", "6", "worse"),
+        ("12", "7", "improved"),
+    ],
+)
+def test_rmdq_below_its_floor_an_improvement_is_not_evaluable(
+    baseline: str, value: str, status: str
+) -> None:
+    assert D(4) == RMDQ_FLOOR
+    assert classify(D(baseline), D(value), RMDQ, RMDQ_FLOOR) == status
+
+
+def test_only_rmdq_has_a_floor_so_pain_and_odi_are_judged_from_any_baseline() -> None:
+    floors = {m.id: m.improvement_evaluable_from for m in RULES.measures}
+    assert floors == {"back_pain": None, "leg_pain": None, "odi": None, "rmdq": D(4)}
+    low = [visit(0, back_pain="3", leg_pain="1", odi="3"), visit(9, back_pain="2", odi="2")]
+    for measure_id in ("back_pain", "odi"):
+        t = trajectory(low, RULES.measure(measure_id))
+        assert t is not None and t.improvement_evaluable and t.status == "improved"
+
+
+@given(st.integers(0, 24), st.integers(0, 24))
+def test_below_the_floor_only_worse_or_not_evaluable(baseline: int, value: int) -> None:
+    plain = classify(D(baseline), D(value), RMDQ)
+    floored = classify(D(baseline), D(value), RMDQ, RMDQ_FLOOR)
+    if baseline >= 4:
+        assert floored == plain
+    elif plain == "worse":
+        assert floored == "worse"
+    else:
+        assert floored == "not_evaluable"
+
+
+def test_rmdq_trajectory_from_a_low_baseline() -> None:
+    rmdq = RULES.measure("rmdq")
+    fall = trajectory([visit(0, rmdq="3"), visit(30, rmdq="2")], rmdq)
+    assert fall is not None and not fall.improvement_evaluable
+    assert fall.status == "not_evaluable" and fall.status != "improved"
+    rise = trajectory([visit(0, rmdq="3"), visit(30, rmdq="9")], rmdq)
+    assert rise is not None and rise.status == "worse"
+    at_floor = trajectory([visit(0, rmdq="4"), visit(30, rmdq="2")], rmdq)
+    assert at_floor is not None and at_floor.improvement_evaluable
+    assert at_floor.status == "improved"
+    # The floor judges the baseline, never a later value: 12 falling to 2 is improved.
+    big = trajectory([visit(0, rmdq="12"), visit(9, rmdq="3"), visit(30, rmdq="2")], rmdq)
+    assert big is not None and [p.status for p in big.points] == [None, "improved", "improved"]
+
+
 def visit(day: int, risk: str | None = None, **values: str) -> Visit:
     on = dt.date(2026, 1, 1) + dt.timedelta(days=day)
     return Visit(f"A{day}", on, {k: D(v) for k, v in values.items()}, risk)

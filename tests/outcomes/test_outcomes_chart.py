@@ -53,3 +53,30 @@ def test_a_single_assessment_still_draws_a_valid_chart() -> None:
     root = ElementTree.fromstring(svg.encode())
     assert len(root.findall(".//svg:circle", NS)) == 1
     assert "no later value yet" in (root.find("svg:desc", NS).text or "")  # type: ignore[union-attr]
+
+
+def test_a_low_baseline_panel_says_a_fall_cannot_be_judged() -> None:
+    visits = [visit(0, rmdq="3"), visit(30, rmdq="2")]
+    svg = render_chart(progress(visits, RULES, dt.date(2026, 3, 1)))
+    root = ElementTree.fromstring(svg.encode())
+    desc = root.find("svg:desc", NS).text or ""  # type: ignore[union-attr]
+    assert (
+        "RMDQ was 3 on 2026-01-05 and 2 on 2026-02-04: not evaluable (too low at the start" in desc
+    )
+    assert "improved" not in desc
+    panel = root.find("svg:g", NS)
+    assert panel is not None
+    title = panel.find("svg:text[@class='title']", NS)
+    assert title is not None and title.text == "RMDQ, points (0-24): not evaluable"
+    region = panel.find("svg:rect[@class='not-evaluable']", NS)
+    assert region is not None
+    assert "cannot be judged" in (region.findtext("svg:title", "", NS))
+    band = panel.find("svg:rect[@class='band']", NS)
+    baseline = panel.find("svg:line[@class='baseline']", NS)
+    assert band is not None and baseline is not None
+    # The band of no important change lies above the baseline only (a rise is still judged).
+    assert float(band.get("y", "0")) + float(band.get("height", "0")) == float(
+        baseline.get("y1", "0")
+    )
+    tips = [c.findtext("svg:title", "", NS) for c in panel.findall("svg:circle", NS)]
+    assert tips == ["2026-01-05: 3 (baseline)", "2026-02-04: 2 (not evaluable)"]

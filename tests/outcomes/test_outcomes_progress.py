@@ -56,6 +56,48 @@ def test_one_improved_measure_is_enough_and_recovery_needs_no_prompt() -> None:
     assert well.recovered is True and well.reassess == ()
 
 
+def test_a_worse_measure_from_a_low_baseline_prompts_at_once() -> None:
+    worse = progress([visit(0, rmdq="2"), visit(7, rmdq="10")], RULES, START)
+    assert worse.trajectories[0].status == "worse"
+    assert worse.reassess == ("RMDQ is worse: 2 to 10 (an important change is 0.6)",)
+    also = progress(
+        [visit(0, rmdq="3", back_pain="6"), visit(7, rmdq="9", back_pain="2")], RULES, START
+    )
+    assert "RMDQ is worse: 3 to 9 (an important change is 0.9)" in also.reassess
+
+
+def test_a_not_evaluable_measure_does_not_count_as_improved() -> None:
+    visits = [visit(0, rmdq="3", back_pain="6"), visit(50, rmdq="1", back_pain="6")]
+    result = progress(visits, RULES, START)
+    assert [t.status for t in result.trajectories] == ["no_important_change", "not_evaluable"]
+    assert result.reassess == (
+        "no important improvement 50 days after the first assessment"
+        " (RMDQ was too low at the start to show one)",
+    )
+    assert result.notes == (
+        "RMDQ started at 3, below 4: too low to show an important improvement, so a fall is"
+        " not evaluable; a rise of 0.9 or more still counts as worse",
+    )
+    alone = progress([visit(0, rmdq="3"), visit(50, rmdq="1")], RULES, START)
+    assert alone.recovered is None and alone.reassess == (
+        "no important improvement 50 days after the first assessment"
+        " (RMDQ was too low at the start to show one)",
+    )
+    early = progress([visit(0, rmdq="3"), visit(41, rmdq="1")], RULES, START)
+    assert early.reassess == ()
+    # Another measure's important improvement is still enough.
+    mixed = [visit(0, rmdq="3", back_pain="6"), visit(50, rmdq="2", back_pain="3")]
+    assert progress(mixed, RULES, START).reassess == ()
+
+
+def test_recovery_is_unaffected_by_the_floor() -> None:
+    well = progress(
+        [visit(0, back_pain="2", rmdq="3"), visit(50, back_pain="0", rmdq="2")], RULES, START
+    )
+    assert well.trajectories[1].status == "not_evaluable"
+    assert well.recovered is True and well.reassess == ()
+
+
 def test_nothing_comparable_after_six_weeks_still_prompts() -> None:
     result = progress([visit(0, back_pain="6"), visit(45, odi="30")], RULES, START)
     assert result.reassess == (

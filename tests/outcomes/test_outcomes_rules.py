@@ -26,6 +26,8 @@ def test_bundled_rules_match_their_sources() -> None:
         ("rmdq", D(2), False),
     ]
     assert rules.reassess.after_days == 42
+    floors = {m.id: m.improvement_evaluable_from for m in rules.measures}
+    assert floors == {"back_pain": None, "leg_pain": None, "odi": None, "rmdq": D(4)}
     assert rules.citations() <= set(load_sources())
 
 
@@ -53,6 +55,12 @@ def copy(tmp_path: Path) -> Path:
         ("citations: [kamper-2010]", "citations: []", "at least 1"),
         ("{measure: rmdq, at_most: 2", "{measure: sf36, at_most: 2", "unknown measure"),
         ("source: odi.percent", "source: odi.band", "source"),
+        ("improvement_evaluable_from: 4", "improvement_evaluable_from: 25", "at most its maximum"),
+        ("improvement_evaluable_from: 4", "improvement_evaluable_from: 0", "above the measure"),
+        ("improvement_evaluable_from: 4", "improvement_evaluable_from: -1", "minimum \\(0\\)"),
+        ("improvement_evaluable_from: 4", "improvement_evaluable_from: four", "decimal"),
+        ("improvement_evaluable_from: 4", "improvement_evaluable_from: .nan", "improvement_eval"),
+        ("improvement_evaluable_from: 4", "improvement_evaluable_form: 4", "Extra inputs"),
     ],
 )
 def test_bad_rules_are_refused(copy: Path, old: str, new: str, message: str) -> None:

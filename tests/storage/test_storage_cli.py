@@ -81,6 +81,29 @@ def test_patient_assess_save_show_and_progress(
     assert actions.count("assessment.create") == 2 and "progress.view" in actions
 
 
+def test_progress_from_a_low_rmdq_baseline_is_not_evaluable(
+    run: Callable[..., Result], tmp_path: Path, assessment_text: Callable[..., str]
+) -> None:
+    pid = run("patient", "add", "low-rmdq").stdout.strip()
+    rmdq = [1, 1, 1] + [0] * 21  # 3 of 24
+    first = write(tmp_path, "a1.json", assessment_text(assessed_on="2026-01-05", rmdq=rmdq))
+    later = write(
+        tmp_path, "a2.json", assessment_text(assessed_on="2026-02-25", rmdq=[0, *rmdq[1:]])
+    )
+    for path in (first, later):
+        assert run("assess", path, "--patient", pid, "--save").exit_code == 0
+    chart = tmp_path / "chart.svg"
+    out = run("progress", pid, "--chart", str(chart)).stdout
+    row = next(line for line in out.splitlines() if line.startswith("RMDQ"))
+    assert "0.9 (5 or 30%), a rise only" in row
+    assert "not evaluable (too low at the start to show an important improvement)" in row
+    assert "improved" not in out
+    assert "Note: RMDQ started at 3, below 4: too low to show an important improvement" in out
+    assert "NOT IMPROVING - REASSESS: no important improvement 51 days after the first" in out
+    assert "(RMDQ was too low at the start to show one)" in out
+    assert "RMDQ, points (0-24): not evaluable" in chart.read_text()
+
+
 def test_invalid_assessment_exit_2_nothing_stored(
     run: Callable[..., Result], url: str, tmp_path: Path
 ) -> None:

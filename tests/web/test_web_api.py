@@ -74,6 +74,29 @@ def test_patients_assessments_reports_and_progress(world: World) -> None:
     assert actors == {"token:" + world.db.transaction(lambda conn: _token_id(conn, world))}
 
 
+def test_progress_from_a_low_rmdq_baseline_is_not_evaluable(world: World) -> None:
+    c = api(world, world.write_token)
+    pid = c.post("/api/v1/patients", json={"reference": "api-low"}).json()["id"]
+    rmdq = [1, 1, 1] + [0] * 21  # 3 of 24
+    for on, answers, back in (("2026-01-10", rmdq, 7), ("2026-02-10", [0, *rmdq[1:]], 2)):
+        saved = c.post(
+            f"/api/v1/patients/{pid}/assessments",
+            content=json.dumps(example(assessed_on=on, rmdq=answers, pain={"back": back})),
+            headers={"content-type": "application/json"},
+        )
+        assert saved.status_code == 201, saved.text
+    progress = c.get(f"/api/v1/patients/{pid}/progress").json()
+    measures = {m["measure"]: m for m in progress["measures"]}
+    assert measures["rmdq"]["status"] == "not_evaluable"
+    assert measures["rmdq"]["improvement_evaluable_from"] == 4.0
+    assert measures["back_pain"]["status"] == "improved"
+    assert measures["back_pain"]["improvement_evaluable_from"] is None
+    assert progress["reassess"] == []  # back pain improved importantly
+    doc = c.get("/api/v1/openapi.json").json()
+    described = doc["paths"]["/api/v1/patients/{patient_id}/progress"]["get"]["description"]
+    assert "not_evaluable" in described
+
+
 def _token_id(conn: Connection, world: World) -> str:
     return str(
         conn.execute(

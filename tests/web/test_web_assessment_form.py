@@ -177,6 +177,23 @@ def test_patient_page_shows_dated_assessments_progress_and_prompts(world: World)
     assert "ref-a-1" not in c.get("/patients", params={"q": "zzz"}).text
 
 
+def test_patient_page_says_a_low_rmdq_baseline_cannot_show_an_improvement(world: World) -> None:
+    store = Store(world.db, "clin-a")
+    rmdq = [1, 1, 1] + [0] * 21  # 3 of 24
+    pid = store.add_patient("ref-low-rmdq").id
+    first = store.save_assessment(pid, json.dumps(example(assessed_on="2026-01-05", rmdq=rmdq)))
+    store.save_assessment(pid, json.dumps(example(assessed_on="2026-03-01", rmdq=[0, *rmdq[1:]])))
+    c = sign_in(world.app, "clin-a")
+    html = c.get(f"/patients/{pid}").text
+    row = next(r for r in html.split("<tr>") if r.startswith('<th scope="row">RMDQ'))
+    assert "not evaluable (too low at the start to show an important improvement)" in row
+    assert "0.9 (a rise only)" in row and "improved" not in row
+    assert "RMDQ started at 3, below 4: too low to show an important improvement" in html
+    assert "RMDQ was too low at the start to show one" in html  # in the reassess prompt
+    chart = c.get(f"/patients/{pid}/episodes/{first.episode.id}/progress.svg")
+    assert chart.status_code == 200 and "RMDQ, points (0-24): not evaluable" in chart.text
+
+
 def test_knowledge_catalogue_page(world: World) -> None:
     c = sign_in(world.app, "clin-a")
     html = c.get("/knowledge").text

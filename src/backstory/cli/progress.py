@@ -1,7 +1,8 @@
 """`backstory progress PATIENT [--episode ID] [--chart OUT.svg]`: change over an episode.
 
-Shows each measure against its minimal important change, the STarT Back risk group, whether
-the patient meets the recovery rule, and the "not improving - reassess" prompt.
+Shows each measure against its minimal important change (or "not evaluable" when the baseline
+is too low for an improvement to be judged), the STarT Back risk group, whether the patient
+meets the recovery rule, and the "not improving - reassess" prompt.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def render_progress(record: EpisodeRecord, result: Progress, rules: OutcomeRules
                 f"{fmt(t.baseline.value)} ({t.baseline.on.isoformat()})",
                 f"{fmt(t.latest.value)} ({t.latest.on.isoformat()})" if t.has_follow_up else "-",
                 _signed(t.latest.change) if t.has_follow_up else "-",
-                f"{fmt(t.important_amount)} ({fmt(ic.absolute)} or {fmt(ic.relative * 100)}%)",
+                f"{fmt(t.important_amount)} ({fmt(ic.absolute)} or {fmt(ic.relative * 100)}%)"
+                + ("" if t.improvement_evaluable else ", a rise only"),
                 STATUS_WORDS[t.status] if t.status else "no follow-up yet",
             )
         )
@@ -54,6 +56,7 @@ def render_progress(record: EpisodeRecord, result: Progress, rules: OutcomeRules
         lines.append(table(rows))
     else:
         lines.append("No pain, ODI or RMDQ values were recorded in this episode.")
+    lines.extend(f"Note: {note}." for note in result.notes)
     risk = result.risk
     if risk is not None:
         move = f": {risk.move}" if risk.move else " (no follow-up yet)"

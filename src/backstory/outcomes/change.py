@@ -2,6 +2,10 @@
 
 Pure functions over plain values: no database, no clock. Values are compared as decimals so
 that a 30% rule is exact (46.0 to 32.2 on the ODI is a 30% improvement, not 29.999...).
+
+A measure may set a floor (``improvement_evaluable_from``): from a baseline below it the 30%
+rule would make noise look important (an RMDQ of 3 falling to 2 is "33%"), so an improvement
+cannot be judged there and the status is ``not_evaluable``; a deterioration is still judged.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Any, Literal
 
 from backstory.outcomes.rules import ImportantChange, Measure, OutcomeRules, RiskGroup
 
-Status = Literal["improved", "no_important_change", "worse"]
+Status = Literal["improved", "no_important_change", "not_evaluable", "worse"]
 RiskMove = Literal["lower", "same", "higher"]
 
 
@@ -75,13 +79,28 @@ def important_amount(baseline: Decimal, rule: ImportantChange) -> Decimal:
     return min(rule.absolute, rule.relative * baseline)
 
 
-def classify(baseline: Decimal, value: Decimal, rule: ImportantChange) -> Status:
-    """Improved, no important change, or worse (higher values are worse)."""
+def classify(
+    baseline: Decimal,
+    value: Decimal,
+    rule: ImportantChange,
+    evaluable_from: Decimal | None = None,
+) -> Status:
+    """Improved, no important change, not evaluable, or worse (higher values are worse).
+
+    ``evaluable_from`` is the measure's floor (``improvement_evaluable_from``). From a baseline
+    below it, anything that is not "worse" is ``not_evaluable``: a fall there cannot be told
+    from noise, and calling a smaller change "no important change" would claim a judgement
+    the baseline cannot support either (it would also rank a fall of one point below no
+    change at all). Deterioration is judged at every baseline, with the same amounts, so a
+    low starting score that rises is still reported as worse and still prompts reassessment.
+    """
     amount = important_amount(baseline, rule)
-    if baseline - value >= amount:
-        return "improved"
     if value - baseline >= amount:
         return "worse"
+    if evaluable_from is not None and baseline < evaluable_from:
+        return "not_evaluable"
+    if baseline - value >= amount:
+        return "improved"
     return "no_important_change"
 
 
@@ -125,6 +144,11 @@ class Trajectory:
     def important_amount(self) -> Decimal:
         return important_amount(self.baseline.value, self.measure.important_change)
 
+    @property
+    def improvement_evaluable(self) -> bool:
+        """Whether the baseline is high enough for an improvement to be judged."""
+        return self.measure.improvement_evaluable(self.baseline.value)
+
 
 def ordered(visits: Sequence[Visit]) -> list[Visit]:
     """Visits by date; the order given breaks ties (the order they were saved)."""
@@ -143,7 +167,9 @@ def trajectory(visits: Sequence[Visit], measure: Measure) -> Trajectory | None:
             baseline = value
             points.append(Point(v.assessment_id, v.on, value, Decimal(0), None))
             continue
-        status = classify(baseline, value, measure.important_change)
+        status = classify(
+            baseline, value, measure.important_change, measure.improvement_evaluable_from
+        )
         points.append(Point(v.assessment_id, v.on, value, value - baseline, status))
     return Trajectory(measure, tuple(points)) if points else None
 

@@ -38,6 +38,23 @@ class Progress:
     stale_days: int | None
     """Days since the latest assessment when that reaches the reassessment interval."""
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Plain-words notes for measures whose baseline is too low to judge an improvement."""
+        return tuple(floor_note(t) for t in self.trajectories if not t.improvement_evaluable)
+
+
+def floor_note(t: Trajectory) -> str:
+    """Why a measure's improvement cannot be judged (its baseline is below the floor)."""
+    m = t.measure
+    floor = m.improvement_evaluable_from
+    assert floor is not None
+    return (
+        f"{m.label} started at {fmt(t.baseline.value)}, below {fmt(floor)}: too low to show an "
+        f"important improvement, so a fall is not evaluable; a rise of "
+        f"{fmt(t.important_amount)} or more still counts as worse"
+    )
+
 
 def recovered(visit: Visit, rules: OutcomeRules) -> bool | None:
     """Whether one visit meets the recovery rule (required criteria known, optional if given)."""
@@ -64,7 +81,13 @@ def reassess_reasons(
     is_recovered: bool | None,
     rules: OutcomeRules,
 ) -> tuple[str, ...]:
-    """Reasons to prompt "not improving - reassess": any worsening, or no improvement in time."""
+    """Reasons to prompt "not improving - reassess": any worsening, or no improvement in time.
+
+    Only an "improved" measure counts as improvement: a ``not_evaluable`` one (a baseline too
+    low for an improvement to be judged) does not, so it never holds back the prompt, and the
+    prompt names it so the clinician knows why it did not count. A worse measure prompts at
+    once at any baseline.
+    """
     reasons: list[str] = []
     for t in trajectories:
         if t.status == "worse":
@@ -79,7 +102,14 @@ def reassess_reasons(
     if days_followed >= after and not improved and is_recovered is not True:
         compared = any(t.has_follow_up for t in trajectories)
         what = "no important improvement" if compared else "no measure that could be compared"
-        reasons.append(f"{what} {days_followed} days after the first assessment")
+        reason = f"{what} {days_followed} days after the first assessment"
+        too_low = [t.measure.label for t in trajectories if t.status == "not_evaluable"]
+        if too_low:
+            reason += (
+                f" ({' and '.join(too_low)} {'was' if len(too_low) == 1 else 'were'} too low at "
+                "the start to show one)"
+            )
+        reasons.append(reason)
     return tuple(reasons)
 
 

@@ -47,6 +47,9 @@ class Measure(_Model):
     maximum: Decimal
     source: MeasureSource
     important_change: ImportantChange
+    improvement_evaluable_from: Decimal | None = None
+    """The lowest baseline from which an improvement can be judged; below it a fall is "not
+    evaluable" (a deterioration is still judged). None: every baseline is evaluable."""
     citations: Citations
 
     @model_validator(mode="after")
@@ -55,7 +58,18 @@ class Measure(_Model):
             raise ValueError("minimum must be below maximum")
         if self.important_change.absolute > self.maximum - self.minimum:
             raise ValueError("the important change is larger than the whole scale")
+        floor = self.improvement_evaluable_from
+        if floor is not None and not self.minimum < floor <= self.maximum:
+            raise ValueError(
+                f"improvement_evaluable_from ({floor}) must be above the measure's minimum "
+                f"({self.minimum}) and at most its maximum ({self.maximum})"
+            )
         return self
+
+    def improvement_evaluable(self, baseline: Decimal) -> bool:
+        """Whether an improvement from this baseline can be judged (not below the floor)."""
+        floor = self.improvement_evaluable_from
+        return floor is None or baseline >= floor
 
 
 class RiskGroup(_Model):

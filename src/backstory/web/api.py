@@ -415,7 +415,12 @@ def get_progress(
     state: deps.WebDep,
     episode: Annotated[str | None, Query(max_length=20)] = None,
 ) -> ProgressOut:
-    """Change over an episode (default: the latest) against the minimal important change."""
+    """Change over an episode (default: the latest) against the minimal important change.
+
+    Each measure's `status` is `improved`, `no_important_change`, `worse`, or `not_evaluable`
+    when its baseline is below `improvement_evaluable_from` (too low at the start for an
+    improvement to be judged; a rise is still `worse`); null without a follow-up.
+    """
     record = _store(state, who, write=False).episode_history(patient_id, episode)
     data = progress_data(record, state.now().date())
     return ProgressOut(patient_id=record.episode.patient_id, **data)

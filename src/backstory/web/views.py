@@ -28,6 +28,8 @@ class EpisodeProgress:
     result: Progress | None
     rows: list[dict[str, str]]
     chart_alt: str
+    notes: tuple[str, ...] = ()
+    """Why a measure's improvement cannot be judged (a baseline below its floor)."""
 
     @property
     def reassess(self) -> tuple[str, ...]:
@@ -49,12 +51,13 @@ def episode_progress(record: EpisodeRecord, today: dt.date) -> EpisodeProgress:
                 if t.has_follow_up
                 else "-",
                 "change": _signed(fmt(t.latest.change)) if t.has_follow_up else "-",
-                "important": fmt(t.important_amount),
+                "important": fmt(t.important_amount)
+                + ("" if t.improvement_evaluable else " (a rise only)"),
                 "status": STATUS_WORDS[t.status] if t.status else "no follow-up yet",
             }
         )
     alt = " ".join(describe(t) for t in result.trajectories)
-    return EpisodeProgress(record, result, rows, alt)
+    return EpisodeProgress(record, result, rows, alt, result.notes)
 
 
 def chart_svg(record: EpisodeRecord, today: dt.date) -> str | None:
@@ -98,6 +101,9 @@ def progress_data(record: EpisodeRecord, today: dt.date) -> dict[str, Any]:
             "latest_on": t.latest.on.isoformat(),
             "change": float(t.latest.change),
             "important_change": float(t.important_amount),
+            "improvement_evaluable_from": float(floor)
+            if (floor := t.measure.improvement_evaluable_from) is not None
+            else None,
             "status": t.status,
         }
         for t in result.trajectories
