@@ -402,14 +402,9 @@ class _ParquetSink:
         self._thread.start()
 
     def put(self, df: pl.DataFrame) -> None:
-        while self._thread.is_alive():
-            try:
-                self._queue.put(df, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-        self._raise()
-        raise RuntimeError("the Parquet writer stopped before the last chunk")
+        if not self._offer(df):
+            self._raise()
+            raise RuntimeError("the Parquet writer stopped before the last chunk")
 
     def close(self) -> None:
         self._end()
@@ -419,13 +414,18 @@ class _ParquetSink:
         self._cancelled = True
         self._end()
 
-    def _end(self) -> None:
+    def _offer(self, item: Any) -> bool:
+        """Queue an item, waiting for room while the writer runs; False if it has stopped."""
         while self._thread.is_alive():
             try:
-                self._queue.put(_END, timeout=0.1)
-                break
+                self._queue.put(item, timeout=0.1)
+                return True
             except queue.Full:
                 continue
+        return False
+
+    def _end(self) -> None:
+        self._offer(_END)
         self._thread.join()
 
     def _raise(self) -> None:
