@@ -13,5 +13,9 @@ if [ "${1:-}" = "--cli" ]; then
   echo
   exec .venv/bin/backstory assess "${2:-examples/facet-pattern.json}"
 fi
-exec .venv/bin/backstory serve --demo --port "${PORT:-8000}" \
-  --database "sqlite:///$PWD/.venv/backstory-demo.db" "$@"
+demo_db="sqlite:///$PWD/.venv/backstory-demo.db"
+# the demo database holds only synthetic patients: bring one from an older version up to date
+if [ -f .venv/backstory-demo.db ]; then
+  .venv/bin/backstory db upgrade --database "$demo_db" --user demo >/dev/null
+fi
+exec .venv/bin/backstory serve --demo --port "${PORT:-8000}" --database "$demo_db" "$@"

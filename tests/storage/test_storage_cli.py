@@ -9,12 +9,14 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+from alembic import command
 from click.testing import CliRunner, Result
 
 from backstory.cli.main import cli
 from backstory.contract import load_contract
 from backstory.storage import Database
 from backstory.storage import audit as audit_log
+from backstory.storage.migrations import HEAD
 
 
 @pytest.fixture
@@ -217,6 +219,19 @@ def test_export_cohort_erase_backup_restore_reassess(
 
     upgraded = run("db", "upgrade")
     assert upgraded.exit_code == 0 and "already up to date" in upgraded.stdout
+
+
+def test_db_upgrade_applies_the_newest_migration(run: Callable[..., Result], url: str) -> None:
+    assert run("patient", "add", "upgrade-ref").exit_code == 0
+    with Database(url) as db:
+        db.transaction(lambda conn: command.downgrade(db._alembic(conn), "0002"))
+    status = run("db", "status", env={"BACKSTORY_USER": "alice"})
+    assert "schema 0002 (latest " in status.stdout
+    upgraded = run("db", "upgrade")
+    assert upgraded.exit_code == 0, upgraded.stderr
+    assert f"schema 0002 -> {HEAD}." in upgraded.stdout
+    assert "upgrade-ref" in run("patient", "list").stdout
+    assert ("alice", "database.upgrade") in audit_actions(url)
 
 
 def test_clinicians_cannot_erase_or_back_up(run: Callable[..., Result], tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from backstory.storage import Database, SchemaMismatch, Store
@@ -63,3 +63,17 @@ def test_newer_older_and_foreign_schemas_are_refused(
         other.transaction(lambda c: c.execute(text("CREATE TABLE stranger (x INTEGER)")))
         with pytest.raises(SchemaMismatch, match="not a Backstory database"):
             other.ensure_schema()
+
+
+def test_upgrade_from_0002_adds_the_signin_failures(db: Database) -> None:
+    """A database made before sign-in throttling was shared (0002) is refused until
+    `backstory db upgrade`, which adds the table and keeps every record."""
+    patient = Store(db, "alice").add_patient("before-0003")
+    db.transaction(lambda conn: command.downgrade(db._alembic(conn), "0002"))
+    assert db.revision() == "0002"
+    assert not db.transaction(lambda conn: inspect(conn).has_table("signin_failure"))
+    with pytest.raises(SchemaMismatch, match="older"):
+        db.ensure_schema()
+    assert db.upgrade() == ("0002", HEAD)
+    assert db.transaction(lambda conn: inspect(conn).has_table("signin_failure"))
+    assert Store(db, "alice").patient_record(patient.id).patient.reference == "before-0003"

@@ -164,11 +164,23 @@ def _found(name: str, results: list[dict[str, Any]]) -> list[Violation]:
     ]
 
 
-def axe_run(page: Any, source: str, name: str) -> tuple[list[Violation], list[Violation]]:
-    """Run axe-core in the page: its violations, and what it could not decide (to review)."""
+def axe_run(
+    page: Any, source: str, name: str, *, exclude: tuple[str, ...] = (), only: str | None = None
+) -> tuple[list[Violation], list[Violation]]:
+    """Run axe-core in the page: its violations, and what it could not decide (to review).
+
+    ``exclude`` leaves parts of the page (CSS selectors) out of the audit; ``only`` audits
+    one part alone. Both are for third-party widgets only (see ``test_web_a11y.py``).
+    """
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.evaluate(source)
-    raw = page.evaluate("options => window.axe.run(document, options)", AXE_OPTIONS)
+    context: Any = {"exclude": [[s] for s in exclude]} if exclude else None
+    if only is not None:
+        context = {"include": [[only]]}
+    raw = page.evaluate(
+        "args => window.axe.run(args.context || document, args.options)",
+        {"context": context, "options": AXE_OPTIONS},
+    )
     return _found(name, raw["violations"]), _found(name, raw["incomplete"])
 
 

@@ -46,6 +46,10 @@ PUBLIC, LINK, CLINIC, ADMIN, OPERATOR, API_READ, API_WRITE = (
 ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/api/v1/openapi.json"): PUBLIC,
+    # the API documentation page is as public as the OpenAPI document it shows (it holds no
+    # data; "Try it out" needs an API token like any other client)
+    ("GET", "/api/docs"): PUBLIC,
+    ("GET", "/api/docs/static/{name}"): PUBLIC,
     ("GET", "/api/v1/ping"): PUBLIC,
     ("GET", "/static"): PUBLIC,
     ("GET", "/"): PUBLIC,
@@ -233,6 +237,7 @@ class Requests:
             "token_id": self.token_id,
             "token": lambda: "forged-or-expired-token",
             "service_id": lambda: "backstory-patient-view",
+            "name": lambda: "swagger-ui.css",
         }
         out = path
         for key, make in values.items():

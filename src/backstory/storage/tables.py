@@ -209,6 +209,24 @@ release = Table(
 )
 """Whether the clinician has released an assessment's explanation to the patient."""
 
+# -- sign-in throttling (migration 0003) ------------------------------------------------------
+
+signin_failure = Table(
+    "signin_failure",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(10), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("kind IN ('user', 'address')", name="kind"),
+    Index("ix_signin_failure_key", "kind", "digest", "at"),
+    Index("ix_signin_failure_at", "at"),
+)
+"""Failed sign-ins (and ones in progress), by a keyed digest of the user name or of the
+client address - never either in clear - so every process of the web app sees the same
+counts. Rows older than the throttling window are deleted; they are not patient records and
+are left out of JSON dumps (``TABLES_IN_ORDER``)."""
+
 TABLES_IN_ORDER = (
     clinic,
     app_user,
@@ -224,4 +242,5 @@ TABLES_IN_ORDER = (
     patient_link,
     release,
 )
-"""Parents before children: the order to insert a dump in."""
+"""Parents before children: the order to insert a dump in (every table but ``signin_failure``,
+whose short-lived rows a restored database does not need)."""

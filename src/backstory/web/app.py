@@ -39,13 +39,14 @@ from backstory.storage.errors import (
     NotFound,
     StorageError,
 )
-from backstory.web import api, cds, deps, fhir_api
+from backstory.web import api, api_docs, cds, deps, fhir_api
 from backstory.web.pages import admin, assessments, auth, patient_link, patients
 from backstory.web.pages import knowledge as knowledge_pages
 from backstory.web.pages import operator as operator_pages
 from backstory.web.problems import problem
-from backstory.web.security import SECURITY_HEADERS, Signer, Throttle
+from backstory.web.security import SECURITY_HEADERS, Signer
 from backstory.web.settings import Settings, SettingsError
+from backstory.web.throttle import SigninThrottle
 
 HERE = Path(__file__).parent
 log = logging.getLogger("backstory.web")
@@ -275,23 +276,29 @@ def create_app(
             "(Authorization: Bearer TOKEN) made by a clinic admin. Errors are RFC 9457 problem "
             "details (application/problem+json)."
         ),
-        # Swagger UI needs inline script and a CDN, which the CSP forbids: the OpenAPI
-        # document itself is served (and any OpenAPI viewer can read it).
+        # FastAPI's own Swagger UI and ReDoc pages load scripts from a CDN and run inline
+        # script, which the CSP forbids: api_docs serves Swagger UI from local files instead.
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals["version"] = __version__
+    now = clock or utcnow
     app.state.web = deps.WebState(
         settings=settings,
         db=database,
         templates=templates,
         knowledge=knowledge or load_knowledge(),
         signer=Signer(settings.secret_key),
-        user_throttle=Throttle(settings.login_attempts, settings.login_window_seconds),
-        address_throttle=Throttle(settings.login_attempts * 4, settings.login_window_seconds),
-        clock=clock or utcnow,
+        throttle=SigninThrottle(
+            database,
+            settings.secret_key,
+            settings.login_attempts,
+            settings.login_window_seconds,
+            now,
+        ),
+        clock=now,
         cds_clients=cds_clients,
     )
     _install_handlers(app)
@@ -312,6 +319,7 @@ def create_app(
         api.router,
         cds.router,
         fhir_api.router,
+        api_docs.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -23,8 +23,9 @@ from backstory.storage import Database, Store
 from backstory.storage import accounts as acc
 from backstory.storage.database import utcnow
 from backstory.storage.users import User
-from backstory.web.security import Signer, Throttle, token_digest
+from backstory.web.security import Signer, token_digest
 from backstory.web.settings import Settings
+from backstory.web.throttle import SigninThrottle
 
 
 class SignInRequired(Exception):
@@ -56,8 +57,8 @@ class WebState:
     templates: Jinja2Templates
     knowledge: KnowledgeBase
     signer: Signer
-    user_throttle: Throttle
-    address_throttle: Throttle
+    throttle: SigninThrottle
+    """Failed sign-ins per user name and client address, shared through the database."""
     clock: Callable[[], dt.datetime] = utcnow
     extra: dict[str, Any] = field(default_factory=dict)
     cds_clients: TrustedClients | None = None

@@ -1,4 +1,4 @@
-"""Security primitives: password hashing, signed tokens, CSRF, throttling, headers.
+"""Security primitives: password hashing, signed tokens, CSRF, keyed digests, headers.
 
 Kept free of any web framework so each piece is unit-tested on its own.
 """
@@ -8,10 +8,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
-from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -71,6 +67,14 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def keyed_digest(secret: str, purpose: str, value: str) -> str:
+    """An HMAC-SHA256 of ``value`` under the app's secret, for storing something that must
+    be recognised again but never read back (a user name, a client address): unlike a plain
+    hash, a leaked table cannot be reversed by hashing every likely name or address."""
+    message = f"backstory:{purpose}:{value}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
 class Signer:
     """Signs small payloads with expiry (sessions, CSRF, patient links)."""
 
@@ -97,32 +101,3 @@ class Signer:
 
     def csrf_ok(self, session_id: str, token: str | None) -> bool:
         return bool(token) and hmac.compare_digest(self.csrf_token(session_id), token or "")
-
-
-@dataclass
-class Throttle:
-    """Counts failed sign-ins per key in a sliding window and refuses after a limit."""
-
-    attempts: int
-    window_seconds: int
-    clock: Callable[[], float] = time.monotonic
-    _failures: dict[str, deque[float]] = field(default_factory=dict)
-
-    def _recent(self, key: str) -> deque[float]:
-        now = self.clock()
-        q = self._failures.setdefault(key, deque())
-        while q and now - q[0] > self.window_seconds:
-            q.popleft()
-        return q
-
-    def blocked(self, key: str) -> bool:
-        return len(self._recent(key)) >= self.attempts
-
-    def failed(self, key: str) -> None:
-        self._recent(key).append(self.clock())
-        if len(self._failures) > 10_000:  # bound memory under a spray of usernames
-            oldest = next(iter(self._failures))
-            self._failures.pop(oldest, None)
-
-    def succeeded(self, key: str) -> None:
-        self._failures.pop(key, None)

@@ -1,6 +1,7 @@
 """Signing in and out, the first-start set-up link, and choosing a password from a link.
 
-Sign-in is throttled per user name and per client address (HTTP 429 with a plain message);
+Sign-in is throttled per user name and per client address (HTTP 429 with a plain message),
+with the failures counted in the database so that every process shares them (``throttle``);
 a failed attempt costs the same whether or not the user exists. The sign-in form's CSRF
 token is bound to a short pre-session cookie, and link pages' tokens to the link itself.
 """
@@ -90,9 +91,8 @@ def signin(request: Request, state: deps.WebDep, form: deps.RawForm) -> Response
     raw_password = form.get("password")
     username = raw_name.strip() if isinstance(raw_name, str) else ""
     password = raw_password if isinstance(raw_password, str) else ""
-    user_key = "user:" + username.lower()
-    address_key = "address:" + deps.client_address(request)
-    if state.user_throttle.blocked(user_key) or state.address_throttle.blocked(address_key):
+    attempt = state.throttle.begin(username, deps.client_address(request))
+    if attempt is None:
         minutes = max(1, state.settings.login_window_seconds // 60)
         return _signin_page(
             request,
@@ -108,8 +108,7 @@ def signin(request: Request, state: deps.WebDep, form: deps.RawForm) -> Response
     stored = found.password_hash if found and found.password_hash else _dummy_hash()
     ok = verify_password(stored, password) and found is not None
     if not ok or found is None:
-        state.user_throttle.failed(user_key)
-        state.address_throttle.failed(address_key)
+        # the attempt stays recorded as a failure
         return _signin_page(
             request,
             state,
@@ -117,7 +116,7 @@ def signin(request: Request, state: deps.WebDep, form: deps.RawForm) -> Response
             username=username,
             status=401,
         )
-    state.user_throttle.succeeded(user_key)
+    state.throttle.succeeded(attempt)
     session = new_token()
     state.db.transaction(
         lambda conn: acc.create_session(conn, found.user, token_digest(session), state.now())
