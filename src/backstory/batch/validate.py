@@ -272,9 +272,7 @@ def _clean_columns(raw: pl.DataFrame, cols: Sequence[FlatColumn]) -> set[str]:
     return clean
 
 
-def _never_wrong(
-    col: FlatColumn, dtype: pl.DataType, raw: pl.DataFrame, dates: list[str] | None
-) -> bool:
+def _never_wrong(col: FlatColumn, dtype: pl.DataType, dates_all_valid: bool) -> bool:
     """True when no cell of this column can be refused, so no per-row check is needed.
 
     A column of the contract's own Boolean or Enum type holds only allowed values; any
@@ -285,14 +283,12 @@ def _never_wrong(
         return True
     if col.spec.type == "string" and _text(dtype):
         return True
-    if col.spec.type == "date" and dates is not None and _text(dtype):
-        s = raw.get_column(col.name).cast(pl.String)
-        return s.filter(s != "").n_unique() == len(dates)
-    return False
+    return col.spec.type == "date" and _text(dtype) and dates_all_valid
 
 
-def _valid_dates(raw: pl.DataFrame, col: FlatColumn) -> list[str]:
-    """The distinct date texts in this column that the contract's date rule accepts.
+def _valid_dates(raw: pl.DataFrame, col: FlatColumn) -> tuple[list[str], bool]:
+    """The distinct date texts in this column that the contract's date rule accepts, and
+    whether every distinct non-empty text did.
 
     Checked once per distinct value with the validator's own rule (few distinct dates).
     """
@@ -300,8 +296,10 @@ def _valid_dates(raw: pl.DataFrame, col: FlatColumn) -> list[str]:
     if s.dtype == pl.Date:
         s = s.dt.to_string("%Y-%m-%d")
     elif not _text(s.dtype):
-        return []
-    return [v for v in s.cast(pl.String).drop_nulls().unique().to_list() if is_iso_date(v)]
+        return [], False
+    distinct = [v for v in s.cast(pl.String).drop_nulls().unique().to_list() if v != ""]
+    valid = [v for v in distinct if is_iso_date(v)]
+    return valid, len(valid) == len(distinct)
 
 
 class Messages:
@@ -409,9 +407,11 @@ def _plan(
             cell = _Cell(s.is_not_null(), s, pl.lit(False))
         elif col.name in schema:
             dtype = schema[col.name]
-            dates = _valid_dates(raw, col) if col.spec.type == "date" else None
+            dates, dates_all_valid = (
+                _valid_dates(raw, col) if col.spec.type == "date" else (None, False)
+            )
             cell = _typed(col, dtype, dates)
-            if not _never_wrong(col, dtype, raw, dates):
+            if not _never_wrong(col, dtype, dates_all_valid):
                 flags["b:" + col.name] = cell.bad
             if cell.pre is not None:
                 pre.append(cell.pre)
