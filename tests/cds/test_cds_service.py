@@ -9,7 +9,15 @@ from typing import Any
 
 import pytest
 
-from backstory.cds import CdsError, discovery, handle_hook, parse_feedback
+from backstory.cds import (
+    NOT_FETCHED,
+    CdsError,
+    discovery,
+    fetch_plan,
+    handle_hook,
+    parse_feedback,
+    with_prefetch,
+)
 from backstory.fhir.response import assessment_to_response
 
 EXAMPLES = Path(__file__).parents[1] / "data" / "examples"
@@ -108,33 +116,43 @@ def test_missing_prefetch_is_412() -> None:
     assert exc.value.status == 412
 
 
-def test_missing_prefetch_is_fetched_when_a_server_is_given() -> None:
-    seen: list[tuple[str, str | None]] = []
-
-    def fetch(url: str, token: str | None) -> Any:
-        seen.append((url, token))
-        return {
-            "resourceType": "Bundle",
-            "type": "searchset",
-            "entry": [{"resource": qr("p01-cauda-equina")}],
-        }
-
+def test_missing_prefetch_plans_a_search_of_the_named_server() -> None:
+    """The service never fetches: it says what to search for, and answers from the result."""
     req = patient_view(
         fhirServer="https://ehr.example/fhir", fhirAuthorization={"access_token": "abc"}
     )
-    cards = handle_hook(PV, req, fetch=fetch).cards
-    assert cards[0]["indicator"] == "critical"
-    assert seen[0][0].startswith(
-        "https://ehr.example/fhir/QuestionnaireResponse?subject=Patient/p1"
+    search = fetch_plan(PV, req)
+    assert search is not None
+    assert (search.server, search.resource_type, search.token) == (
+        "https://ehr.example/fhir",
+        "QuestionnaireResponse",
+        "abc",
     )
-    assert seen[0][1] == "abc"
-
-    def broken(url: str, token: str | None) -> Any:
-        raise ConnectionError("down")
-
+    assert dict(search.params)["subject"] == "Patient/p1"
+    assert dict(search.params)["status"] == "completed"
+    assert "abc" not in repr(search)
+    # without the fetched result, the call is the one 412 for "not fetched"
     with pytest.raises(CdsError) as exc:
-        handle_hook(PV, req, fetch=broken)
-    assert exc.value.status == 412
+        handle_hook(PV, req)
+    assert exc.value.status == 412 and exc.value.message == NOT_FETCHED
+    fetched = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": qr("p01-cauda-equina")}],
+    }
+    cards = handle_hook(PV, with_prefetch(req, fetched)).cards
+    assert cards[0]["indicator"] == "critical"
+
+
+def test_no_search_is_planned_when_none_is_needed() -> None:
+    assert fetch_plan(PV, patient_view(qr("p01-cauda-equina"), fhirServer="https://e/f")) is None
+    assert fetch_plan(PV, patient_view()) is None  # no server named: handle_hook says 412
+    no_imaging = order_select(None, {**MRI, "code": {"text": "Full blood count"}})
+    del no_imaging["prefetch"]
+    assert fetch_plan(OS, {**no_imaging, "fhirServer": "https://e/f"}) is None
+    with pytest.raises(CdsError) as exc:
+        fetch_plan(PV, {"hook": "order-select"})
+    assert exc.value.status == 400
 
 
 def test_no_assessment_on_record() -> None:

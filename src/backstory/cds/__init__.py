@@ -5,21 +5,29 @@ records feedback in the audit log.
 """
 
 from backstory.cds.service import (
+    NOT_FETCHED,
     CdsError,
     CdsKnowledge,
     CdsResponse,
+    FhirSearch,
     discovery,
+    fetch_plan,
     handle_hook,
     load_cds_knowledge,
     parse_feedback,
+    with_prefetch,
 )
 
 __all__ = [
+    "NOT_FETCHED",
     "CdsError",
     "CdsKnowledge",
     "CdsResponse",
+    "FhirSearch",
     "discovery",
+    "fetch_plan",
     "handle_hook",
     "load_cds_knowledge",
     "parse_feedback",
+    "with_prefetch",
 ]

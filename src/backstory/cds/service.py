@@ -2,7 +2,10 @@
 
 Backstory keeps no state for a hook call: the EHR sends (or lets us fetch) the patient's
 latest Backstory QuestionnaireResponse, and the cards are computed from it with the same
-engine as every other adapter.
+engine as every other adapter. Nothing here fetches: :func:`fetch_plan` says which FHIR search
+a call needs when the EHR sent no prefetch, and the web app decides whether to make it (only
+from an operator's allow-list, :mod:`backstory.cds.servers`) and passes the result back in as
+the prefetch.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
@@ -35,7 +38,6 @@ LEVEL_WORDS = {
     "routine": "Routine",
 }
 
-Fetch = Callable[[str, str | None], Any]
 ReportLink = Callable[[Mapping[str, Any]], str | None]
 
 
@@ -123,11 +125,42 @@ _ID = re.compile(r"^[A-Za-z0-9._:-]{1,60}$")
 HOOKS = {"patient_view": "patient-view", "order_select": "order-select"}
 
 
-def _prefetch_query() -> str:
+NOT_FETCHED = (
+    "prefetch 'assessment' is missing and the assessment was not fetched from the FHIR server "
+    "(Backstory fetches only from FHIR servers its operator has allowed); send the assessment "
+    "as prefetch"
+)
+"""The one answer (HTTP 412) for every fetch not made or failed, whatever the cause, so that
+a caller learns nothing about the address it named."""
+
+
+def _search_params(patient: str) -> tuple[tuple[str, str], ...]:
     return (
-        "QuestionnaireResponse?subject={{context.patientId}}"
-        f"&questionnaire={questionnaire_url('assessment')}&status=completed&_sort=-authored&_count=1"
+        ("subject", patient),
+        ("questionnaire", questionnaire_url("assessment")),
+        ("status", "completed"),
+        ("_sort", "-authored"),
+        ("_count", "1"),
     )
+
+
+def _prefetch_query() -> str:
+    return "QuestionnaireResponse?" + "&".join(
+        f"{k}={v}" for k, v in _search_params("{{context.patientId}}")
+    )
+
+
+@dataclass(frozen=True)
+class FhirSearch:
+    """The FHIR search a hook call needs because the EHR sent no prefetch: the ``fhirServer``
+    the caller named (not checked against anything yet), the resource type, the search
+    parameters (to be URL-encoded by the fetcher) and the caller's ``fhirAuthorization``
+    access token."""
+
+    server: str
+    resource_type: str
+    params: tuple[tuple[str, str], ...]
+    token: str | None = field(repr=False)
 
 
 def discovery(ck: CdsKnowledge | None = None) -> dict[str, Any]:
@@ -145,7 +178,8 @@ def discovery(ck: CdsKnowledge | None = None) -> dict[str, Any]:
                 "prefetch": {"assessment": _prefetch_query()},
                 "usageRequirements": (
                     "Send the patient's latest completed Backstory QuestionnaireResponse as "
-                    "prefetch 'assessment' (or allow a FHIR server fetch); authenticate with a "
+                    "prefetch 'assessment' (or name as fhirServer a FHIR server this Backstory's "
+                    "operator has allowed it to fetch from); authenticate with a "
                     "JWT signed by a CDS client registered with this Backstory (ES384 or "
                     "RS384), or a Backstory API token."
                 ),
@@ -190,27 +224,71 @@ def _latest_response(value: Any) -> Mapping[str, Any] | None:
     raise CdsError(400, "prefetch 'assessment' must be a QuestionnaireResponse or a Bundle")
 
 
-def _assessment_resource(request: Mapping[str, Any], fetch: Fetch | None) -> Any:
-    """The prefetched (or fetched) assessment resource; None means "searched, none found"."""
+def _has_prefetch(request: Mapping[str, Any]) -> bool:
     prefetch = request.get("prefetch")
-    if isinstance(prefetch, Mapping) and "assessment" in prefetch:
-        return prefetch["assessment"]
+    return isinstance(prefetch, Mapping) and "assessment" in prefetch
+
+
+def _assessment_resource(request: Mapping[str, Any]) -> Any:
+    """The prefetched assessment resource; None means "searched, none found"."""
+    if _has_prefetch(request):
+        return request["prefetch"]["assessment"]
     server = request.get("fhirServer")
-    if isinstance(server, str) and server and fetch is not None:
-        auth = request.get("fhirAuthorization")
-        token = auth.get("access_token") if isinstance(auth, Mapping) else None
-        patient = request["context"]["patientId"]
-        query = _prefetch_query().replace("{{context.patientId}}", f"Patient/{patient}")
-        try:
-            return fetch(f"{server.rstrip('/')}/{query}", token)
-        except Exception as exc:
-            raise CdsError(
-                412, f"the assessment could not be fetched: {type(exc).__name__}"
-            ) from None
+    if isinstance(server, str) and server:
+        raise CdsError(412, NOT_FETCHED)
     raise CdsError(
         412,
         "prefetch 'assessment' is missing and no FHIR server was given to fetch it from",
     )
+
+
+def _checked(service_id: str, request: Any, ck: CdsKnowledge) -> tuple[str, list[str]]:
+    """The service's key and the selected imaging orders, once the request's shape is valid."""
+    key = _service_key(service_id, ck)
+    if not isinstance(request, Mapping):
+        raise CdsError(400, "the hook request must be a JSON object")
+    if request.get("hook") != HOOKS[key]:
+        raise CdsError(400, f"this service answers the {HOOKS[key]} hook")
+    _require(request, "hookInstance", str, "")
+    context = _require(request, "context", Mapping, "")
+    _require(context, "patientId", str, "context.")
+    _require(context, "userId", str, "context.")
+    orders = _selected_imaging(context, ck) if key == "order_select" else []
+    return key, orders
+
+
+def fetch_plan(service_id: str, request: Any) -> FhirSearch | None:
+    """The FHIR search to make before :func:`handle_hook` can answer, or None when none is
+    needed: the prefetch was sent, the order holds no lumbar imaging, or no ``fhirServer`` was
+    named (then :func:`handle_hook` answers 412).
+
+    Raises:
+        CdsError: as :func:`handle_hook`, for a request that is not valid.
+    """
+    key, orders = _checked(service_id, request, load_cds_knowledge())
+    if key == "order_select" and not orders:
+        return None
+    server = request.get("fhirServer")
+    if _has_prefetch(request) or not isinstance(server, str) or not server:
+        return None
+    auth = request.get("fhirAuthorization")
+    token = auth.get("access_token") if isinstance(auth, Mapping) else None
+    patient = f"Patient/{request['context']['patientId']}"
+    return FhirSearch(
+        server,
+        "QuestionnaireResponse",
+        _search_params(patient),
+        token if isinstance(token, str) and token else None,
+    )
+
+
+def with_prefetch(request: Mapping[str, Any], resource: Any) -> dict[str, Any]:
+    """A copy of the hook request with ``resource`` (fetched) as its prefetch 'assessment'."""
+    prefetch = request.get("prefetch")
+    return {
+        **request,
+        "prefetch": {**(prefetch if isinstance(prefetch, Mapping) else {}), "assessment": resource},
+    }
 
 
 def _uuid(request: Mapping[str, Any], key: str) -> str:
@@ -394,29 +472,20 @@ def handle_hook(
     request: Any,
     *,
     knowledge: KnowledgeBase | None = None,
-    fetch: Fetch | None = None,
     report_link: ReportLink | None = None,
 ) -> CdsResponse:
-    """Answer one hook call.
+    """Answer one hook call from its prefetch (fetching, if any, was done before: see
+    :func:`fetch_plan` and :func:`with_prefetch`).
 
     Raises:
         CdsError: 404 unknown service, 400 malformed request, 412 required data missing.
     """
     kb = knowledge or load_knowledge()
     ck = load_cds_knowledge()
-    key = _service_key(service_id, ck)
-    if not isinstance(request, Mapping):
-        raise CdsError(400, "the hook request must be a JSON object")
-    if request.get("hook") != HOOKS[key]:
-        raise CdsError(400, f"this service answers the {HOOKS[key]} hook")
-    _require(request, "hookInstance", str, "")
-    context = _require(request, "context", Mapping, "")
-    _require(context, "patientId", str, "context.")
-    _require(context, "userId", str, "context.")
-    orders = _selected_imaging(context, ck) if key == "order_select" else []
+    key, orders = _checked(service_id, request, ck)
     if key == "order_select" and not orders:
         return CdsResponse([])
-    resource = _assessment_resource(request, fetch)
+    resource = _assessment_resource(request)
     qr = _latest_response(resource)
     if qr is None:
         return CdsResponse(

@@ -14,8 +14,9 @@ clinic it acts for, and optionally the ``sub`` values it may send. :func:`verify
 - ``aud`` (a string or a list) contains the full URL of the endpoint called;
 - ``exp``, ``iat`` and ``jti`` are present, ``exp`` is at most five minutes after ``iat``, the
   token has not expired and was not issued in the future (both with ``LEEWAY_SECONDS`` of
-  clock skew), and the ``jti`` was not seen before within its lifetime (:class:`ReplayCache`,
-  in this process only).
+  clock skew), and the ``jti`` was not seen before within its lifetime (a :class:`ReplayStore`:
+  the web app's is the database, shared by all its processes; :class:`ReplayCache` keeps them
+  in one process's memory, for tools and tests).
 
 Nothing here does network I/O, and a refusal's message never quotes a key or a claim.
 """
@@ -28,7 +29,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import jwt
 import yaml
@@ -260,8 +261,19 @@ def load_trusted_clients(path: str | Path) -> TrustedClients:
 # -- replay protection --------------------------------------------------------------------------
 
 
+class ReplayStore(Protocol):
+    """Where the ``jti`` values seen are kept until their tokens expire."""
+
+    def add(self, client: str, jti: str, until: float, now: float) -> ReplayAnswer:
+        """Record ``jti`` of ``client`` until ``until`` (epoch seconds): ``new`` when it was
+        not recorded (or its record had expired at ``now``), ``seen`` for a replay, ``full``
+        when it cannot be recorded (refused rather than forgotten)."""
+        ...
+
+
 class ReplayCache:
-    """The ``jti`` values seen, each kept until its token has expired (this process only).
+    """The ``jti`` values seen, each kept until its token has expired (this process only:
+    for tools and tests; the web app uses the database, ``backstory.web.cds_replay``).
 
     Bounded: when ``limit`` live entries are held, :meth:`add` refuses rather than forgets,
     so a replay can never slip through because the cache was full.
@@ -330,7 +342,7 @@ def verify(
     clients: TrustedClients | None,
     audience: str,
     now: float,
-    replay: ReplayCache,
+    replay: ReplayStore,
 ) -> Verified:
     """Check one CDS client JWT for a call to ``audience`` (the endpoint's full URL).
 

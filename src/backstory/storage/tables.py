@@ -227,6 +227,21 @@ client address - never either in clear - so every process of the web app sees th
 counts. Rows older than the throttling window are deleted; they are not patient records and
 are left out of JSON dumps (``TABLES_IN_ORDER``)."""
 
+# -- CDS client JWT ids already used (migration 0004) --------------------------------------------
+
+cds_jti = Table(
+    "cds_jti",
+    metadata,
+    Column("client", String(40), primary_key=True),
+    Column("digest", String(64), primary_key=True),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_cds_jti_expires_at", "expires_at"),
+)
+"""The ``jti`` of every CDS client JWT accepted while its token can still be used (a SHA-256
+digest, by the configured client's name), so that every process of the web app refuses a
+replay; the primary key lets exactly one of two racing calls record a ``jti``. Expired rows
+are deleted; like ``signin_failure``, they are left out of JSON dumps."""
+
 TABLES_IN_ORDER = (
     clinic,
     app_user,
@@ -242,5 +257,5 @@ TABLES_IN_ORDER = (
     patient_link,
     release,
 )
-"""Parents before children: the order to insert a dump in (every table but ``signin_failure``,
-whose short-lived rows a restored database does not need)."""
+"""Parents before children: the order to insert a dump in (every table but ``signin_failure``
+and ``cds_jti``, whose short-lived rows a restored database does not need)."""

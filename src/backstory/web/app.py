@@ -40,6 +40,8 @@ from backstory.storage.errors import (
     StorageError,
 )
 from backstory.web import api, api_docs, cds, deps, fhir_api
+from backstory.web.cds_fetch import FhirFetcher
+from backstory.web.cds_replay import DatabaseReplay
 from backstory.web.pages import admin, assessments, auth, patient_link, patients
 from backstory.web.pages import knowledge as knowledge_pages
 from backstory.web.pages import operator as operator_pages
@@ -298,8 +300,10 @@ def create_app(
             settings.login_window_seconds,
             now,
         ),
+        cds_replay=DatabaseReplay(database, now),
         clock=now,
         cds_clients=cds_clients,
+        cds_fetcher=FhirFetcher(settings.cds_fhir_servers, allow_http=not settings.production),
     )
     _install_handlers(app)
 

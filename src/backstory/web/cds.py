@@ -1,9 +1,11 @@
 """CDS Hooks 2.0 routes: discovery, the two services, feedback, and the linked report view.
 
-The hook logic is in :mod:`backstory.cds` (pure). Here: authentication, the EHR fetch when
-prefetch is missing, audit of every call, every refusal and every feedback entry (ids and
-codes only - never patient data), and a signed, expiring link to a read-only report for
-signed-in clinicians, so nothing from the hook call is stored.
+The hook logic is in :mod:`backstory.cds` (pure). Here: authentication, the fetch from the
+EHR's FHIR server when prefetch is missing - only from the operator's allow-list, never
+blocking the event loop (:mod:`backstory.web.cds_fetch`), and answered with one and the same
+412 whatever went wrong - audit of every call, every fetch, every refusal and every feedback
+entry (ids and codes only - never patient data or an address), and a signed, expiring link
+to a read-only report for signed-in clinicians, so nothing from the hook call is stored.
 
 Authentication (discovery stays public, as CDS Hooks expects): a bearer value shaped like a
 JWT (``header.payload.signature``) is always checked as a CDS client's signed JWT against the
@@ -16,15 +18,25 @@ from __future__ import annotations
 
 import json
 import logging
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from backstory.cds import CdsError, discovery, handle_hook, parse_feedback, trust
+from backstory.cds import (
+    NOT_FETCHED,
+    CdsError,
+    FhirSearch,
+    discovery,
+    fetch_plan,
+    handle_hook,
+    parse_feedback,
+    trust,
+    with_prefetch,
+)
 from backstory.contract import AssessmentError, parse_assessment
 from backstory.core.engine import assess
 from backstory.explain import explain_report
@@ -32,22 +44,13 @@ from backstory.storage import accounts as acc
 from backstory.storage import audit
 from backstory.storage.users import User
 from backstory.web import api, deps
+from backstory.web.cds_fetch import FetchFailed
 from backstory.web.security import token_digest
 
 log = logging.getLogger("backstory.web")
 router = APIRouter(include_in_schema=False)
 MAX_BODY = 2 * 1024 * 1024
 REPORT_LINK_SECONDS = 24 * 3600
-FETCH_TIMEOUT = 5.0
-
-
-def _fetch(url: str, token: str | None) -> Any:
-    """GET a FHIR search from the EHR's server (only called when prefetch is missing)."""
-    req = urllib.request.Request(url, headers={"Accept": "application/fhir+json"})
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(req, timeout=FETCH_TIMEOUT) as resp:
-        return json.loads(resp.read())
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -175,25 +178,47 @@ async def cds_discovery() -> JSONResponse:
 async def cds_call(
     service_id: str, request: Request, who: HookCaller, state: deps.WebDep
 ) -> Response:
-    """Answer one hook call with cards."""
+    """Answer one hook call with cards (fetching the assessment first only when it is missing
+    and the named FHIR server is on the operator's allow-list)."""
     try:
         body = await _json_body(request)
+        search = fetch_plan(service_id, body)
+        if search is not None:
+            body = with_prefetch(body, await _fetched(state, who, search))
         base = deps.base_url(request, state)
 
         def link(data: Any) -> str:
             return f"{base}/cds/report?t={state.signer.sign('cds-report', data)}"
 
-        result = handle_hook(
-            service_id, body, knowledge=state.knowledge, fetch=_fetch, report_link=link
-        )
+        result = handle_hook(service_id, body, knowledge=state.knowledge, report_link=link)
     except CdsError as exc:
         return _error(exc.status, exc.message)
-    state.db.transaction(
+    await run_in_threadpool(
+        state.db.transaction,
         lambda conn: audit.record(
             conn, who.actor, "cds.hook", who.record_type, who.record_id, count=len(result.cards)
-        )
+        ),
     )
     return JSONResponse(result.to_dict())
+
+
+async def _fetched(state: deps.WebState, who: CdsCaller, search: FhirSearch) -> Any:
+    """The assessment from the allowed FHIR server; every fetch - made or not - is audited
+    with an outcome code, and every failure is the same 412 for the caller."""
+    outcome, resource = "ok", None
+    try:
+        resource = await state.cds_fetcher.fetch(search)
+    except FetchFailed as exc:
+        outcome = exc.reason
+    await run_in_threadpool(
+        state.db.transaction,
+        lambda conn: audit.record(
+            conn, who.actor, "cds.fetch", who.record_type, who.record_id, outcome=outcome
+        ),
+    )
+    if resource is None:
+        raise CdsError(412, NOT_FETCHED)
+    return resource
 
 
 @router.post("/cds-services/{service_id}/feedback")
@@ -219,7 +244,7 @@ async def cds_feedback(
                 override=e["override_reason"],
             )
 
-    state.db.transaction(work)
+    await run_in_threadpool(state.db.transaction, work)
     return JSONResponse({})
 
 

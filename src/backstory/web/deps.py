@@ -17,12 +17,13 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from backstory.cds.trust import ReplayCache, TrustedClients
+from backstory.cds.trust import ReplayStore, TrustedClients
 from backstory.knowledge.loader import KnowledgeBase
 from backstory.storage import Database, Store
 from backstory.storage import accounts as acc
 from backstory.storage.database import utcnow
 from backstory.storage.users import User
+from backstory.web.cds_fetch import FhirFetcher
 from backstory.web.security import Signer, token_digest
 from backstory.web.settings import Settings
 from backstory.web.throttle import SigninThrottle
@@ -59,12 +60,15 @@ class WebState:
     signer: Signer
     throttle: SigninThrottle
     """Failed sign-ins per user name and client address, shared through the database."""
+    cds_replay: ReplayStore
+    """The CDS client JWT ids (``jti``) seen recently, to refuse a replay (the web app's
+    store is the database, shared by every process: ``web.cds_replay``)."""
     clock: Callable[[], dt.datetime] = utcnow
     extra: dict[str, Any] = field(default_factory=dict)
     cds_clients: TrustedClients | None = None
     """The EHRs whose signed JWTs the CDS Hooks routes accept (``BACKSTORY_CDS_CLIENTS``)."""
-    cds_replay: ReplayCache = field(default_factory=ReplayCache)
-    """The CDS client JWT ids (``jti``) seen recently, to refuse a replay."""
+    cds_fetcher: FhirFetcher = field(default_factory=FhirFetcher)
+    """Fetches a hook's assessment from the operator's allowed FHIR servers (default: off)."""
 
     def now(self) -> dt.datetime:
         return self.clock()

@@ -38,6 +38,9 @@ class Settings:
     """The address people use (behind a proxy), for links printed in the terminal."""
     cds_clients_file: str | None = None
     """The trusted CDS clients (EHRs whose signed JWTs are accepted): a YAML or JSON file."""
+    cds_fhir_servers: tuple[str, ...] = ()
+    """FHIR server base URLs a CDS hook call may make Backstory fetch the assessment from
+    (canonical form, :mod:`backstory.cds.servers`); empty: Backstory never fetches."""
 
     @property
     def production(self) -> bool:
@@ -87,6 +90,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, *, demo: bool = Fals
     cds_clients = (e.get("BACKSTORY_CDS_CLIENTS") or "").strip() or None
     if cds_clients is not None:
         _check_cds_clients(cds_clients, public_url, environment)
+    fhir_servers = _fhir_servers(e.get("BACKSTORY_CDS_FHIR_SERVERS") or "", environment)
     return Settings(
         environment=environment,
         secret_key=secret,
@@ -100,7 +104,18 @@ def settings_from_env(env: Mapping[str, str] | None = None, *, demo: bool = Fals
         login_window_seconds=_int(e, "BACKSTORY_LOGIN_WINDOW_SECONDS", 300, 10, 86400),
         public_url=public_url,
         cds_clients_file=cds_clients,
+        cds_fhir_servers=fhir_servers,
     )
+
+
+def _fhir_servers(raw: str, environment: str) -> tuple[str, ...]:
+    """The FHIR servers CDS hooks may fetch from: https only outside development."""
+    from backstory.cds.servers import ServerListError, parse_server_list
+
+    try:
+        return parse_server_list(raw, development=environment == "development")
+    except ServerListError as exc:
+        raise SettingsError(f"BACKSTORY_CDS_FHIR_SERVERS: {exc}") from None
 
 
 def _check_cds_clients(path: str, public_url: str | None, environment: str) -> None:
