@@ -51,6 +51,7 @@ ACTIONS = frozenset(
         "session.signin",
         "cds.hook",
         "cds.feedback",
+        "cds.fetch",
         "cds.refused",
         "cds.report",
         "session.signout",
