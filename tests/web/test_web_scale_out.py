@@ -110,6 +110,7 @@ def servers(
         "BACKSTORY_PUBLIC_URL": PUBLIC,
         "BACKSTORY_CDS_CLIENTS": str(write_clients(folder, keys)),
         "BACKSTORY_LOGIN_ATTEMPTS": str(ATTEMPTS),
+        "BACKSTORY_CDS_FHIR_SERVERS": "https://FHIR.example.org/r4/",
     }
     ports = [_free_port(), _free_port()]
     logs = [tempfile.TemporaryFile() for _ in ports]  # noqa: SIM115 - closed below
@@ -129,6 +130,9 @@ def servers(
                     pytest.fail("backstory serve did not start:\n" + log.read().decode())
                 time.sleep(0.1)
         assert procs[0].pid != procs[1].pid
+        for log in logs:  # each start says where a missing prefetch may be fetched from
+            log.seek(0)
+            assert "fetched from https://fhir.example.org/r4 " in log.read().decode()
         yield bases[0], bases[1]
     finally:
         for proc in procs:

@@ -65,6 +65,12 @@ def serve_command(host: str, port: int, database: str | None, demo: bool) -> Non
     if trusted:
         names = ", ".join(sorted(c.name for c in trusted.clients.values()))
         click.echo(f"CDS Hooks: trusting signed JWTs from {len(trusted)} EHR(s): {names}.")
+    if settings.cds_fhir_servers:
+        click.echo(
+            "CDS Hooks: a missing prefetch may be fetched from "
+            + ", ".join(settings.cds_fhir_servers)
+            + " (BACKSTORY_CDS_FHIR_SERVERS)."
+        )
     if ready.demo_clinic:
         app.state.web.extra["demo_clinic"] = ready.demo_clinic
     configure_logging()
