@@ -190,7 +190,9 @@ async def cds_call(
         def link(data: Any) -> str:
             return f"{base}/cds/report?t={state.signer.sign('cds-report', data)}"
 
-        result = handle_hook(service_id, body, knowledge=state.knowledge, report_link=link)
+        result = await run_in_threadpool(
+            lambda: handle_hook(service_id, body, knowledge=state.knowledge, report_link=link)
+        )
     except CdsError as exc:
         return _error(exc.status, exc.message)
     await run_in_threadpool(
