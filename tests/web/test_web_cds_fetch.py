@@ -275,6 +275,27 @@ def test_a_server_that_is_down_is_the_same_412(
     assert fetch_outcomes(world) == ["network"]
 
 
+def test_any_other_error_is_the_same_412(
+    world: World,
+    settings: Settings,
+    kb: KnowledgeBase,
+    clock: Clock,
+    ehr: FakeFhir,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Whatever goes wrong inside the fetch, no other status or message reaches the caller."""
+
+    async def broken(*args: Any) -> bytes:
+        raise RuntimeError("something nobody expected, quoting /etc/passwd")
+
+    monkeypatch.setattr(FhirFetcher, "_get", broken)
+    app = app_allowing(world, settings, kb, clock, ehr.url)
+    r = post(app, world, hook_naming(ehr.url))
+    assert_not_fetched(r)
+    assert "passwd" not in r.text
+    assert fetch_outcomes(world) == ["error"]
+
+
 # -- a slow server holds up only its own call ---------------------------------------------------
 
 

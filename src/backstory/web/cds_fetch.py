@@ -98,8 +98,21 @@ class FhirFetcher:
         """The Bundle or QuestionnaireResponse the allowed server answers with.
 
         Raises:
-            FetchFailed: why nothing usable came back (a reason code, never the address).
+            FetchFailed: why nothing usable came back (a reason code, never the address) -
+                whatever went wrong, so that no error of any kind reaches the caller.
         """
+        try:
+            return await self._fetch(search)
+        except FetchFailed:
+            raise
+        except (TimeoutError, httpx.TimeoutException):
+            raise FetchFailed("timeout") from None
+        except (httpx.HTTPError, OSError):
+            raise FetchFailed("network") from None
+        except Exception:
+            raise FetchFailed("error") from None
+
+    async def _fetch(self, search: FhirSearch) -> Mapping[str, Any]:
         url = self.url(search)
         headers = {"Accept": "application/fhir+json", "Accept-Encoding": "identity"}
         if search.token:
@@ -107,18 +120,11 @@ class FhirFetcher:
         timeout = httpx.Timeout(
             self.read_seconds, connect=self.connect_seconds, pool=self.connect_seconds
         )
-        try:
-            async with asyncio.timeout(self.total_seconds):
-                async with httpx.AsyncClient(
-                    follow_redirects=False, trust_env=False, timeout=timeout, verify=_tls()
-                ) as client:
-                    body = await self._get(client, url, headers)
-        except FetchFailed:
-            raise
-        except (TimeoutError, httpx.TimeoutException):
-            raise FetchFailed("timeout") from None
-        except (httpx.HTTPError, OSError):
-            raise FetchFailed("network") from None
+        async with asyncio.timeout(self.total_seconds):
+            async with httpx.AsyncClient(
+                follow_redirects=False, trust_env=False, timeout=timeout, verify=_tls()
+            ) as client:
+                body = await self._get(client, url, headers)
         try:
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError):
