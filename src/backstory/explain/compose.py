@@ -202,8 +202,7 @@ def source_refs(ids: Iterable[str], kb: KnowledgeBase) -> tuple[SourceRef, ...]:
         if src is None:
             out.append(SourceRef(sid, sid, None))
             continue
-        link = src.url or (f"https://doi.org/{src.doi}" if src.doi else None)
-        out.append(SourceRef(sid, src.short, link))
+        out.append(SourceRef(sid, src.short, src.link))
     return tuple(out)
 
 

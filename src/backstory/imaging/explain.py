@@ -11,9 +11,11 @@ only applies it, with no I/O, so the same report and age always give the same an
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
+from heapq import heappop, heappush
 from math import floor
 from typing import Any
 
@@ -28,6 +30,9 @@ from backstory.imaging.knowledge import (
 
 MIN_AGE = 16
 MAX_AGE = 110
+MAX_REPORT_CHARS = 50_000
+"""Longest report accepted. A long MRI report runs to a few thousand characters; past this
+the text is not a single scan report, and refusing it keeps every answer quick."""
 
 
 class ScanInputError(ValueError):
@@ -158,16 +163,20 @@ def prevalence_for_age(table: PrevalenceTable, row: str, age: int) -> int:
 
 
 # ---------------------------------------------------------------------------- text anatomy
+#
+# Every pattern is matched once over the whole report and the matches are looked up by
+# position (bisect), so the time taken grows in step with the report's length, not with
+# the number of findings times the length.
 
 
 @lru_cache(maxsize=512)
-def _rx(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, FLAGS)
+def _rx(pattern: str, flags: int = FLAGS) -> re.Pattern[str]:
+    return re.compile(pattern, flags)
 
 
-def _pat(kn: ImagingKnowledge, pattern: str) -> re.Pattern[str]:
+def _pat(kn: ImagingKnowledge, pattern: str, flags: int = FLAGS) -> re.Pattern[str]:
     """A knowledge pattern with its ``{{fragments}}`` filled in, compiled once."""
-    return _rx(kn.expand(pattern))
+    return _rx(kn.expand(pattern), flags)
 
 
 def _any(kn: ImagingKnowledge, patterns: tuple[str, ...]) -> re.Pattern[str] | None:
@@ -175,6 +184,16 @@ def _any(kn: ImagingKnowledge, patterns: tuple[str, ...]) -> re.Pattern[str] | N
     if not patterns:
         return None
     return _rx("|".join(f"(?:{kn.expand(p)})" for p in patterns))
+
+
+def _starts(rx: re.Pattern[str], text: str) -> list[int]:
+    """Every position where ``rx`` matches, overlapping matches included."""
+    return [m.start() for m in _rx(f"(?=(?:{rx.pattern}))", rx.flags).finditer(text)]
+
+
+def _first_at_or_after(sorted_positions: list[int], pos: int) -> int | None:
+    i = bisect_left(sorted_positions, pos)
+    return sorted_positions[i] if i < len(sorted_positions) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,23 +206,64 @@ class _Mention:
 Span = tuple[int, int]
 
 
+class _Spans:
+    """Matches of one pattern over the whole text, sorted, looked up by position."""
+
+    def __init__(self, spans: list[Span]) -> None:
+        self.spans = spans
+        self.starts = [s for s, _ in spans]
+
+    @classmethod
+    def of(cls, rx: re.Pattern[str] | None, text: str) -> _Spans:
+        if rx is None:
+            return cls([])
+        return cls([(m.start(), m.end()) for m in rx.finditer(text) if m.end() > m.start()])
+
+    def first_within(self, lo: int, hi: int) -> Span | None:
+        """The first match that starts at or after ``lo`` and ends by ``hi``."""
+        i = bisect_left(self.starts, lo)
+        if i < len(self.spans) and self.spans[i][1] <= hi:
+            return self.spans[i]
+        return None
+
+    def last_within(self, lo: int, hi: int) -> Span | None:
+        """The last match that starts at or after ``lo`` and ends by ``hi``."""
+        i = bisect_right(self.starts, hi) - 1
+        while i >= 0 and self.spans[i][0] >= lo:
+            if self.spans[i][1] <= hi:
+                return self.spans[i]
+            i -= 1
+        return None
+
+    def overlaps(self, lo: int, hi: int) -> bool:
+        """Whether any match overlaps ``[lo, hi)``."""
+        i = bisect_left(self.starts, hi) - 1
+        # Matches are non-overlapping and sorted, so only the last one starting before
+        # ``hi`` can reach into the range.
+        return i >= 0 and self.spans[i][1] > lo
+
+    def without(self, blocked: _Spans) -> _Spans:
+        """These matches less those that overlap one of ``blocked``."""
+        return _Spans([s for s in self.spans if not blocked.overlaps(*s)])
+
+
 def _mask_ignored_sections(text: str, kn: ImagingKnowledge) -> str:
     """Blank out sections that state the question, not the findings (same length)."""
-    heading = re.compile(kn.expand(kn.text.heading), FLAGS | re.MULTILINE)
+    heading = _pat(kn, kn.text.heading, FLAGS | re.MULTILINE)
     ignore = _pat(kn, kn.text.ignore_headings)
-    resume = _pat(kn, kn.text.resume_headings)
+    headings = [m for m in heading.finditer(text)]
+    heading_starts = [m.start() for m in headings]
+    blank_starts = _starts(_rx(r"\n[ \t]*\n"), text)
+    resume_starts = _starts(_pat(kn, kn.text.resume_headings), text)
     chars = list(text)
-    for m in heading.finditer(text):
+    for m in headings:
         if not ignore.match(m.group("name").strip()):
             continue
         end = len(text)
-        for stop in (
-            heading.search(text, m.end()),
-            re.compile(r"\n[ \t]*\n").search(text, m.end()),
-            resume.search(text, m.end()),
-        ):
+        for starts in (heading_starts, blank_starts, resume_starts):
+            stop = _first_at_or_after(starts, m.end())
             if stop is not None:
-                end = min(end, stop.start())
+                end = min(end, stop)
         for i in range(m.start(), end):
             if chars[i] != "\n":
                 chars[i] = " "
@@ -222,11 +282,18 @@ def _segments(text: str, breaks: re.Pattern[str] | None) -> list[Span]:
     return spans
 
 
-def _containing(spans: list[Span], pos: int) -> Span:
-    for s, e in spans:
-        if s <= pos < e or (s == e == pos):
-            return s, e
-    return spans[-1]
+def _containing_index(spans: list[Span], starts: list[int], pos: int) -> int:
+    """The index of the first segment holding ``pos`` (an empty one counts at its place).
+
+    Segments are sorted and do not overlap; a position inside a dropped break belongs to
+    no segment and gets the last one, as it always has.
+    """
+    i = bisect_left(starts, pos)
+    if i > 0 and spans[i - 1][0] < pos < spans[i - 1][1]:
+        return i - 1
+    if i < len(spans) and spans[i][0] == pos:
+        return i
+    return len(spans) - 1
 
 
 def _find_mentions(text: str, kn: ImagingKnowledge) -> list[_Mention]:
@@ -241,19 +308,23 @@ def _find_mentions(text: str, kn: ImagingKnowledge) -> list[_Mention]:
     return found
 
 
-def _apply_yields(mentions: list[_Mention], clauses: list[Span]) -> list[_Mention]:
+def _apply_yields(mentions: list[_Mention], clause_of: list[int]) -> list[_Mention]:
     """Drop a vague mention when a more specific one overlaps it (or shares its clause)."""
+    ids_in_clause: dict[int, set[str]] = {}
+    for m, c in zip(mentions, clause_of, strict=True):
+        ids_in_clause.setdefault(c, set()).add(m.spec.id)
+    starts = [m.start for m in mentions]
+    longest = max((m.end - m.start for m in mentions), default=0)
     kept: list[_Mention] = []
-    for m in mentions:
+    for m, c in zip(mentions, clause_of, strict=True):
         if m.spec.yields_to:
-            clause = _containing(clauses, m.start)
+            stronger = set(m.spec.yields_to)
+            if m.spec.yield_scope == "clause" and ids_in_clause[c] & stronger:
+                continue
+            lo = bisect_left(starts, m.start - longest)
+            hi = bisect_left(starts, m.end)
             if any(
-                o.spec.id in m.spec.yields_to
-                and (
-                    _overlap(m, o)
-                    or (m.spec.yield_scope == "clause" and _containing(clauses, o.start) == clause)
-                )
-                for o in mentions
+                mentions[i].spec.id in stronger and _overlap(m, mentions[i]) for i in range(lo, hi)
             ):
                 continue
         kept.append(m)
@@ -266,44 +337,62 @@ def _overlap(a: _Mention, b: _Mention) -> bool:
 
 # ---------------------------------------------------------------------------- negation
 
-_LIST_GLUE = re.compile(r"^(?:[\s,/]|\b(?:or|and|nor|and/or|a|an|the|any)\b)*$", FLAGS)
+_LIST_GLUE_WORDS = re.compile(r"\b(?:and/or|or|and|nor|a|an|the|any)\b", FLAGS)
 
 
-def _is_negated(
-    text: str, m: _Mention, clause: Span, others: list[_Mention], kn: ImagingKnowledge
-) -> bool:
-    cs, ce = clause
-    pseudo = _any(kn, kn.negation.pseudo)
-    blocked = [(p.start(), p.end()) for p in pseudo.finditer(text, cs, ce)] if pseudo else []
+class _Negation:
+    """Where the report's negation cues are, found once for the whole text."""
 
-    def valid(c: re.Match[str]) -> bool:
-        return not any(c.start() < pe and ps < c.end() for ps, pe in blocked)
+    def __init__(self, text: str, kn: ImagingKnowledge) -> None:
+        pseudo = _Spans.of(_any(kn, kn.negation.pseudo), text)
+        self.before = _Spans.of(_any(kn, kn.negation.before), text).without(pseudo)
+        self.within = _Spans.of(_any(kn, kn.negation.within), text).without(pseudo)
+        self.after = _Spans.of(_any(kn, kn.negation.after), text).without(pseudo)
+        self.commas = [i for i, ch in enumerate(text) if ch == ","]
 
-    before = _any(kn, kn.negation.before)
-    if before is not None:
-        for c in before.finditer(text, cs, m.start):
-            if valid(c):
-                return True
-    after = _any(kn, kn.negation.after)
-    if after is not None:
-        for c in after.finditer(text, m.end, ce):
-            if valid(c) and _reaches_back(text, m, c.start(), others):
-                return True
-    return False
+    def negates(self, m: _Mention, clause: Span, reach: _ListReach) -> bool:
+        cs, ce = clause
+        if self.before.first_within(cs, m.start) is not None:
+            return True
+        if self.within.first_within(m.start, m.end) is not None:
+            return True
+        cue = self.after.first_within(m.end, ce)
+        if cue is None:
+            return False
+        # A trailing cue ("is not seen") reaches back past commas only across a plain list
+        # of findings; whether it does only gets harder for a later cue, so the first one
+        # decides.
+        comma = _first_at_or_after(self.commas, m.end)
+        return comma is None or comma >= cue[0] or reach.is_list(m.end, cue[0])
 
 
-def _reaches_back(text: str, m: _Mention, cue_start: int, others: list[_Mention]) -> bool:
-    """A trailing cue ("is not seen") reaches back past commas only across a plain list."""
-    gap = text[m.end : cue_start]
-    if "," not in gap:
-        return True
-    chars = list(gap)
-    for o in others:
-        if o is m:
-            continue
-        for i in range(max(o.start, m.end), min(o.end, cue_start)):
-            chars[i - m.end] = " "
-    return bool(_LIST_GLUE.match("".join(chars)))
+class _ListReach:
+    """Whether the words between two points of a clause are only a list of findings.
+
+    The other findings are blanked out, then what remains must be list glue: spaces,
+    commas, slashes and the words "and", "or", "nor", "a", "an", "the", "any".
+    """
+
+    def __init__(self, text: str, clause: Span, mentions: list[_Mention]) -> None:
+        cs, ce = clause
+        chars = list(text[cs:ce])
+        for o in mentions:
+            for i in range(max(o.start, cs), min(o.end, ce)):
+                chars[i - cs] = " "
+        masked = "".join(chars)
+        glue = [ch in ",/" or ch.isspace() for ch in masked]
+        for w in _LIST_GLUE_WORDS.finditer(masked):
+            for i in range(w.start(), w.end()):
+                glue[i] = True
+        # next_bad[i]: the first position at or after i (clause-relative) that is not glue.
+        next_bad = [len(glue)] * (len(glue) + 1)
+        for i in range(len(glue) - 1, -1, -1):
+            next_bad[i] = i if not glue[i] else next_bad[i + 1]
+        self.cs = cs
+        self.next_bad = next_bad
+
+    def is_list(self, start: int, end: int) -> bool:
+        return self.cs + self.next_bad[start - self.cs] >= end
 
 
 # ---------------------------------------------------------------------------- levels
@@ -325,54 +414,71 @@ def _level_of(match: re.Match[str]) -> str:
     return _normalise_level(match.group("upper"), match.group("lower"))
 
 
-def _find_level(
-    text: str,
-    m: _Mention,
-    sentence: Span,
-    next_start: int,
-    kn: ImagingKnowledge,
-) -> str | None:
-    """The spinal level a mention belongs to, or None when the report does not say.
+class _Levels:
+    """Where the report names spinal levels, found once for the whole text."""
 
-    Tried in order: a level inside the mention ("L1 compression fracture"); one right after
-    it with a linking word ("bulge at L4/5"); the nearest one before it in the sentence
-    ("At L4/5 there is..."); any after it in the sentence; a level heading on its line.
-    """
-    level = _pat(kn, kn.levels.pattern)
-    ss, se = sentence
-    inside = level.search(text, m.start, m.end)
-    if inside is not None:
-        return _level_of(inside)
-    region_end = min(se, next_start) if next_start > m.end else se
-    after = level.search(text, m.end, region_end)
-    if after is not None and _pat(kn, kn.levels.after_prefix).fullmatch(text, m.end, after.start()):
-        return _level_of(after)
-    before = [x for x in level.finditer(text, ss, m.start)]
-    if before:
-        return _level_of(before[-1])
-    later = level.search(text, m.end, se)
-    if later is not None:
-        return _level_of(later)
-    line_start = text.rfind("\n", 0, m.start) + 1
-    head = re.compile(kn.expand(kn.levels.line_heading), FLAGS | re.MULTILINE).match(
-        text, line_start, m.start
-    )
-    if head is not None:
-        lv = level.search(head.group("level"))
-        if lv is not None:
-            return _level_of(lv)
-    return None
+    def __init__(self, text: str, kn: ImagingKnowledge) -> None:
+        self.text = text
+        self.kn = kn
+        self.rx = _pat(kn, kn.levels.pattern)
+        self.matches = {m.start(): m for m in self.rx.finditer(text) if m.end() > m.start()}
+        self.found = _Spans([(m.start(), m.end()) for m in self.matches.values()])
+        self.after_prefix = _pat(kn, kn.levels.after_prefix)
+        self.line_heading = _pat(kn, kn.levels.line_heading, FLAGS | re.MULTILINE)
+        self.line_starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+
+    def _name(self, span: Span) -> str:
+        return _level_of(self.matches[span[0]])
+
+    def of(self, m: _Mention, sentence: Span, next_start: int) -> str | None:
+        """The spinal level a mention belongs to, or None when the report does not say.
+
+        Tried in order: a level inside the mention ("L1 compression fracture"); one right
+        after it with a linking word ("bulge at L4/5"); the nearest one before it in the
+        sentence ("At L4/5 there is..."); any after it in the sentence; a level heading on
+        its line.
+        """
+        text = self.text
+        ss, se = sentence
+        inside = self.rx.search(text, m.start, m.end)
+        if inside is not None:
+            return _level_of(inside)
+        region_end = min(se, next_start) if next_start > m.end else se
+        after = self.found.first_within(m.end, region_end)
+        if after is not None and self.after_prefix.fullmatch(text, m.end, after[0]):
+            return self._name(after)
+        before = self.found.last_within(ss, m.start)
+        if before is not None:
+            return self._name(before)
+        later = self.found.first_within(m.end, se)
+        if later is not None:
+            return self._name(later)
+        line_start = self.line_starts[bisect_right(self.line_starts, m.start) - 1]
+        head = self.line_heading.match(text, line_start, m.start)
+        if head is not None:
+            lv = self.rx.search(head.group("level"))
+            if lv is not None:
+                return _level_of(lv)
+        return None
 
 
 # ---------------------------------------------------------------------------- assembly
 
 
-def _concern(kn: ImagingKnowledge, spec: FindingSpec, window: str) -> tuple[Concern, str]:
+@dataclass(frozen=True, slots=True)
+class _Concern:
+    concern: Concern
+    note: str
+    plain: str | None = None
+    no_prevalence_reason: str | None = None
+
+
+def _concern(kn: ImagingKnowledge, spec: FindingSpec, window: str) -> _Concern:
     """The first concern rule found next to the mention wins; otherwise the default."""
     for rule in spec.concern_rules:
         if _pat(kn, rule.pattern).search(window):
-            return rule.concern, rule.note
-    return spec.concern, spec.note
+            return _Concern(rule.concern, rule.note, rule.plain, rule.no_prevalence_reason)
+    return _Concern(spec.concern, spec.note)
 
 
 def _check_inputs(report_text: str, age: int) -> None:
@@ -386,6 +492,11 @@ def _check_inputs(report_text: str, age: int) -> None:
         raise ScanInputError(f"An age of {age} is above {MAX_AGE}; please check the age.")
     if not isinstance(report_text, str) or not report_text.strip():
         raise ScanInputError("The report is empty: there is no text to explain.")
+    if len(report_text) > MAX_REPORT_CHARS:
+        raise ScanInputError(
+            f"The report is {len(report_text):,} characters long; this explainer reads one scan"
+            f" report of at most {MAX_REPORT_CHARS:,} characters. Please give the report alone."
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,32 +504,46 @@ class _Resolved:
     mention: _Mention
     negated: bool
     level: str | None
-    concern: Concern
-    note: str
+    concern: _Concern
 
 
 def _resolve(text: str, kn: ImagingKnowledge) -> list[_Resolved]:
-    sentence_rx = _any(kn, kn.text.sentence_breaks)
-    clause_rx = _any(kn, kn.text.sentence_breaks + kn.text.clause_breaks)
-    sentences = _segments(text, sentence_rx)
-    clauses = _segments(text, clause_rx)
-    mentions = _apply_yields(_find_mentions(text, kn), clauses)
-    resolved: list[_Resolved] = []
+    sentences = _segments(text, _any(kn, kn.text.sentence_breaks))
+    clauses = _segments(text, _any(kn, kn.text.sentence_breaks + kn.text.clause_breaks))
+    sentence_starts = [s for s, _ in sentences]
+    clause_starts = [s for s, _ in clauses]
+    found = _find_mentions(text, kn)
+    clause_of = [_containing_index(clauses, clause_starts, m.start) for m in found]
+    mentions = _apply_yields(found, clause_of)
+    by_clause: dict[int, list[_Mention]] = {}
     for m in mentions:
-        clause = _containing(clauses, m.start)
-        sentence = _containing(sentences, m.start)
-        same_clause = [o for o in mentions if o is not m and clause[0] <= o.start < clause[1]]
-        prev_end = max([o.end for o in same_clause if o.end <= m.start], default=clause[0])
-        next_start = min([o.start for o in same_clause if o.start >= m.end], default=clause[1])
-        negated = _is_negated(text, m, clause, same_clause, kn)
-        following = [o.start for o in mentions if o is not m and o.start >= m.end]
-        level = _find_level(text, m, sentence, min(following, default=len(text)), kn)
-        if negated:
-            concern: Concern = "reassure"
-            note = ""
-        else:
-            concern, note = _concern(kn, m.spec, text[max(clause[0], prev_end) : next_start])
-        resolved.append(_Resolved(m, negated, level, concern, note))
+        by_clause.setdefault(_containing_index(clauses, clause_starts, m.start), []).append(m)
+    negation = _Negation(text, kn)
+    levels = _Levels(text, kn)
+    starts = [m.start for m in mentions]
+    resolved: list[_Resolved] = []
+    for ci, group in sorted(by_clause.items()):
+        clause = clauses[ci]
+        reach = _ListReach(text, clause, group)
+        group_starts = [o.start for o in group]
+        ended: list[int] = []  # ends of earlier mentions in this clause, as a min-heap
+        closed = clause[0]  # the furthest end among them that lies before this mention
+        for m in group:
+            while ended and ended[0] <= m.start:
+                closed = max(closed, heappop(ended))
+            heappush(ended, m.end)
+            nxt = _first_at_or_after(group_starts, m.end)
+            next_start = clause[1] if nxt is None else nxt
+            sentence = sentences[_containing_index(sentences, sentence_starts, m.start)]
+            negated = negation.negates(m, clause, reach)
+            following = _first_at_or_after(starts, m.end)
+            level = levels.of(m, sentence, len(text) if following is None else following)
+            if negated:
+                concern = _Concern("reassure", "")
+            else:
+                concern = _concern(kn, m.spec, text[closed:next_start])
+            resolved.append(_Resolved(m, negated, level, concern))
+    resolved.sort(key=lambda r: (r.mention.start, -r.mention.end, r.mention.spec.id))
     return _dedupe(resolved)
 
 
@@ -468,28 +593,32 @@ def explain_scan(
     kn = knowledge if knowledge is not None else load_imaging_knowledge()
     text = _mask_ignored_sections(report_text, kn)
     resolved = _resolve(text, kn)
-    urgent = any(r.concern == "urgent" and not r.negated for r in resolved)
+    urgent = any(r.concern.concern == "urgent" and not r.negated for r in resolved)
     p_age = prevalence_age(kn.prevalence, age)
     findings: list[Finding] = []
     for r in resolved:
         spec = r.mention.spec
+        c = r.concern
         percent: int | None = None
         if not r.negated and spec.prevalence_row is not None:
             percent = prevalence_for_age(kn.prevalence, spec.prevalence_row, age)
         if r.negated:
             prevalence_text: str | None = None
             plain, note = kn.messages.negated, ""
-        elif urgent and r.concern != "urgent":
-            # An urgent report is a different document: nothing in it reassures.
+        elif urgent and c.concern != "urgent":
+            # An urgent report is a different document: nothing in it reassures, but every
+            # other finding still gets its plain meaning, so nothing is left unexplained.
             prevalence_text = None
-            plain, note = kn.urgent.also_mentions.format(name=spec.name_plain), ""
+            meaning = c.plain or spec.meaning or ""
+            plain = kn.urgent.also_mentions.format(name=spec.name_plain, meaning=meaning)
+            plain, note = " ".join(plain.split()), ""
         else:
             prevalence_text = (
                 kn.messages.prevalence.format(percent=percent, age=p_age)
                 if percent is not None
-                else spec.no_prevalence_reason
+                else (c.no_prevalence_reason or spec.no_prevalence_reason)
             )
-            plain, note = spec.plain, r.note
+            plain, note = (c.plain or spec.plain), c.note
         findings.append(
             Finding(
                 id=spec.id,
@@ -499,12 +628,12 @@ def explain_scan(
                 end=r.mention.end,
                 level=r.level,
                 negated=r.negated,
-                concern=r.concern,
+                concern=c.concern,
                 prevalence_percent=percent,
                 prevalence_text=prevalence_text,
                 plain=plain,
                 note=note,
-                citations=() if urgent and r.concern != "urgent" else spec.citations,
+                citations=spec.citations,
             )
         )
     present = {f.id for f in findings if not f.negated}

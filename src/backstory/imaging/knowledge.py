@@ -27,6 +27,8 @@ FLAGS = re.IGNORECASE
 _FINDING_ID = r"^[a-z][a-z0-9_]*$"
 _KEBAB_ID = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 _FRAGMENT = re.compile(r"\{\{([a-z_]+)\}\}")
+# A group repeated without an upper bound: ")*", ")+" (not an escaped "\)").
+_UNBOUNDED_GROUP = re.compile(r"(?<!\\)\)[*+]")
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 DATA_FILE = "imaging.yaml"
@@ -91,11 +93,17 @@ class PrevalenceTable(_Frozen):
 
 
 class ConcernRule(_Frozen):
-    """Changes a finding's concern when ``pattern`` occurs next to it (e.g. a slip's grade)."""
+    """Changes a finding's concern when ``pattern`` occurs next to it (e.g. a slip's grade).
+
+    A rule that lowers an urgent finding (an old, healed fracture) brings its own ``plain``
+    and ``no_prevalence_reason``, since the finding's default words say to act today.
+    """
 
     pattern: str
     concern: Concern
     note: str = ""
+    plain: str | None = None
+    no_prevalence_reason: str | None = None
 
 
 class FindingSpec(_Frozen):
@@ -112,6 +120,8 @@ class FindingSpec(_Frozen):
     prevalence_row: str | None = None
     no_prevalence_reason: str | None = None
     plain: str = Field(min_length=1)
+    meaning: str | None = None
+    """What the words mean, with no reassurance: shown for this finding in an urgent report."""
     note: str = ""
     citations: tuple[str, ...] = ()
     evidence_gap: str | None = None
@@ -120,13 +130,17 @@ class FindingSpec(_Frozen):
         """Every text of this finding a patient may read, with where it lives."""
         yield f"findings/{self.id}/name_plain", self.name_plain
         yield f"findings/{self.id}/plain", self.plain
+        if self.meaning:
+            yield f"findings/{self.id}/meaning", self.meaning
         if self.note:
             yield f"findings/{self.id}/note", self.note
         if self.no_prevalence_reason:
             yield f"findings/{self.id}/no_prevalence_reason", self.no_prevalence_reason
         for i, rule in enumerate(self.concern_rules):
-            if rule.note:
-                yield f"findings/{self.id}/concern_rules[{i}]/note", rule.note
+            for key in ("note", "plain", "no_prevalence_reason"):
+                text = getattr(rule, key)
+                if text:
+                    yield f"findings/{self.id}/concern_rules[{i}]/{key}", text
 
 
 class CaveatSpec(_Frozen):
@@ -159,9 +173,11 @@ class LevelSpec(_Frozen):
 
 
 class NegationSpec(_Frozen):
-    """Negation cues before and after a finding, and look-alikes that are not negation."""
+    """Negation cues before, inside and after a finding, and look-alikes that are not negation."""
 
     before: tuple[str, ...] = Field(min_length=1)
+    within: tuple[str, ...] = ()
+    """Cues that negate a mention they stand inside ("the cauda equina is not compressed")."""
     after: tuple[str, ...] = ()
     pseudo: tuple[str, ...] = ()
 
@@ -303,6 +319,12 @@ class ImagingKnowledge(_Frozen):
                 re.compile(self.expand(pattern), FLAGS)
             except (re.error, ValueError) as exc:
                 problems.append(f"{where}: pattern does not compile ({exc})")
+                continue
+            if _UNBOUNDED_GROUP.search(self.expand(pattern)):
+                problems.append(
+                    f"{where}: a repeated group must have an upper bound, e.g. {{0,6}} instead"
+                    " of * or + (unbounded runs make long reports slow to read)"
+                )
         for spec in self.findings:
             problems.extend(self._check_finding(spec, known))
         for cav in self.caveats:
@@ -333,7 +355,7 @@ class ImagingKnowledge(_Frozen):
         yield "levels/pattern", self.levels.pattern
         yield "levels/after_prefix", self.levels.after_prefix
         yield "levels/line_heading", self.levels.line_heading
-        for kind in ("before", "after", "pseudo"):
+        for kind in ("before", "within", "after", "pseudo"):
             for i, p in enumerate(getattr(self.negation, kind)):
                 yield f"negation/{kind}[{i}]", p
         for spec in self.findings:
@@ -351,8 +373,27 @@ class ImagingKnowledge(_Frozen):
             out.append(f"{where}: prevalence_row {spec.prevalence_row!r} is not in the table")
         if spec.concern == "urgent" and spec.prevalence_row is not None:
             out.append(f"{where}: an urgent finding never gets a reassuring prevalence figure")
-        if spec.concern == "urgent" and any(r.concern != "urgent" for r in spec.concern_rules):
-            out.append(f"{where}: an urgent finding cannot be downgraded by a rule")
+        for i, rule in enumerate(spec.concern_rules):
+            if spec.concern == "urgent" and rule.concern == "reassure":
+                out.append(
+                    f"{where}/concern_rules[{i}]: an urgent finding can be lowered to"
+                    " 'discuss' at most (an old or healed finding), never to 'reassure'"
+                )
+            lowered = spec.concern == "urgent" and rule.concern == "discuss"
+            if lowered and not (rule.note and rule.plain and rule.no_prevalence_reason):
+                out.append(
+                    f"{where}/concern_rules[{i}]: lowering an urgent finding needs its own"
+                    " note, plain and no_prevalence_reason (the finding's say to act today)"
+                )
+        if spec.concern != "urgent" and not spec.meaning:
+            out.append(
+                f"{where}: give a 'meaning' (what the words mean, without reassurance) for"
+                " reports that also hold an urgent finding"
+            )
+        if spec.meaning:
+            found = self.wording.reassurance_in(spec.meaning)
+            if found:
+                out.append(f"{where}/meaning: shown in urgent reports, must not reassure ({found})")
         if not spec.citations and not spec.evidence_gap:
             out.append(f"{where}: cite a source or explain the evidence gap")
         for other in spec.yields_to:
@@ -377,7 +418,7 @@ class ImagingKnowledge(_Frozen):
         checks = (
             ("messages/prevalence", self.messages.prevalence, {"percent": 1, "age": 2}),
             ("messages/title", self.messages.title, {"age": 2}),
-            ("urgent/also_mentions", self.urgent.also_mentions, {"name": "x"}),
+            ("urgent/also_mentions", self.urgent.also_mentions, {"name": "x", "meaning": "y"}),
         )
         for where, template, fields in checks:
             try:

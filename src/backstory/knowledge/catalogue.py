@@ -201,7 +201,7 @@ def render_catalogue(kb: KnowledgeBase, questionnaire: Questionnaire | None = No
         out += render_questionnaire(questionnaire)
     out += ["", "## Sources", ""]
     for s in sorted(kb.sources.values(), key=lambda s: s.id):
-        link = s.url or (f"doi:{s.doi}" if s.doi else "")
+        link = s.link or ""
         line = f"- [{s.id}] {s.short}. {s.title}. {s.authors} ({s.year}). {link}"
         out.append(f"{line} - {s.verified}. {s.note}".rstrip())
     return "\n".join(out) + "\n"
