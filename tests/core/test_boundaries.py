@@ -1,0 +1,323 @@
+"""A clinical regression suite that bites: every threshold and rule is guarded by a case.
+
+tests/data/boundaries.yaml holds boundary pairs (the answer at a threshold, and one unit
+past it) and whole cases, written by hand from the guideline: the numbers are literals, not
+read from the knowledge, so a changed threshold makes a pair fail.
+
+The mutation check proves it: every threshold in the knowledge is moved one unit each way,
+every rule and recommendation is removed and every red-flag level is lowered, each in an
+in-memory copy of the knowledge, and at least one behavioural case (a boundary pair, a case
+or a clinical vignette) must then fail. A knob no case notices is listed with the entry to
+add. docs/knowledge.md ("Changing a threshold") explains the workflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from backstory.contract import parse_assessment
+from backstory.contract.validate import Assessment
+from backstory.core.engine import Engine
+from backstory.core.report import Report
+from backstory.knowledge.knobs import Knob, Mutation, knobs, mutate
+from backstory.knowledge.loader import (
+    KnowledgeBase,
+    KnowledgeError,
+    knowledge_from_data,
+    load_knowledge,
+    load_sources,
+    read_core_files,
+)
+
+DATA = Path(__file__).parents[1] / "data"
+BOUNDARIES_FILE = DATA / "boundaries.yaml"
+BOUNDARIES = yaml.safe_load(BOUNDARIES_FILE.read_text())
+VIGNETTES = yaml.safe_load((DATA / "vignettes.yaml").read_text())
+PAIRS: list[dict[str, Any]] = BOUNDARIES["pairs"]
+CASES: list[dict[str, Any]] = BOUNDARIES["cases"]
+EQUIVALENT: list[dict[str, Any]] = BOUNDARIES.get("equivalent", [])
+
+
+# ------------------------------------------------------------------------ building answers
+def screened_base() -> dict[str, Any]:
+    """Every red-flag question answered no, no leg pain: only the answers given matter."""
+    c = load_knowledge().contract
+    flags = {
+        k: False
+        for k, spec in c.groups["red_flags"].items()
+        if spec.type == "bool" and k != "ces_symptoms_stable_over_2_weeks"
+    }
+    return {
+        "red_flags": flags,
+        "history": {"trauma": "none"},
+        "neuro": {"progressive_deficit": False},
+        "pain": {"leg_side": "none"},
+    }
+
+
+def merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k].update(v)
+        else:
+            out[k] = v
+    return out
+
+
+def with_field(answers: Mapping[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """The answers with one field set (``group.name``, or a top-level name or instrument)."""
+    if "." in path:
+        group, name = path.split(".", 1)
+        return merge(answers, {group: {name: value}})
+    return merge(answers, {path: value})
+
+
+def answers_of(entry: Mapping[str, Any]) -> dict[str, Any]:
+    base = screened_base() if entry.get("base", "screened") == "screened" else {}
+    return merge(base, entry.get("answers", {}))
+
+
+# ----------------------------------------------------------------------------- expectations
+def _fits(r: Report) -> dict[str, str]:
+    return {p.id: p.fit for p in r.patterns}
+
+
+def _points(r: Report) -> dict[str, int | None]:
+    out: dict[str, int | None] = {}
+    for p in r.patterns:
+        for f in (*p.supporting, *p.against, *p.neutral):
+            out[f"{p.id}.{f.id}"] = f.points
+        for f in p.unknown:
+            out[f"{p.id}.{f.id}"] = None
+    return out
+
+
+def _score(r: Report, path: str) -> Any:
+    name, _, key = path.partition(".")
+    result = {"startback": r.startback, "odi": r.odi, "rmdq": r.rmdq}[name]
+    if not key:
+        return result
+    return None if result is None else result.get(key)
+
+
+def problems(r: Report, e: Mapping[str, Any]) -> list[str]:
+    """What in the report differs from the expectation (empty when it matches).
+
+    Understands the vignette expectations and the boundary ones (see boundaries.yaml).
+    """
+    out: list[str] = []
+    fired = {x.rule for x in r.triage.reasons}
+    recommended = {x.id for x in r.management.recommended}
+    not_recommended = {x.id for x in r.management.not_recommended}
+    warnings = {w.code for w in r.warnings} - {"SCREEN-INCOMPLETE"}
+
+    def want(ok: bool, what: str) -> None:
+        if not ok:
+            out.append(what)
+
+    if "level" in e:
+        want(r.triage.level == e["level"], f"level {r.triage.level}, expected {e['level']}")
+    for s in e.get("suspected_has", []):
+        want(s in r.triage.suspected, f"{s} not suspected")
+    if e.get("suspected_none"):
+        want(r.triage.suspected == (), f"suspected {r.triage.suspected}")
+    for rule in e.get("fired", []):
+        want(rule in fired, f"{rule} did not fire")
+    for rule in e.get("not_fired", []):
+        want(rule not in fired, f"{rule} fired")
+    if "category" in e:
+        want(r.category == e["category"], f"category {r.category}, expected {e['category']}")
+    if "warnings" in e:
+        want(warnings == set(e["warnings"]), f"warnings {sorted(warnings)}")
+    for code in e.get("has_warnings", []):
+        want(code in warnings, f"no warning {code}")
+    for code in e.get("no_warnings", []):
+        want(code not in warnings, f"warning {code}")
+    for rec in e.get("recommended", []):
+        want(rec in recommended, f"{rec} not recommended")
+    for rec in e.get("not_recommended", []):
+        want(rec in not_recommended, f"{rec} not in the do-not-offer list")
+    for rec in e.get("absent", []):
+        want(rec not in recommended | not_recommended, f"{rec} listed")
+    for f in e.get("unknowns", []):
+        want(f in {u.field for u in r.unknowns}, f"{f} not listed as unknown")
+    fits = _fits(r)
+    for pid, fit in e.get("fit", {}).items():
+        want(fits.get(pid) == fit, f"{pid} fit {fits.get(pid)}, expected {fit}")
+    pts = _points(r)
+    for key, n in e.get("points", {}).items():
+        want(pts.get(key, "missing") == n, f"{key} points {pts.get(key, 'missing')}, expected {n}")
+    for path, value in e.get("scores", {}).items():
+        got = _score(r, path)
+        want(got == value, f"score {path} {got}, expected {value}")
+    pathways = {p.id: p for p in r.management.pathways}
+    for pid, status in e.get("pathway", {}).items():
+        got = pathways[pid].status if pid in pathways else None
+        want(got == status, f"pathway {pid} {got}, expected {status}")
+    for key, met in e.get("criteria", {}).items():
+        pid, _, cid = key.partition("/")
+        crs = {c.id: c.met for c in pathways[pid].criteria} if pid in pathways else {}
+        got = crs.get(cid, "missing")
+        want(got == met, f"criterion {key} {got}, expected {met}")
+    return out
+
+
+# -------------------------------------------------------------------------------- the cases
+@dataclass(frozen=True)
+class Case:
+    """One assessment and what its report must show."""
+
+    name: str
+    assessment: Assessment
+    expect: Mapping[str, Any]
+
+
+def _case(name: str, answers: dict[str, Any], expect: Mapping[str, Any]) -> Case:
+    return Case(name, parse_assessment(answers), expect)
+
+
+@cache
+def all_cases() -> tuple[Case, ...]:
+    """Every behavioural case: each boundary pair's two sides, the cases and the vignettes."""
+    out: list[Case] = []
+    for p in PAIRS:
+        base = answers_of(p)
+        out.append(
+            _case(f"pair {p['id']} (at)", with_field(base, p["field"], p["at"]), p["at_expect"])
+        )
+        out.append(
+            _case(
+                f"pair {p['id']} (past)", with_field(base, p["field"], p["past"]), p["past_expect"]
+            )
+        )
+    for c in CASES:
+        out.append(_case(f"case {c['id']}", answers_of(c), c["expect"]))
+    for v in VIGNETTES:
+        out.append(_case(f"vignette {v['id']}", answers_of(v), v["expect"]))
+    return tuple(out)
+
+
+@pytest.mark.parametrize("p", PAIRS, ids=[p["id"] for p in PAIRS])
+def test_boundary_pair(p: dict[str, Any], kb: KnowledgeBase) -> None:
+    """At the threshold the rule holds; one unit past it, it does not."""
+    assert p["at"] != p["past"], "a pair needs two different values"
+    assert p["at_expect"] != p["past_expect"], (
+        "the two sides of a pair must expect different things"
+    )
+    engine = Engine(kb)
+    base = answers_of(p)
+    for side in ("at", "past"):
+        r = engine.assess(parse_assessment(with_field(base, p["field"], p[side])))
+        wrong = problems(r, p[f"{side}_expect"])
+        assert not wrong, f"{p['field']} = {p[side]!r} ({side}): {'; '.join(wrong)}"
+
+
+@pytest.mark.parametrize("c", CASES, ids=[c["id"] for c in CASES])
+def test_boundary_case(c: dict[str, Any], kb: KnowledgeBase) -> None:
+    r = Engine(kb).assess(parse_assessment(answers_of(c)))
+    wrong = problems(r, c["expect"])
+    assert not wrong, "; ".join(wrong)
+
+
+# ------------------------------------------------------------------------ the mutation check
+def _numeric_fields(kb: KnowledgeBase) -> set[str]:
+    specs = dict(kb.contract.fields)
+    for inst in kb.contract.instruments.values():
+        specs.update((s.path, s) for s in inst.items)
+    specs.update(kb.derived)
+    return {p for p, s in specs.items() if s.type in ("int", "number")}
+
+
+@cache
+def _raw() -> dict[str, Any]:
+    return read_core_files()
+
+
+def _knobs() -> list[Knob]:
+    return knobs(_raw(), _numeric_fields(load_knowledge()))
+
+
+def caught_by(mutation: Mutation) -> str | None:
+    """The first case that fails with the mutation applied (None: nothing notices it)."""
+    try:
+        kb = knowledge_from_data(mutate(_raw(), mutation), load_sources())
+    except KnowledgeError:
+        return "the knowledge checks at load"
+    engine = Engine(kb)
+    for case in all_cases():
+        try:
+            wrong = problems(engine.assess(case.assessment), case.expect)
+        except Exception as exc:  # a crash is a failing case too
+            return f"{case.name} (raised {type(exc).__name__})"
+        if wrong:
+            return case.name
+    return None
+
+
+def _equivalent() -> dict[tuple[str, str], str]:
+    return {(e["knob"], e["mutation"]): e["reason"] for e in EQUIVALENT}
+
+
+def test_every_case_passes_on_the_bundled_knowledge(kb: KnowledgeBase) -> None:
+    """The mutation check is only meaningful if every case passes unmutated."""
+    engine = Engine(kb)
+    failing = [
+        f"{c.name}: {'; '.join(w)}"
+        for c in all_cases()
+        if (w := problems(engine.assess(c.assessment), c.expect))
+    ]
+    assert not failing, "\n".join(failing)
+
+
+def test_every_threshold_and_rule_is_guarded_by_a_case() -> None:
+    """Each threshold moved one unit, each rule removed: some behavioural case must fail."""
+    equivalent = _equivalent()
+    missing: list[str] = []
+    for knob in _knobs():
+        for m in knob.mutations:
+            if (knob.id, m.describe) in equivalent:
+                continue
+            if caught_by(m) is None:
+                missing.append(
+                    f"- {knob.id}\n    changed to `{m.describe}`, no case failed.\n"
+                    f"    Add to {BOUNDARIES_FILE.name}: {knob.hint}."
+                )
+    assert not missing, (
+        f"{len(missing)} change(s) to the knowledge that no behavioural case notices "
+        "(see docs/knowledge.md, 'Changing a threshold'):\n" + "\n".join(missing)
+    )
+
+
+def test_equivalent_mutations_are_real_and_still_unnoticeable() -> None:
+    """An exemption names a real knob and change, gives a reason, and nothing notices it."""
+    by_id = {k.id: k for k in _knobs()}
+    stale: list[str] = []
+    for (kid, describe), reason in _equivalent().items():
+        knob = by_id.get(kid)
+        m = next((x for x in knob.mutations if x.describe == describe), None) if knob else None
+        if m is None:
+            stale.append(f"{kid} / {describe}: no such knob or change")
+        elif not str(reason).strip():
+            stale.append(f"{kid} / {describe}: no reason given")
+        elif (hit := caught_by(m)) is not None:
+            stale.append(f"{kid} / {describe}: now noticed by {hit}; remove the exemption")
+    assert not stale, "\n".join(stale)
+
+
+def test_a_one_unit_change_fails_a_pair() -> None:
+    """The check itself bites: moving RF-NEURO-SEVERE's grade from 3 to 2 fails a case."""
+    knob = next(
+        k
+        for k in _knobs()
+        if k.id == "red_flags.yaml/RF-NEURO-SEVERE: exam.worst_motor_grade lte 3"
+    )
+    down = next(m for m in knob.mutations if m.value == 2)
+    assert caught_by(down) is not None
