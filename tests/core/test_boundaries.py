@@ -13,8 +13,10 @@ add. docs/knowledge.md ("Changing a threshold") explains the workflow.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -26,15 +28,19 @@ from backstory.contract import parse_assessment
 from backstory.contract.validate import Assessment
 from backstory.core.engine import Engine
 from backstory.core.report import Report
-from backstory.knowledge.knobs import Knob, Mutation, knobs, mutate
+from backstory.knowledge.knobs import Knob, Mutation, knobs, mutate, outcome_knobs
 from backstory.knowledge.loader import (
     KnowledgeBase,
     KnowledgeError,
+    data_root,
     knowledge_from_data,
     load_knowledge,
     load_sources,
     read_core_files,
 )
+from backstory.outcomes import Visit, classify, progress, recovered
+from backstory.outcomes.rules import DATA_FILE as OUTCOMES_FILE
+from backstory.outcomes.rules import OutcomeRules, load_outcome_rules
 
 DATA = Path(__file__).parents[1] / "data"
 BOUNDARIES_FILE = DATA / "boundaries.yaml"
@@ -42,6 +48,7 @@ BOUNDARIES = yaml.safe_load(BOUNDARIES_FILE.read_text())
 VIGNETTES = yaml.safe_load((DATA / "vignettes.yaml").read_text())
 PAIRS: list[dict[str, Any]] = BOUNDARIES["pairs"]
 CASES: list[dict[str, Any]] = BOUNDARIES["cases"]
+OUTCOMES: list[dict[str, Any]] = BOUNDARIES["outcomes"]
 EQUIVALENT: list[dict[str, Any]] = BOUNDARIES.get("equivalent", [])
 
 
@@ -227,6 +234,76 @@ def test_boundary_case(c: dict[str, Any], kb: KnowledgeBase) -> None:
     assert not wrong, "; ".join(wrong)
 
 
+# ---------------------------------------------------------------------- outcome rule pairs
+START = dt.date(2026, 1, 1)
+
+
+def _d(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+def outcome_result(entry: Mapping[str, Any], value: Any, rules: OutcomeRules) -> Any:
+    """What the outcome rules say with ``value`` on the entry's varying side.
+
+    change: the status of ``measure`` from ``baseline`` to the value (or, when the entry gives
+    ``value``, from the varying baseline to that value). recovery: whether a
+    visit with these values and ``measure`` at the value counts as recovered. reassess: whether
+    two back-pain scores (``baseline``, ``latest``) the value's number of days apart prompt
+    "not improving - reassess".
+    """
+    if "recovery" in entry:
+        values = {k: _d(v) for k, v in {**entry["recovery"], entry["measure"]: value}.items()}
+        return recovered(Visit("v", START, values, None), rules)
+    if "reassess" in entry:
+        first, latest = entry["reassess"]["baseline"], entry["reassess"]["latest"]
+        later = START + dt.timedelta(days=int(value))
+        visits = [
+            Visit("a", START, {"back_pain": _d(first)}, None),
+            Visit("b", later, {"back_pain": _d(latest)}, None),
+        ]
+        return bool(progress(visits, rules, later).reassess)
+    m = rules.measure(entry["measure"])
+    if "value" in entry:  # the baseline varies
+        baseline, value = value, entry["value"]
+    else:
+        baseline = entry["baseline"]
+    return classify(_d(baseline), _d(value), m.important_change, m.improvement_evaluable_from)
+
+
+def outcome_problems(rules: OutcomeRules) -> list[str]:
+    out = []
+    for e in OUTCOMES:
+        for side in ("at", "past"):
+            got = outcome_result(e, e[side], rules)
+            if got != e[f"{side}_expect"]:
+                out.append(f"outcome {e['id']} ({side}): {got!r}, expected {e[f'{side}_expect']!r}")
+    return out
+
+
+@pytest.mark.parametrize("e", OUTCOMES, ids=[e["id"] for e in OUTCOMES])
+def test_outcome_pair(e: dict[str, Any]) -> None:
+    rules = load_outcome_rules()
+    assert e["at_expect"] != e["past_expect"], (
+        "the two sides of a pair must expect different things"
+    )
+    for side in ("at", "past"):
+        assert outcome_result(e, e[side], rules) == e[f"{side}_expect"], side
+
+
+@cache
+def _raw_outcomes() -> dict[str, Any]:
+    return {OUTCOMES_FILE: yaml.safe_load(data_root().joinpath(OUTCOMES_FILE).read_text("utf-8"))}
+
+
+def outcome_caught_by(mutation: Mutation) -> str | None:
+    try:
+        rules = OutcomeRules.model_validate(mutate(_raw_outcomes(), mutation)[OUTCOMES_FILE])
+    except ValueError:
+        return "the outcome rules' checks at load"
+    wrong = outcome_problems(rules)
+    return wrong[0] if wrong else None
+
+
 # ------------------------------------------------------------------------ the mutation check
 def _numeric_fields(kb: KnowledgeBase) -> set[str]:
     specs = dict(kb.contract.fields)
@@ -242,11 +319,16 @@ def _raw() -> dict[str, Any]:
 
 
 def _knobs() -> list[Knob]:
-    return knobs(_raw(), _numeric_fields(load_knowledge()))
+    return [
+        *knobs(_raw(), _numeric_fields(load_knowledge())),
+        *outcome_knobs(_raw_outcomes()[OUTCOMES_FILE], OUTCOMES_FILE),
+    ]
 
 
 def caught_by(mutation: Mutation) -> str | None:
     """The first case that fails with the mutation applied (None: nothing notices it)."""
+    if mutation.path[0] == OUTCOMES_FILE:
+        return outcome_caught_by(mutation)
     try:
         kb = knowledge_from_data(mutate(_raw(), mutation), load_sources())
     except KnowledgeError:

@@ -291,3 +291,49 @@ def mutate(raw: Mapping[str, Any], mutation: Mutation) -> dict[str, Any]:
     else:
         node[last] = mutation.value
     return out
+
+
+_OUTCOME_NUMBERS = {
+    "absolute": 1,
+    "relative": 0.01,
+    "improvement_evaluable_from": 1,
+    "at_most": 1,
+    "after_days": 1,
+}
+"""The outcome rules' thresholds and the unit each is moved by (a share moves by 1%)."""
+
+
+def outcome_knobs(raw: Mapping[str, Any], name: str = "outcomes.yaml") -> list[Knob]:
+    """Every threshold in the parsed outcome rules (``raw`` is the file's content).
+
+    Mutation paths start with ``name``, so :func:`mutate` applies them to ``{name: raw}``.
+    """
+    out: list[Knob] = []
+    for node, path, where in _walk(raw, (name,), name):
+        for key, unit in _OUTCOME_NUMBERS.items():
+            value: Any = node.get(key)
+            if not _is_number(value):
+                continue
+            if isinstance(node.get("measure"), str):
+                place = f"{name}/recovery/{node['measure']}"
+            elif key == "after_days":
+                place = f"{name}/reassess"
+            else:
+                place = where
+            kid = f"{place}: {key} {value}"
+            muts = tuple(
+                Mutation(kid, f"{key} {round(value + d, 6)}", (*path, key), round(value + d, 6))
+                for d in (unit, -unit)
+            )
+            out.append(
+                Knob(
+                    kid,
+                    "outcome",
+                    place,
+                    None,
+                    muts,
+                    f"an outcome pair under `outcomes:` with the value at {value} and one unit "
+                    "past it",
+                )
+            )
+    return out
