@@ -13,6 +13,7 @@ add. docs/knowledge.md ("Changing a threshold") explains the workflow.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -325,12 +326,12 @@ def _knobs() -> list[Knob]:
     ]
 
 
-def caught_by(mutation: Mutation) -> str | None:
+def caught_by(mutation: Mutation, raw: Mapping[str, Any] | None = None) -> str | None:
     """The first case that fails with the mutation applied (None: nothing notices it)."""
     if mutation.path[0] == OUTCOMES_FILE:
         return outcome_caught_by(mutation)
     try:
-        kb = knowledge_from_data(mutate(_raw(), mutation), load_sources())
+        kb = knowledge_from_data(mutate(raw or _raw(), mutation), load_sources())
     except KnowledgeError:
         return "the knowledge checks at load"
     engine = Engine(kb)
@@ -405,3 +406,33 @@ def test_a_one_unit_change_fails_a_pair() -> None:
     )
     down = next(m for m in knob.mutations if m.value == 2)
     assert caught_by(down) is not None
+
+
+def test_a_new_rule_without_a_case_is_listed_with_the_entry_to_add() -> None:
+    """A rule added without boundary cases (as a parallel change might) is found and listed."""
+    raw = copy.deepcopy(_raw())
+    raw["red_flags.yaml"]["rules"].append(
+        {
+            "id": "RF-TEST-NEW",
+            "title": "A rule no case exercises",
+            "when": {"field": "exam.worst_motor_grade", "lte": 1},
+            "suspected": ["progressive_neurological_deficit"],
+            "level": "emergency",
+            "action": "Test only.",
+            "rationale": "Test only.",
+            "escalates": "alone",
+            "citations": ["nhs-lothian-red-flags"],
+        }
+    )
+    new = {k.id: k for k in knobs(raw, _numeric_fields(load_knowledge()))}
+    threshold = new["red_flags.yaml/RF-TEST-NEW: exam.worst_motor_grade lte 1"]
+    assert "field: exam.worst_motor_grade, at: 1, past: 2" in threshold.hint
+    assert [m.describe for m in threshold.mutations] == [
+        "exam.worst_motor_grade lte 2",
+        "exam.worst_motor_grade lte 0",
+    ]
+    removal = new["red_flags.yaml/RF-TEST-NEW: rule"]
+    assert "expect: {fired: [RF-TEST-NEW]}" in removal.hint
+    assert caught_by(removal.mutations[0], raw) is None
+    assert caught_by(threshold.mutations[1], raw) is None
+    assert "RF-TEST-NEW" not in str(_raw()), "the bundled copy is left untouched"

@@ -144,6 +144,19 @@ def _condition_knobs(raw: Mapping[str, Any], numeric: set[str]) -> Iterator[Knob
                 )
 
 
+def _cut_off_hint(pattern: str, attr: str, value: int) -> str:
+    if attr == "min_answered":
+        return (
+            f"two cases for {pattern}: exactly {value} features answered (a fit) and "
+            f"{value - 1} (expect: {{fit: {{{pattern}: unknown}}}})"
+        )
+    fits = ("possible", "unlikely") if attr == "possible_at" else ("strong", "possible")
+    return (
+        f"a pair for {pattern} scoring exactly {value} (expect: {{fit: {{{pattern}: {fits[0]}}}}}) "
+        f"and {value - 1} ({fits[1]})"
+    )
+
+
 def _attribute_knobs(raw: Mapping[str, Any]) -> Iterator[Knob]:
     pats = (raw.get("patterns.yaml") or {}).get("patterns", [])
     for i, p in enumerate(pats):
@@ -157,8 +170,7 @@ def _attribute_knobs(raw: Mapping[str, Any]) -> Iterator[Knob]:
                 f"patterns.yaml/{p['id']}",
                 None,
                 tuple(Mutation(kid, f"{attr} {value + d}", path, value + d) for d in (1, -1)),
-                f"a pair of cases for pattern {p['id']} with the score (or answered count) at "
-                f"{value} and one below (expect fit: {{{p['id']}: ...}})",
+                _cut_off_hint(p["id"], attr, value),
             )
     insts = (raw.get("instruments.yaml") or {}).get("instruments", [])
     for i, inst in enumerate(insts):
@@ -197,12 +209,20 @@ def _removal(kid: str, kind: str, where: str, path: Path, hint: str) -> Knob:
     return Knob(kid, kind, where, None, (Mutation(kid, "removed", path, None, remove=True),), hint)
 
 
+def _listed(rec: Mapping[str, Any]) -> str:
+    return "not_recommended" if rec.get("kind") == "do_not_offer" else "recommended"
+
+
 def _rule_knobs(raw: Mapping[str, Any]) -> Iterator[Knob]:
     for i, r in enumerate((raw.get("red_flags.yaml") or {}).get("rules", [])):
         where = f"red_flags.yaml/{r['id']}"
         path: Path = ("red_flags.yaml", "rules", i)
         yield _removal(
-            f"{where}: rule", "rule", where, path, f"a case where {r['id']} fires (fired: [...])"
+            f"{where}: rule",
+            "rule",
+            where,
+            path,
+            f"a case or vignette where {r['id']} fires (expect: {{fired: [{r['id']}]}})",
         )
         lower = _LEVEL_DOWN[r["level"]]
         kid = f"{where}: level {r['level']}"
@@ -212,7 +232,7 @@ def _rule_knobs(raw: Mapping[str, Any]) -> Iterator[Knob]:
             where,
             None,
             (Mutation(kid, f"level {lower}", (*path, "level"), lower),),
-            f"a case where {r['id']} alone sets the level (level: {r['level']})",
+            f"a case where {r['id']} alone sets the level (expect: {{level: {r['level']}}})",
         )
     for i, c in enumerate((raw.get("contradictions.yaml") or {}).get("contradictions", [])):
         where = f"contradictions.yaml/{c['id']}"
@@ -221,7 +241,7 @@ def _rule_knobs(raw: Mapping[str, Any]) -> Iterator[Knob]:
             "contradiction",
             where,
             ("contradictions.yaml", "contradictions", i),
-            f"a case where {c['id']} applies (warnings: [...])",
+            f"a case where {c['id']} applies (expect: {{has_warnings: [{c['id']}]}})",
         )
     mg = raw.get("management.yaml") or {}
     for i, rec in enumerate(mg.get("recommendations", [])):
@@ -231,7 +251,7 @@ def _rule_knobs(raw: Mapping[str, Any]) -> Iterator[Knob]:
             "recommendation",
             where,
             ("management.yaml", "recommendations", i),
-            f"a case listing {rec['id']} (recommended: [...] or not_recommended: [...])",
+            f"a case listing {rec['id']} (expect: {{{_listed(rec)}: [{rec['id']}]}})",
         )
     for i, pw in enumerate(mg.get("pathways", [])):
         for j, cr in enumerate(pw.get("criteria", [])):
@@ -241,7 +261,8 @@ def _rule_knobs(raw: Mapping[str, Any]) -> Iterator[Knob]:
                 "criterion",
                 where,
                 ("management.yaml", "pathways", i, "criteria", j),
-                f"a case where criterion {cr['id']} is not met (pathway: {{{pw['id']}: ...}})",
+                f"a case where only criterion {cr['id']} is not met (expect: {{pathway: "
+                f"{{{pw['id']}: not_indicated}}, criteria: {{{pw['id']}/{cr['id']}: false}}}})",
             )
     for i, p in enumerate((raw.get("patterns.yaml") or {}).get("patterns", [])):
         for j, _cap in enumerate(p.get("caps", [])):
@@ -251,7 +272,8 @@ def _rule_knobs(raw: Mapping[str, Any]) -> Iterator[Knob]:
                 "cap",
                 where,
                 ("patterns.yaml", "patterns", i, "caps", j),
-                f"a case where this cap lowers the fit of {p['id']}",
+                f"a case where this cap holds and the score alone would give a higher fit "
+                f"(expect: {{fit: {{{p['id']}: <the capped fit>}}}})",
             )
 
 
