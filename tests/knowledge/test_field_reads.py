@@ -14,9 +14,10 @@ import ast
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
 import yaml
 
-from backstory.knowledge.loader import KnowledgeBase, data_root
+from backstory.knowledge.loader import KnowledgeBase, KnowledgeError, data_root
 from backstory.knowledge.reads import UNREAD_FILE, knowledge_reads, load_unread_answers
 
 PKG = Path(__file__).parents[2] / "src" / "backstory"
@@ -94,3 +95,18 @@ def test_the_check_sees_each_kind_of_reader(kb: KnowledgeBase) -> None:
     assert "instruments.yaml/odi" in reads["odi"]
     assert "outcomes.yaml/back_pain" in reads["pain.back"]
     assert any(w.startswith("explain/") for w in reads["beliefs.confidence_to_move"])
+
+
+def test_an_exemption_needs_a_written_reason_and_is_listed_once(tmp_path: Path) -> None:
+    def load(text: str) -> dict[str, str]:
+        (tmp_path / UNREAD_FILE).write_text(text)
+        return load_unread_answers(tmp_path)
+
+    ok = "unread:\n  - {field: sex, reason: No rule in the knowledge differs by sex.}\n"
+    assert load(ok) == {"sex": "No rule in the knowledge differs by sex."}
+    with pytest.raises(KnowledgeError, match="reason"):
+        load("unread:\n  - {field: sex, reason: unused}\n")
+    with pytest.raises(KnowledgeError, match="listed twice"):
+        load(ok + "  - {field: sex, reason: Listed a second time with another reason.}\n")
+    with pytest.raises(KnowledgeError, match="reason"):
+        load("unread:\n  - {field: sex}\n")
