@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from backstory.knowledge.catalogue import render_catalogue
 from backstory.knowledge.loader import KnowledgeBase, KnowledgeError, data_root
 from backstory.knowledge.reads import UNREAD_FILE, knowledge_reads, load_unread_answers
 
@@ -110,3 +111,10 @@ def test_an_exemption_needs_a_written_reason_and_is_listed_once(tmp_path: Path) 
         load(ok + "  - {field: sex, reason: Listed a second time with another reason.}\n")
     with pytest.raises(KnowledgeError, match="reason"):
         load("unread:\n  - {field: sex}\n")
+
+
+def test_the_catalogue_shows_each_unread_answer_with_its_reason(kb: KnowledgeBase) -> None:
+    """A clinician reviewing the catalogue sees what is deliberately ignored, and why."""
+    text = render_catalogue(kb)
+    for field, reason in load_unread_answers().items():
+        assert f"- {field}: {reason}" in text
