@@ -29,7 +29,15 @@ from backstory.contract import parse_assessment
 from backstory.contract.validate import Assessment
 from backstory.core.engine import Engine
 from backstory.core.report import Report
-from backstory.knowledge.knobs import Knob, Mutation, knobs, mutate, outcome_knobs
+from backstory.explain.knowledge import EXPLANATIONS_FILE, load_explanations, parse_explanations
+from backstory.knowledge.knobs import (
+    Knob,
+    Mutation,
+    explanation_knobs,
+    knobs,
+    mutate,
+    outcome_knobs,
+)
 from backstory.knowledge.loader import (
     KnowledgeBase,
     KnowledgeError,
@@ -50,6 +58,7 @@ VIGNETTES = yaml.safe_load((DATA / "vignettes.yaml").read_text())
 PAIRS: list[dict[str, Any]] = BOUNDARIES["pairs"]
 CASES: list[dict[str, Any]] = BOUNDARIES["cases"]
 OUTCOMES: list[dict[str, Any]] = BOUNDARIES["outcomes"]
+EXPLANATIONS: list[dict[str, Any]] = BOUNDARIES["explanations"]
 EQUIVALENT: list[dict[str, Any]] = BOUNDARIES.get("equivalent", [])
 
 
@@ -305,6 +314,40 @@ def outcome_caught_by(mutation: Mutation) -> str | None:
     return wrong[0] if wrong else None
 
 
+# ------------------------------------------------------------- explanation wording pairs
+def explanation_problems(kn: Any) -> list[str]:
+    """Pairs whose answer is not shown as a sign found at `at`, or is shown `past` it."""
+    out = []
+    for e in EXPLANATIONS:
+        words = kn.answer_words(e["field"])
+        for side, shown in (("at", True), ("past", False)):
+            got = words is not None and words.found_text(e[side]) is not None
+            if got != shown:
+                out.append(f"explanation {e['id']} ({side}): shown {got}, expected {shown}")
+    return out
+
+
+def test_explanation_pairs() -> None:
+    """An answer is shown as a warning sign found from its threshold on, and not before."""
+    wrong = explanation_problems(load_explanations())
+    assert not wrong, "\n".join(wrong)
+
+
+@cache
+def _raw_explanations() -> dict[str, Any]:
+    text = data_root().joinpath(EXPLANATIONS_FILE).read_text("utf-8")
+    return {EXPLANATIONS_FILE: yaml.safe_load(text)}
+
+
+def explanation_caught_by(mutation: Mutation) -> str | None:
+    try:
+        kn = parse_explanations(mutate(_raw_explanations(), mutation)[EXPLANATIONS_FILE])
+    except ValueError:
+        return "the explanation checks at load"
+    wrong = explanation_problems(kn)
+    return wrong[0] if wrong else None
+
+
 # ------------------------------------------------------------------------ the mutation check
 def _numeric_fields(kb: KnowledgeBase) -> set[str]:
     specs = dict(kb.contract.fields)
@@ -323,6 +366,7 @@ def _knobs() -> list[Knob]:
     return [
         *knobs(_raw(), _numeric_fields(load_knowledge())),
         *outcome_knobs(_raw_outcomes()[OUTCOMES_FILE], OUTCOMES_FILE),
+        *explanation_knobs(_raw_explanations()[EXPLANATIONS_FILE], EXPLANATIONS_FILE),
     ]
 
 
@@ -330,6 +374,8 @@ def caught_by(mutation: Mutation, raw: Mapping[str, Any] | None = None) -> str |
     """The first case that fails with the mutation applied (None: nothing notices it)."""
     if mutation.path[0] == OUTCOMES_FILE:
         return outcome_caught_by(mutation)
+    if mutation.path[0] == EXPLANATIONS_FILE:
+        return explanation_caught_by(mutation)
     try:
         kb = knowledge_from_data(mutate(raw or _raw(), mutation), load_sources())
     except KnowledgeError:

@@ -359,3 +359,35 @@ def outcome_knobs(raw: Mapping[str, Any], name: str = "outcomes.yaml") -> list[K
                 )
             )
     return out
+
+
+def explanation_knobs(raw: Mapping[str, Any], name: str = "explanations.yaml") -> list[Knob]:
+    """Every number that decides whether an answer is shown as a warning sign found.
+
+    ``raw`` is the parsed explanations file; its ``answers`` entries may give ``found`` words
+    for answers at least ``min`` or at most ``max``.
+    """
+    out: list[Knob] = []
+    for i, entry in enumerate(raw.get("answers") or []):
+        for j, found in enumerate(entry.get("found") or []):
+            for key in ("min", "max"):
+                value: Any = found.get(key)
+                if not _is_number(value):
+                    continue
+                field = entry["field"]
+                kid = f"{name}/answers/{field}: {key} {value}"
+                path: Path = (name, "answers", i, "found", j, key)
+                muts = tuple(Mutation(kid, f"{key} {value + d}", path, value + d) for d in (1, -1))
+                at, past = (value, value - 1) if key == "min" else (value, value + 1)
+                out.append(
+                    Knob(
+                        kid,
+                        "wording",
+                        f"{name}/answers/{field}",
+                        field,
+                        muts,
+                        f"a pair under `explanations:` with `field: {field}, at: {at}, "
+                        f"past: {past}` (the words are shown at, not past)",
+                    )
+                )
+    return out
