@@ -33,6 +33,7 @@ from backstory.explain.knowledge import EXPLANATIONS_FILE, load_explanations, pa
 from backstory.knowledge.knobs import (
     Knob,
     Mutation,
+    branch_knobs,
     explanation_knobs,
     knobs,
     mutate,
@@ -365,6 +366,7 @@ def _raw() -> dict[str, Any]:
 def _knobs() -> list[Knob]:
     return [
         *knobs(_raw(), _numeric_fields(load_knowledge())),
+        *branch_knobs(_raw()),
         *outcome_knobs(_raw_outcomes()[OUTCOMES_FILE], OUTCOMES_FILE),
         *explanation_knobs(_raw_explanations()[EXPLANATIONS_FILE], EXPLANATIONS_FILE),
     ]

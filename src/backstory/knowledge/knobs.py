@@ -391,3 +391,73 @@ def explanation_knobs(raw: Mapping[str, Any], name: str = "explanations.yaml") -
                     )
                 )
     return out
+
+
+def _short(part: Any) -> str:
+    """A condition part in a few words, for a knob's name."""
+    if isinstance(part, Mapping):
+        if "fact" in part:
+            return f"fact {part['fact']}"
+        if "field" in part:
+            ops = [k for k in part if k not in ("field", "unknown")]
+            return " ".join([part["field"], *(f"{op} {part[op]}" for op in ops)])
+        key = next(iter(part))
+        inner = part[key]
+        if isinstance(inner, list):
+            return f"{key} ({', '.join(_short(p) for p in inner)})"
+        return f"{key} ({_short(inner)})"
+    return str(part)
+
+
+def _facts_used_by(raw: Mapping[str, Any], conditions: list[Any]) -> set[str]:
+    facts = {f["id"]: f for f in (raw.get("facts.yaml") or {}).get("facts", [])}
+    seen: set[str] = set()
+    todo = list(conditions)
+    while todo:
+        for node, _path, _where in _walk(todo.pop(), (), ""):
+            name = node.get("fact")
+            if isinstance(name, str) and name in facts and name not in seen:
+                seen.add(name)
+                todo.extend(facts[name].get(k) for k in ("when", "true_when", "false_when"))
+    return seen
+
+
+def branch_knobs(raw: Mapping[str, Any]) -> list[Knob]:
+    """Every way a red flag can be raised: each part of an ``any`` or ``at_least ... of``.
+
+    Dropping one part narrows the rule (a warning sign that no longer counts), so each part
+    needs a case where it alone makes the rule fire. Covers the red-flag rules and the facts
+    they use.
+    """
+    rules = (raw.get("red_flags.yaml") or {}).get("rules", [])
+    used = _facts_used_by(raw, [r.get("when") for r in rules])
+    roots: list[tuple[Any, Path, str]] = [
+        (r, ("red_flags.yaml", "rules", i), f"red_flags.yaml/{r['id']}")
+        for i, r in enumerate(rules)
+    ]
+    for i, f in enumerate((raw.get("facts.yaml") or {}).get("facts", [])):
+        if f.get("id") in used:
+            roots.append((f, ("facts.yaml", "facts", i), f"facts.yaml/{f['id']}"))
+    out: list[Knob] = []
+    for root, base, where in roots:
+        for node, path, _ in _walk(root, base, where):
+            for key in ("any", "of"):
+                parts = node.get(key)
+                if not isinstance(parts, list) or len(parts) < 2:
+                    continue
+                if key == "of" and len(parts) - 1 < node.get("at_least", 1):
+                    continue
+                for j, part in enumerate(parts):
+                    kid = f"{where}: {key}[{j}] {_short(part)}"
+                    out.append(
+                        Knob(
+                            kid,
+                            "branch",
+                            where,
+                            None,
+                            (Mutation(kid, "dropped", (*path, key, j), None, remove=True),),
+                            f"a case where `{_short(part)}` is what makes the rule fire "
+                            "(the other parts not met), expecting it to fire",
+                        )
+                    )
+    return out
