@@ -5,10 +5,12 @@ past it) and whole cases, written by hand from the guideline: the numbers are li
 read from the knowledge, so a changed threshold makes a pair fail.
 
 The mutation check proves it: every threshold in the knowledge is moved one unit each way,
-every rule and recommendation is removed and every red-flag level is lowered, each in an
-in-memory copy of the knowledge, and at least one behavioural case (a boundary pair, a case
-or a clinical vignette) must then fail. A knob no case notices is listed with the entry to
-add. docs/knowledge.md ("Changing a threshold") explains the workflow.
+every rule and recommendation is removed, every red-flag level is lowered and each warning
+sign is dropped from the red-flag rules, each in an in-memory copy of the knowledge, and at
+least one behavioural case (a boundary pair, a case or a clinical vignette) must then fail.
+The outcome rules and the explanation wording thresholds are checked the same way against
+their own pairs. A knob no case notices is listed with the entry to add. docs/knowledge.md
+("Changing a threshold") explains the workflow.
 """
 
 from __future__ import annotations

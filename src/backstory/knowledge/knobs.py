@@ -5,7 +5,10 @@ compares an answer with (``pain.back gte 7``), the N of ``at_least N of``, a pat
 cut-offs, an instrument band or missing-item limit, a red-flag rule's level, and each rule,
 recommendation, contradiction, cap and pathway criterion as a whole. Each knob has
 *mutations*: the threshold one unit either side, the N one either side, the level one step
-lower (one higher for the lowest), the rule removed.
+lower (one higher for the lowest), the rule removed. :func:`branch_knobs` adds each warning
+sign of a red-flag rule (a part of an ``any`` or ``at_least ... of``), dropped;
+:func:`outcome_knobs` and :func:`explanation_knobs` the outcome rules' thresholds and the
+numbers from which an answer is shown as a warning sign found.
 
 The test suite (tests/core/test_boundaries.py) applies every mutation to an in-memory copy of
 the knowledge and checks that at least one behavioural case (tests/data/boundaries.yaml and
