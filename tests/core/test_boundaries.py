@@ -169,6 +169,8 @@ def problems(r: Report, e: Mapping[str, Any]) -> list[str]:
         want(rec not in recommended | not_recommended, f"{rec} listed")
     for f in e.get("unknowns", []):
         want(f in {u.field for u in r.unknowns}, f"{f} not listed as unknown")
+    for f in e.get("no_unknowns", []):
+        want(f not in {u.field for u in r.unknowns}, f"{f} listed as unknown")
     fits = _fits(r)
     for pid, fit in e.get("fit", {}).items():
         want(fits.get(pid) == fit, f"{pid} fit {fits.get(pid)}, expected {fit}")

@@ -426,18 +426,36 @@ def _facts_used_by(raw: Mapping[str, Any], conditions: list[Any]) -> set[str]:
 
 
 def branch_knobs(raw: Mapping[str, Any]) -> list[Knob]:
-    """Every way a red flag can be raised: each part of an ``any`` or ``at_least ... of``.
+    """Every way a rule can be met: each part of an ``any`` or ``at_least ... of``.
 
-    Dropping one part narrows the rule (a warning sign that no longer counts), so each part
-    needs a case where it alone makes the rule fire. Covers the red-flag rules and the facts
-    they use.
+    Dropping one part narrows the rule (a warning sign that no longer counts, a sign of nerve
+    root pain that no longer makes pain radicular), so each part needs a case where it alone
+    makes the rule hold. Covers the red-flag rules, the classification, the recommendations
+    and pathways, and the facts they use (pattern features are weighed by points instead).
     """
     rules = (raw.get("red_flags.yaml") or {}).get("rules", [])
-    used = _facts_used_by(raw, [r.get("when") for r in rules])
+    cats = (raw.get("classification.yaml") or {}).get("precedence", [])
+    mg = raw.get("management.yaml") or {}
+    recs = mg.get("recommendations", [])
+    pws = mg.get("pathways", [])
     roots: list[tuple[Any, Path, str]] = [
         (r, ("red_flags.yaml", "rules", i), f"red_flags.yaml/{r['id']}")
         for i, r in enumerate(rules)
     ]
+    roots += [
+        (c, ("classification.yaml", "precedence", i), f"classification.yaml/{c['id']}")
+        for i, c in enumerate(cats)
+        if c.get("when") is not None
+    ]
+    roots += [
+        (r, ("management.yaml", "recommendations", i), f"management.yaml/{r['id']}")
+        for i, r in enumerate(recs)
+    ]
+    roots += [
+        (p, ("management.yaml", "pathways", i), f"management.yaml/{p['id']}")
+        for i, p in enumerate(pws)
+    ]
+    used = _facts_used_by(raw, [root for root, _, _ in roots])
     for i, f in enumerate((raw.get("facts.yaml") or {}).get("facts", [])):
         if f.get("id") in used:
             roots.append((f, ("facts.yaml", "facts", i), f"facts.yaml/{f['id']}"))
