@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from backstory.knowledge.conditions import (
@@ -17,6 +17,7 @@ from backstory.knowledge.conditions import (
     Not,
 )
 from backstory.knowledge.loader import KnowledgeBase
+from backstory.knowledge.reads import load_unread_answers
 from backstory.knowledge.schema import Questionnaire
 
 _OPS = {
@@ -109,8 +110,16 @@ def render_questionnaire(form: Questionnaire) -> list[str]:
     return out
 
 
-def render_catalogue(kb: KnowledgeBase, questionnaire: Questionnaire | None = None) -> str:
-    """The knowledge as Markdown: rules, patterns, scoring, plan, the questionnaire and sources."""
+def render_catalogue(
+    kb: KnowledgeBase,
+    questionnaire: Questionnaire | None = None,
+    unread: Mapping[str, str] | None = None,
+) -> str:
+    """The knowledge as Markdown: rules, patterns, scoring, plan, the questionnaire and sources.
+
+    ``unread`` (field -> reason) are the answers no rule reads; by default the bundled
+    ``unread_answers.yaml``.
+    """
     out = [
         f"# {kb.manifest.name} - version {kb.version}",
         "",
@@ -197,6 +206,9 @@ def render_catalogue(kb: KnowledgeBase, questionnaire: Questionnaire | None = No
     out += ["", "## Essential screening questions", ""]
     for q in kb.screening.essential:
         out.append(f"- {q.field} ({q.group.replace('_', ' ')}): {q.why}")
+    out += ["", "## Answers no rule reads (and why)", ""]
+    for field, reason in (load_unread_answers() if unread is None else unread).items():
+        out.append(f"- {field}: {reason}")
     if questionnaire is not None:
         out += render_questionnaire(questionnaire)
     out += ["", "## Sources", ""]

@@ -1,9 +1,10 @@
 """Checks across the whole knowledge folder: every citation resolves, every source is used,
 and the files are the ones the manifest's version was recorded for (its fingerprint).
 
-The core knowledge, the pre-visit questionnaire (``questionnaire.yaml``) and the code table
-(``codes.yaml``) are also loaded and validated here, so a broken questionnaire or code table
-fails the check, not only the web app or an export.
+The core knowledge, the pre-visit questionnaire (``questionnaire.yaml``), the code table
+(``codes.yaml``) and the list of answers deliberately left unread (``unread_answers.yaml``)
+are also loaded and validated here, so a broken questionnaire or code table fails the check,
+not only the web app or an export.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from backstory.knowledge.loader import (
     load_questionnaire_from,
     load_sources,
 )
+from backstory.knowledge.reads import UNREAD_FILE, load_unread_answers
 from backstory.knowledge.schema import Questionnaire
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -52,6 +54,10 @@ def check_knowledge() -> CheckResult:
         raise KnowledgeError(problem)
     questionnaire = load_questionnaire_from(root, kb)
     load_code_table_from(root)
+    known = set(kb.contract.fields) | set(kb.contract.instruments)
+    for field in load_unread_answers(root):
+        if field not in known:
+            raise KnowledgeError(f"{UNREAD_FILE}: {field} is not a contract field")
     sources = load_sources(root)
     used: set[str] = set()
     count = 0

@@ -372,14 +372,28 @@ def _compile_fact(fact: FactDef, compiled: Mapping[str, Compiled]) -> Compiled:
 
 def load_knowledge_from(root: Traversable) -> KnowledgeBase:
     """Load and check the knowledge in ``root`` (a folder laid out like the bundled one)."""
-    contract = load_contract()
     raw = {name: _read(root, name) for name in CORE_FILES}
+    return knowledge_from_data(raw, load_sources(root))
+
+
+def read_core_files(root: Traversable | None = None) -> dict[str, Any]:
+    """The parsed YAML of every core knowledge file (``CORE_FILES``), by file name."""
+    base = root or data_root()
+    return {name: _read(base, name) for name in CORE_FILES}
+
+
+def knowledge_from_data(raw: Mapping[str, Any], sources: Mapping[str, Source]) -> KnowledgeBase:
+    """Check and compile knowledge from already parsed core files (by file name) and sources.
+
+    The same checks as :func:`load_knowledge_from`; used to build an edited copy of the
+    knowledge in memory (the threshold-mutation check in the test suite).
+    """
+    contract = load_contract()
     manifest: Manifest = _model(Manifest, raw["manifest.yaml"], "manifest.yaml")
     if manifest.contract != contract.schema:
         raise KnowledgeError(
             f"manifest.yaml: knowledge targets {manifest.contract}, contract is {contract.schema}"
         )
-    sources = load_sources(root)
     facts = _parse_facts(raw["facts.yaml"] or {})
     order = _order_facts(facts)
     contradictions = tuple(
