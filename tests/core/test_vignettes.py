@@ -73,6 +73,21 @@ def test_vignette(v: dict[str, Any], run: Callable[[dict[str, Any]], Report]) ->
         assert rec in {x.id for x in r.management.not_recommended}
     for f in e.get("unknowns", []):
         assert f in {u.field for u in r.unknowns}
+    plan = {x.id: x for x in r.management.recommended}
+    for rec in e.get("not_in_plan", []):
+        assert rec not in plan, plan[rec]
+    for rec in e.get("not_in_not_recommended", []):
+        assert rec not in {x.id for x in r.management.not_recommended}
+    for rec, cautions in e.get("cautions", {}).items():
+        assert {c.id for c in plan[rec].cautions} == set(cautions), plan[rec].cautions
+    for rec, fields in e.get("check_first", {}).items():
+        assert set(fields) <= set(plan[rec].check_first), plan[rec].check_first
+    fits = {p.id: p.fit for p in r.patterns}
+    for pid, fit in e.get("pattern", {}).items():
+        assert fits[pid] == fit, r.pattern(pid)
+    statuses = {p.id: p.status for p in r.management.pathways}
+    for pid, status in e.get("pathway", {}).items():
+        assert statuses.get(pid, "absent") == status, r.management.pathways
 
 
 def test_every_red_flag_rule_has_a_firing_vignette(kb: KnowledgeBase) -> None:

@@ -404,30 +404,40 @@ class Pipeline:
         )
         pt = int_type(bound)
         points: list[pl.Expr] = []
+        validated: list[pl.Expr] = []
         answered: list[pl.Expr] = []
         for f in p.features:
+            # a feature from criteria that failed validation adds only its negative points
+            # to the validated score (the engine's _validated_part)
+            failed = f.validation == "failed"
             if f.when is not None:
                 r = pl.col(f"feat:{p.id}:{f.id}")
-                points.append(
-                    pl.when(r)
-                    .then(pl.lit(f.if_true, pt))
-                    .when(~r)
-                    .then(pl.lit(f.if_false, pt))
-                    .otherwise(pl.lit(0, pt))
-                )
+                for out, part in ((points, False), (validated, failed)):
+                    out.append(
+                        pl.when(r)
+                        .then(pl.lit(min(f.if_true, 0) if part else f.if_true, pt))
+                        .when(~r)
+                        .then(pl.lit(min(f.if_false, 0) if part else f.if_false, pt))
+                        .otherwise(pl.lit(0, pt))
+                    )
                 answered.append(r.is_not_null())
                 continue
             assert f.field is not None and f.points is not None
             x = comp.resolve(f.field)
-            pts: Any = pl
-            for key, value in f.points.items():
-                pts = pts.when(x == _key(key)).then(pl.lit(value, pt))
-            points.append(pts.otherwise(pl.lit(0, pt)) if f.points else pl.lit(0, pt))
+            for out, part in ((points, False), (validated, failed)):
+                pts: Any = pl
+                for key, value in f.points.items():
+                    v = min(value, 0) if part else value
+                    pts = pts.when(x == _key(key)).then(pl.lit(v, pt))
+                out.append(pts.otherwise(pl.lit(0, pt)) if f.points else pl.lit(0, pt))
             answered.append(x.is_not_null())
         caps = [
             pl.when(pl.col(f"cap:{p.id}:{i}")).then(_FIT_RANK[cap.max_fit]).otherwise(3)
             for i, cap in enumerate(p.caps)
         ]
+        # without the failed-validation features' support the score must reach possible,
+        # or the fit is held at possible at most (the engine's _fit)
+        caps.append(pl.when(add(validated) < p.possible_at).then(2).otherwise(3))
         return [
             add(points).alias(f"score:{p.id}"),
             add([a.cast(int_type(len(answered))) for a in answered]).alias(f"answered:{p.id}"),

@@ -348,7 +348,11 @@ def _plan_card(report: Report, request: Mapping[str, Any], kb: KnowledgeBase) ->
     if risk:
         summary += f": STarT Back {risk} risk"
     lines = ["**Recommended**", ""]
-    lines += [f"- [{r.kind}] {r.text}" for r in m.recommended]
+    for r in m.recommended:
+        lines.append(f"- [{r.kind}] {r.text}")
+        lines += [f"  - **Caution:** {cx.text}" for cx in r.cautions]
+        if r.check_first:
+            lines.append(f"  - Check first (unanswered): {', '.join(r.check_first)}")
     if m.not_recommended:
         lines += ["", "**Not recommended (NICE NG59)**", ""]
         lines += [f"- {r.text}" for r in m.not_recommended]

@@ -15,6 +15,7 @@ from typing import Any
 from backstory.contract.validate import Assessment
 from backstory.core.report import (
     Answer,
+    CautionItem,
     Classification,
     CriterionResult,
     FeatureResult,
@@ -46,6 +47,7 @@ from backstory.knowledge.conditions import (
 from backstory.knowledge.loader import KnowledgeBase
 from backstory.knowledge.schema import (
     CategoryDef,
+    Caution,
     Contradiction,
     Feature,
     PatternDef,
@@ -60,12 +62,23 @@ _MISSING = object()
 _MEMO_LIMIT = 4096
 
 
-def _fit(spec: PatternDef, score: int, answered: int, cap_rank: int) -> str:
-    """The fit for a score: unknown below min_answered, then thresholds, then caps."""
+def _fit(spec: PatternDef, score: int, answered: int, cap_rank: int, validated: int) -> str:
+    """The fit for a score: unknown below min_answered, then thresholds, then caps.
+
+    ``validated`` is the score without the positive points of features from criteria that
+    failed validation: below ``possible_at`` it holds the fit at possible at most.
+    """
     if answered < spec.min_answered:
         return "unknown"
     rank = 3 if score >= spec.strong_at else 2 if score >= spec.possible_at else 1
+    if validated < spec.possible_at:
+        cap_rank = min(cap_rank, 2)
     return _FITS_BY_RANK[min(rank, cap_rank)]
+
+
+def _validated_part(points: int, failed: bool) -> int:
+    """What one feature's points add to the validated score (failed: only its negatives)."""
+    return min(points, 0) if failed else points
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +92,8 @@ class _Feature:
     unknown_result: FeatureResult
     cites: tuple[str, ...]
     results: dict[Any, FeatureResult]
-    what_if: dict[tuple[int, int, int], WhatIf | None]
+    what_if: dict[tuple[int, int, int, int], WhatIf | None]
+    failed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +170,17 @@ class Engine:
             name: tuple(spec.path for spec in inst.items)
             for name, inst in kb.contract.instruments.items()
         }
+        self.cautions: dict[str, tuple[tuple[WhyFn, OpenFn, Caution], ...]] = {
+            r.id: tuple(
+                (
+                    compile_why(cx.when, self.facts_why, kb.fact_conditions),
+                    compile_open(cx.when, self.facts_open),
+                    cx,
+                )
+                for cx in r.cautions
+            )
+            for r in kb.management.recommendations
+        }
 
     def _pattern(self, p: PatternDef) -> _Pattern:
         kb = self.kb
@@ -182,6 +207,7 @@ class Engine:
                         tuple(f.citations),
                         {},
                         {},
+                        f.validation == "failed",
                     )
                 )
             else:
@@ -214,6 +240,7 @@ class Engine:
                         tuple(f.citations),
                         {},
                         {},
+                        f.validation == "failed",
                     )
                 )
         caps = tuple((kb.compile(cap.when), cap.max_fit, cap.reason) for cap in p.caps)
@@ -406,6 +433,7 @@ class Engine:
     def _evaluate_pattern(self, p: _Pattern, env: Env, informational: bool) -> PatternResult:
         spec = p.spec
         score = 0
+        validated = 0
         answered = 0
         pending: list[_Feature] = []
         supporting: list[FeatureResult] = []
@@ -434,6 +462,7 @@ class Engine:
             pts = res.points
             answered += 1
             score += pts
+            validated += _validated_part(pts, f.failed)
             if pts > 0:
                 supporting.append(res)
             elif pts < 0:
@@ -447,13 +476,30 @@ class Engine:
                 caps.append(reason)
                 if _FIT_RANK[max_fit] < cap_rank:
                     cap_rank = _FIT_RANK[max_fit]
-        fit = _fit(spec, score, answered, cap_rank)
+        fit = _fit(spec, score, answered, cap_rank, validated)
+        if (
+            spec.failed_validation_limit
+            and validated < spec.possible_at
+            and score >= spec.strong_at
+            and cap_rank == 3
+            and answered >= spec.min_answered
+        ):
+            caps.append(spec.failed_validation_limit)
         would: list[WhatIf] = []
         for f in pending:
-            wkey = (score, answered, cap_rank)
+            wkey = (score, answered, cap_rank, validated)
             what = f.what_if.get(wkey, _MISSING)
             if what is _MISSING:
-                outcomes = {_fit(spec, score + o, answered + 1, cap_rank) for o in f.options}
+                outcomes = {
+                    _fit(
+                        spec,
+                        score + o,
+                        answered + 1,
+                        cap_rank,
+                        validated + _validated_part(o, f.failed),
+                    )
+                    for o in f.options
+                }
                 outcomes.discard(fit)
                 what = (
                     WhatIf(
@@ -506,8 +552,16 @@ class Engine:
         not_recommended: list[RecommendationItem] = []
         for cond, rec in self.recommendations:
             if cond(env) is True:
+                cautions, check_first = self._cautions(rec.id, env)
                 item = RecommendationItem(
-                    rec.id, rec.kind, rec.text, rec.reason, rec.guideline, tuple(rec.citations)
+                    rec.id,
+                    rec.kind,
+                    rec.text,
+                    rec.reason,
+                    rec.guideline,
+                    tuple(rec.citations),
+                    cautions,
+                    check_first,
                 )
                 (not_recommended if rec.kind == "do_not_offer" else recommended).append(item)
         pathways: list[PathwayResult] = []
@@ -526,6 +580,20 @@ class Engine:
                 PathwayResult(pw.id, pw.name, status, summary, results, tuple(pw.citations))
             )
         return Management(tuple(recommended), tuple(not_recommended), tuple(pathways))
+
+    def _cautions(self, rec_id: str, env: Env) -> tuple[tuple[CautionItem, ...], tuple[str, ...]]:
+        """The cautions that hold for this person, and the unanswered fields of those unknown."""
+        held: list[CautionItem] = []
+        check: dict[str, None] = {}
+        for why, open_fields, cx in self.cautions[rec_id]:
+            r, pairs = why(env)
+            if r is True:
+                held.append(CautionItem(cx.id, cx.text, _dedupe(pairs), tuple(cx.citations)))
+            elif r is None:
+                for f in open_fields(env)[1]:
+                    if env.get(f) is None:
+                        check[f] = None
+        return tuple(held), tuple(check)
 
     def _unknowns(
         self,
@@ -619,6 +687,8 @@ def _collect_citations(
             out.update(f.citations)
     for rec in (*management.recommended, *management.not_recommended):
         out.update(rec.citations)
+        for cx in rec.cautions:
+            out.update(cx.citations)
     for pw in management.pathways:
         out.update(pw.citations)
     return out

@@ -188,6 +188,24 @@ class WarningItem:
 
 
 @dataclass(frozen=True, slots=True)
+class CautionItem:
+    """A safety condition that holds for this person, shown with its recommendation."""
+
+    id: str
+    text: str
+    because: tuple[Answer, ...]
+    citations: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "text": self.text,
+            "because": [a.to_dict() for a in self.because],
+            "citations": list(self.citations),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class RecommendationItem:
     id: str
     kind: str
@@ -195,9 +213,12 @@ class RecommendationItem:
     reason: str
     guideline: str
     citations: tuple[str, ...]
+    cautions: tuple[CautionItem, ...] = ()
+    check_first: tuple[str, ...] = ()
+    """Unanswered fields that decide whether a caution applies: ask before acting."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "id": self.id,
             "kind": self.kind,
             "text": self.text,
@@ -205,6 +226,11 @@ class RecommendationItem:
             "guideline": self.guideline,
             "citations": list(self.citations),
         }
+        if self.cautions:
+            d["cautions"] = [c.to_dict() for c in self.cautions]
+        if self.check_first:
+            d["check_first"] = list(self.check_first)
+        return d
 
 
 @dataclass(frozen=True, slots=True)

@@ -212,12 +212,20 @@ def _scores(report: Report) -> Section:
 def _plan(report: Report) -> Section:
     m = report.management
     messages = []
-    rec = [f"[{r.kind}] {r.text} ({r.guideline or 'NICE NG59'})" for r in m.recommended]
+    rec = [
+        f"[{r.kind}] {r.text} ({r.guideline or 'NICE NG59'})"
+        + "".join(f" CAUTION: {cx.text}" for cx in r.cautions)
+        + (f" Check first (unanswered): {', '.join(r.check_first)}." if r.check_first else "")
+        for r in m.recommended
+    ]
     messages.append(
         _msg(
             "clinician-plan",
             [_list(rec) if rec else _p("No recommendation applies.")],
-            [c for r in m.recommended for c in r.citations],
+            [
+                *(c for r in m.recommended for c in r.citations),
+                *(c for r in m.recommended for cx in r.cautions for c in cx.citations),
+            ],
         )
     )
     if m.not_recommended:

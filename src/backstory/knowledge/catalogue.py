@@ -182,9 +182,17 @@ def render_catalogue(
             else:
                 reads = str(f.field)
                 pts = ", ".join(f"{_v(k)} {v:+d}" for k, v in (f.points or {}).items())
-            out.append(f"| {f.label} | {reads} | {pts} | {cite(f.citations)} |")
+            failed = " (failed validation: counts towards possible only)"
+            label = f.label + (failed if f.validation == "failed" else "")
+            out.append(f"| {label} | {reads} | {pts} | {cite(f.citations)} |")
         for cap in p.caps:
             out.append(f"\n- at most **{cap.max_fit}** when {describe(cap.when)}: {cap.reason}")
+        if p.failed_validation_limit:
+            out.append(
+                f"\n- at most **possible** when the score without the positive points of the "
+                f"failed-validation features is below {p.possible_at}: "
+                f"{p.failed_validation_limit}"
+            )
         out.append("")
         out.append(f"Accuracy: {p.accuracy_note} {cite(p.citations)}")
         out.append("")
@@ -199,10 +207,18 @@ def render_catalogue(
             f"- **{rec.id}** [{rec.kind}] {rec.text} - when {describe(rec.when)}. "
             + cite(rec.citations)
         )
+        for cx in rec.cautions:
+            out.append(
+                f"  - caution **{cx.id}** when {describe(cx.when)}: {cx.text} " + cite(cx.citations)
+            )
     for pw in kb.management.pathways:
         out.append(f"- **{pw.name}** applies when {describe(pw.applies_when)}; criteria:")
         for cr in pw.criteria:
             out.append(f"  - {cr.label}: {describe(cr.when)}")
+    if kb.management.exclusive:
+        out += ["", "Never together in one plan (at most one of each group):", ""]
+        for ex in kb.management.exclusive:
+            out.append(f"- {', '.join(ex.ids)}: {ex.reason} {cite(ex.citations)}")
     out += ["", "## Essential screening questions", ""]
     for q in kb.screening.essential:
         out.append(f"- {q.field} ({q.group.replace('_', ' ')}): {q.why}")

@@ -559,6 +559,16 @@ def _check_all(
     unique([r.id for r in management.recommendations], "management.yaml")
     for rec in management.recommendations:
         chk.check(rec.when, f"management.yaml/{rec.id}", stage["management"])
+        unique([c.id for c in rec.cautions], f"management.yaml/{rec.id}/cautions")
+        for caution in rec.cautions:
+            chk.check(caution.when, f"management.yaml/{rec.id}/{caution.id}", stage["management"])
+    rec_ids = {r.id for r in management.recommendations}
+    for i, ex in enumerate(management.exclusive):
+        where = f"management.yaml/exclusive[{i}]"
+        unique(ex.ids, where)
+        for rid in ex.ids:
+            if rid not in rec_ids:
+                raise KnowledgeError(f"{where}: {rid!r} is not a recommendation")
     for pw in management.pathways:
         chk.check(pw.applies_when, f"management.yaml/{pw.id}", stage["management"])
         for cr in pw.criteria:

@@ -185,6 +185,9 @@ class Feature(Model):
     if_true: int = 0
     if_false: int = 0
     note: str = ""
+    validation: Literal["supported", "failed"] = "supported"
+    """'failed': from criteria that failed validation; its positive points may lift a fit to
+    possible but never, alone, to strong (see PatternDef.failed_validation_limit)."""
     citations: Citations
 
     @model_validator(mode="after")
@@ -214,6 +217,9 @@ class PatternDef(Model):
     strong_at: int
     features: list[Feature]
     caps: list[Cap] = []
+    failed_validation_limit: str = ""
+    """Shown as a limit when the fit is held at possible because, without the positive points
+    of features marked ``validation: failed``, the score would not reach ``possible_at``."""
     accuracy_note: str
     citations: Citations
 
@@ -221,6 +227,14 @@ class PatternDef(Model):
     def _thresholds(self) -> PatternDef:
         if not self.possible_at < self.strong_at:
             raise ValueError("possible_at must be below strong_at")
+        failed = any(f.validation == "failed" for f in self.features)
+        if failed and not self.failed_validation_limit.strip():
+            raise ValueError(
+                "a pattern with features marked 'validation: failed' needs a "
+                "failed_validation_limit reason"
+            )
+        if self.failed_validation_limit and not failed:
+            raise ValueError("failed_validation_limit given but no feature is marked failed")
         return self
 
 
@@ -254,6 +268,19 @@ class Instruments(Model):
     instruments: list[Instrument]
 
 
+class Caution(Model):
+    """A safety condition attached to a recommendation: shown with it whenever it holds.
+
+    When its condition is unknown (a question not answered), the fields it reads are listed
+    with the recommendation as "check first"; a caution is never silently assumed absent.
+    """
+
+    id: str = Field(pattern=r"^MC-[A-Z0-9-]+$")
+    when: Cond
+    text: str = Field(min_length=1)
+    citations: Citations
+
+
 class Recommendation(Model):
     id: str = Field(pattern=r"^MG-[A-Z0-9-]+$")
     kind: Literal["offer", "consider", "advise", "refer", "test", "do_not_offer"]
@@ -261,6 +288,25 @@ class Recommendation(Model):
     when: Cond
     reason: str
     guideline: str = ""
+    cautions: list[Caution] = []
+    citations: Citations
+
+    @model_validator(mode="after")
+    def _cautions_on_advice(self) -> Recommendation:
+        if self.cautions and self.kind == "do_not_offer":
+            raise ValueError("a do_not_offer item takes no cautions")
+        return self
+
+
+class Exclusive(Model):
+    """Recommendations that contradict each other: at most one of them may be in one plan.
+
+    The engine does not resolve these at run time; the conditions must make them exclusive,
+    and the property tests check it over random assessments.
+    """
+
+    ids: Annotated[list[str], Field(min_length=2)]
+    reason: str = Field(min_length=1)
     citations: Citations
 
 
@@ -285,6 +331,7 @@ class Pathway(Model):
 class Management(Model):
     recommendations: list[Recommendation]
     pathways: list[Pathway] = []
+    exclusive: list[Exclusive] = []
 
 
 class EssentialQuestion(Model):

@@ -123,6 +123,10 @@ def render_text(report: Report) -> str:
         out += _wrap(f"[{rec.kind}] {rec.text}", 2, "- ")
         if rec.guideline:
             out += _wrap(f"({rec.guideline})", 6)
+        for cx in rec.cautions:
+            out += _wrap(f"CAUTION: {cx.text}", 6)
+        if rec.check_first:
+            out += _wrap(f"Check first (unanswered): {', '.join(rec.check_first)}", 6)
     if m.not_recommended:
         out.append("  Not recommended:")
         for rec in m.not_recommended:
