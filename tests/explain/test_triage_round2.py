@@ -4,6 +4,7 @@ and FAQ answers that say the same as the rules (HZ-30 to HZ-35)."""
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -194,3 +195,17 @@ def test_faq_names_the_new_same_day_signs() -> None:
     assert "faint" in text
     assert "blood thinner" in text
     assert "new trouble walking" in text
+
+
+def test_every_same_day_rule_tells_the_person_to_act_today(kb: KnowledgeBase) -> None:
+    """A rule at emergency must not be explained as "in the next few days" (levels match)."""
+    from backstory.explain import load_explanations
+
+    kn = load_explanations()
+    for rule in kb.red_flags.rules:
+        text = kn.triage_rules[rule.id].do_now or ""
+        if rule.level == "emergency":
+            assert re.search(r"\b(now|today|999)\b", text), (rule.id, text)
+            assert "next few days" not in text, rule.id
+        elif rule.level in ("soon",):
+            assert not text, rule.id  # the referral leaflet has no "do now"
