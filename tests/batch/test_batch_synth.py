@@ -27,7 +27,13 @@ def share(s: pl.Series, *values: str) -> float:
 def test_serious_pathology_is_about_one_percent(scored: pl.DataFrame) -> None:
     level = scored.get_column("triage_level")
     assert 0.004 <= share(level, "emergency", "urgent") <= 0.02
-    assert 0.005 <= share(scored.get_column("category"), "specific_pathology_suspected") <= 0.035
+    # The category also holds non-urgent referrals (level soon): since knowledge 2026.12.0 the
+    # ASAS referral arm (chronic back pain from before 45 with inflammatory back pain) and
+    # spinal stenosis add to it, so it is allowed up to 5%; serious (same-day or within days)
+    # stays at 2% or less above.
+    specific = share(scored.get_column("category"), "specific_pathology_suspected")
+    assert 0.005 <= specific <= 0.05
+    assert share(scored.get_column("triage_suspected"), "axial_spondyloarthritis") <= 0.035
 
 
 def test_radicular_pain_is_five_to_ten_percent(scored: pl.DataFrame) -> None:

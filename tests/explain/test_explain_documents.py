@@ -137,6 +137,7 @@ def test_referral_has_none_of_the_non_specific_messages(cases: dict[str, Case]) 
     ids = doc.message_ids()
     assert ids == (
         "referral-what-for",
+        "inflammatory-back-pain",  # axial spondyloarthritis is suspected (HZ-34)
         "referral-what-happens",
         "referral-meanwhile",
         "safety-net",

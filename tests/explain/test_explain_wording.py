@@ -122,7 +122,9 @@ def _check_kind(report: Report, doc: Document, text: str) -> None:
         for marker in REASSURANCE:  # HZ-08: nothing reassuring at all
             assert not re.search(r"\b" + re.escape(marker), text, re.IGNORECASE), (marker, text)
     elif level == "soon":
-        assert doc.kind == "referral" and ids == REFERRAL
+        axspa = "axial_spondyloarthritis" in report.triage.suspected
+        assert doc.kind == "referral"
+        assert ids == (REFERRAL | {"inflammatory-back-pain"} if axspa else REFERRAL)
     elif report.category == "radicular":
         assert doc.kind == "sciatica"
         assert set(SCIATICA) <= ids and not ids & (set(NON_SPECIFIC) - set(SCIATICA))

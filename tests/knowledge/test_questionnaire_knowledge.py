@@ -36,7 +36,7 @@ def test_shipped_questionnaire_loads_and_every_entry_cites(kb: KnowledgeBase) ->
 def test_knowledge_check_validates_and_counts_the_questionnaire() -> None:
     result = check_knowledge()
     assert "questionnaire.yaml" in result.files
-    assert len(result.questionnaire.questions()) == 30
+    assert len(result.questionnaire.questions()) == 32  # 2026.12.0: claudication, blood thinners
 
 
 def test_banner_emphasis_markers() -> None:

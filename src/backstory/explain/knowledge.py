@@ -62,6 +62,7 @@ CONDITIONS: Mapping[str, frozenset[str]] = {
     "not_recommended": frozenset({"some", "none"}),
     "not_asked": frozenset({"some", "none"}),
     "person_warnings": frozenset({"some", "none"}),
+    "inflammatory": frozenset({"yes", "no"}),
 }
 
 #: Placeholders a text may use; ``compose`` fills every one of them.

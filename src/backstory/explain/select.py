@@ -203,6 +203,8 @@ def signals(
             "below" if age < table_ages[0] else "above" if age > table_ages[1] else "within"
         ),
         "not_recommended": "some" if report.management.not_recommended else "none",
+        # the referral leaflet explains inflammatory back pain when axSpA is suspected
+        "inflammatory": "yes" if "axial_spondyloarthritis" in report.triage.suspected else "no",
     }
     for name, value in out.items():  # the knowledge file may only test these values
         assert value in CONDITIONS[name], (name, value)

@@ -25,6 +25,8 @@ SuspectedId = Literal[
     "abdominal_aortic_aneurysm",
     "progressive_neurological_deficit",
     "non_spinal_cause",
+    "bleeding",
+    "spinal_stenosis",
 ]
 CategoryId = Literal["specific_pathology_suspected", "radicular", "non_specific"]
 
