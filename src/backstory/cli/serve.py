@@ -47,6 +47,8 @@ def serve_command(host: str, port: int, database: str | None, demo: bool) -> Non
     click.echo(f"Backstory web app on {settings.public_url or base}/ (database {db.display_url()})")
     if ready.demo_added:
         click.echo(f"Added {ready.demo_added} synthetic demo patients to {ready.demo_clinic}.")
+    if ready.demo_after_setup:
+        click.echo("The synthetic demo patients will be added to the clinic that set-up creates.")
     if ready.setup_url:
         click.echo("")
         click.echo("First start: open this one-time link to create the first admin account")
@@ -65,8 +67,8 @@ def serve_command(host: str, port: int, database: str | None, demo: bool) -> Non
     if trusted:
         names = ", ".join(sorted(c.name for c in trusted.clients.values()))
         click.echo(f"CDS Hooks: trusting signed JWTs from {len(trusted)} EHR(s): {names}.")
-    if ready.demo_clinic:
-        app.state.web.extra["demo_clinic"] = ready.demo_clinic
+    if ready.demo_after_setup:
+        app.state.web.extra["demo_after_setup"] = True
     configure_logging()
     try:
         uvicorn.run(

@@ -58,7 +58,8 @@ class WebState:
     knowledge: KnowledgeBase
     signer: Signer
     throttle: SigninThrottle
-    """Failed sign-ins per user name and client address, shared through the database."""
+    """Failed sign-ins per user name from one place and per client address, shared through
+    the database."""
     clock: Callable[[], dt.datetime] = utcnow
     extra: dict[str, Any] = field(default_factory=dict)
     cds_clients: TrustedClients | None = None
@@ -76,6 +77,11 @@ class WebState:
     def session_cookie(self) -> str:
         # the __Host- prefix makes browsers refuse the cookie unless Secure, path /, no domain
         return "__Host-backstory" if self.settings.secure_cookies else "backstory"
+
+    @property
+    def device_cookie(self) -> str:
+        """The signed cookie naming the user names this browser has signed in as (throttle)."""
+        return "__Host-backstory-device" if self.settings.secure_cookies else "backstory-device"
 
     @property
     def pre_cookie(self) -> str:
