@@ -9,15 +9,18 @@ exact answer and its effect (or the absence of one) on the target's account.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from backstory.cli.main import cli
 from backstory.knowledge.loader import KnowledgeBase
 from backstory.storage import Database, Store, users
 from backstory.storage import accounts as acc
@@ -328,3 +331,43 @@ def test_a_setup_link_stops_working_once_a_user_exists(
         )
     with pytest.raises(Conflict):
         web_db.transaction(lambda conn: acc.new_setup_link(conn, digest + "x", now, later))
+
+
+def test_a_command_line_database_gets_its_web_users_by_links_not_by_setup(
+    tmp_path: Path, settings: Settings, kb: KnowledgeBase
+) -> None:
+    """Set-up never runs once the command line has made a user, so an admin there gives
+    users one-time links; the first such link may make an operator, later ones may not."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    db = Database(url)
+    db.ensure_schema()
+    Store(db, "alice").add_patient("cli-patient")  # alice: the first user, an admin
+    Store(db, "alice").add_user("bob", "admin", None)
+    env = {"BACKSTORY_SECRET_KEY": settings.secret_key, "BACKSTORY_PUBLIC_URL": "http://t"}
+    runner = CliRunner()
+    base = ["user", "web-link", "--database", url, "--user", "alice"]
+    assert runner.invoke(cli, [*base, "alice"], env={"BACKSTORY_SECRET_KEY": ""}).exit_code == 2
+    made = runner.invoke(cli, [*base, "alice", "--operator"], env=env)
+    assert made.exit_code == 0, made.output
+    link = re.search(r"http://t(/password/\S+)", made.output)
+    assert link and "an operator" in made.output
+    app = create_app(settings, db, knowledge=kb)
+    c = TestClient(app)
+    page = c.get(link.group(1))
+    r = c.post(
+        link.group(1),
+        data={"csrf": csrf_of(page.text), "password": PASSWORD, "confirm": PASSWORD},
+    )
+    assert r.status_code == 200
+    alice = sign_in(app, "alice")
+    assert alice.get("/operator/clinics").status_code == 200
+    assert "cli-patient" in alice.get("/patients").text
+    again = runner.invoke(cli, [*base, "bob", "--operator"], env=env)
+    assert again.exit_code != 0 and "operator already" in again.output
+    bob_id = Store(db, "bob").whoami().id
+    assert not db.transaction(lambda conn: users.is_operator(conn, bob_id))
+    bob = runner.invoke(
+        cli, ["user", "web-link", "--database", url, "--user", "bob", "alice"], env=env
+    )
+    assert bob.exit_code != 0 and "only an operator" in bob.output  # alice is one now
+    db.close()

@@ -424,6 +424,63 @@ def reset_password(
     return found
 
 
+def command_line_link(
+    conn: Connection,
+    actor: User,
+    username: str,
+    digest: str,
+    now: dt.datetime,
+    expires_at: dt.datetime,
+    *,
+    operator: bool = False,
+) -> User:
+    """A one-time link for an existing user to choose a web password, made from the command
+    line by an admin (``backstory user web-link``): how a database first used from the
+    command line gets its web users, since set-up never runs once anyone exists. Works like a
+    reset (any password and sessions end). ``operator`` also makes the user an operator -
+    only while the database has no active operator at all; after that operators are made by
+    operators (HZ-55, HZ-57)."""
+    users.require_admin(actor, "make web password links")
+    found = find_users(conn, username=username)
+    if not found:
+        raise NotFound(f"no user {username!r}")
+    target = found[0]
+    if not target.active:
+        raise Conflict(f"user {target.username!r} is not active")
+    users.guard_operator_account(conn, actor, target, "reset the password of")
+    if operator:
+        users.lock_accounts(conn)
+        if users.active_operators(conn) > 0:
+            raise NotAllowed(
+                "Backstory has an operator already; an operator makes others operators "
+                "(on the Users page)"
+            )
+    if (
+        conn.execute(select(account.c.user_id).where(account.c.user_id == target.id)).first()
+        is None
+    ):
+        conn.execute(
+            insert(account).values(
+                user_id=target.id, password_hash=None, operator=False, updated_at=now
+            )
+        )
+    values: dict[str, Any] = {"password_hash": None, "updated_at": now}
+    if operator:
+        values["operator"] = True
+    conn.execute(update(account).where(account.c.user_id == target.id).values(**values))
+    _revoke_sessions(conn, target.id, now)
+    conn.execute(
+        delete(account_link).where(
+            account_link.c.user_id == target.id, account_link.c.used_at.is_(None)
+        )
+    )
+    _insert_link(conn, "reset", digest, target.id, actor.username, now, expires_at)
+    audit.record(conn, actor.username, "user.reset", "user", target.id)
+    if operator:
+        audit.record(conn, actor.username, "user.operator", "user", target.id, operator=True)
+    return target
+
+
 def deactivate(conn: Connection, actor: User, user_id: str, now: dt.datetime) -> User:
     """Stop a user of the admin's clinic from signing in; their sessions end at once."""
     users.require_admin(actor, "deactivate users")
