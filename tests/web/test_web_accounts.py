@@ -365,4 +365,7 @@ def test_a_command_line_database_gets_its_web_users_by_links_not_by_setup(
         cli, ["user", "web-link", "--database", url, "--user", "bob", "alice"], env=env
     )
     assert bob.exit_code != 0 and "only an operator" in bob.output  # alice is one now
+    Store(db, "alice").add_user("carol", "clinician", "Other clinic")
+    carol = runner.invoke(cli, [*base, "carol"], env=env)
+    assert carol.exit_code != 0 and "no user 'carol' in your clinic" in carol.output
     db.close()

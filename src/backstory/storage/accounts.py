@@ -435,15 +435,15 @@ def command_line_link(
     operator: bool = False,
 ) -> User:
     """A one-time link for an existing user to choose a web password, made from the command
-    line by an admin (``backstory user web-link``): how a database first used from the
-    command line gets its web users, since set-up never runs once anyone exists. Works like a
-    reset (any password and sessions end). ``operator`` also makes the user an operator -
-    only while the database has no active operator at all; after that operators are made by
-    operators (HZ-55, HZ-57)."""
+    line by an admin of the user's clinic (``backstory user web-link``): how a database
+    first used from the command line gets its web users, since set-up never runs once
+    anyone exists. Works like a reset (any password and sessions end). ``operator`` also
+    makes the user an operator - only while the database has no active operator at all;
+    after that operators are made by operators (HZ-55, HZ-57)."""
     users.require_admin(actor, "make web password links")
     found = find_users(conn, username=username)
-    if not found:
-        raise NotFound(f"no user {username!r}")
+    if not found or found[0].clinic_id != actor.clinic_id:
+        raise NotFound(f"no user {username!r} in your clinic")
     target = found[0]
     if not target.active:
         raise Conflict(f"user {target.username!r} is not active")
