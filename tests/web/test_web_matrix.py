@@ -33,12 +33,13 @@ from backstory.web.settings import Settings
 from .cds_clients import Keys, claims, make_keys, sign, write_clients
 from .conftest import Clock, World, csrf_of, example, sign_in
 
-PUBLIC, LINK, CLINIC, ADMIN, OPERATOR, API_READ, API_WRITE = (
+PUBLIC, LINK, CLINIC, ADMIN, OPERATOR, OPERATOR_ADMIN, API_READ, API_WRITE = (
     "public",
     "link",
     "clinic",
     "admin",
     "operator",
+    "operator-admin",
     "api-read",
     "api-write",
 )
@@ -80,6 +81,10 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/admin/users"): ADMIN,
     ("POST", "/admin/users/{user_id}/deactivate"): ADMIN,
     ("POST", "/admin/users/{user_id}/reset"): ADMIN,
+    ("POST", "/admin/users/{user_id}/role"): ADMIN,
+    ("POST", "/admin/users/{user_id}/unlock"): ADMIN,
+    # an admin who is also an operator, acting in their own clinic (test_web_accounts.py)
+    ("POST", "/admin/users/{user_id}/operator"): OPERATOR_ADMIN,
     ("GET", "/admin/tokens"): ADMIN,
     ("POST", "/admin/tokens"): ADMIN,
     ("POST", "/admin/tokens/{token_id}/revoke"): ADMIN,
@@ -167,6 +172,9 @@ def expected(kind: str, caller: str, path: str, method: str) -> str | set[int]:
         if caller == "operator" and targets_a:
             return {NOT_FOUND}
         return ALLOWED
+    if kind == OPERATOR_ADMIN:
+        # the operator is the admin of clinic O: clinic A's user looks missing to them
+        return {NOT_FOUND} if caller == "operator" else {403}
     assert kind == OPERATOR
     return ALLOWED if caller == "operator" else {403}
 
@@ -279,6 +287,10 @@ class Requests:
             form["released"] = "yes"
         elif path == "/admin/users":
             form.update(username=f"invited-{n}", role="clinician")
+        elif path.endswith("/role"):
+            form["role"] = "admin"
+        elif path.endswith("/operator"):
+            form["operator"] = "yes"
         elif path == "/admin/tokens":
             form.update(name=f"matrix-{n}", scope="read")
         elif path == "/operator/clinics":

@@ -14,7 +14,7 @@ from backstory.storage import Database, Store, audit
 from backstory.storage import accounts as acc
 from backstory.storage.tables import account_link
 from backstory.web.app import create_app
-from backstory.web.demo import load_demo
+from backstory.web.demo import DEMO_CLINIC, load_demo
 from backstory.web.settings import Settings
 from backstory.web.startup import prepare
 
@@ -84,12 +84,28 @@ def test_setup_links_expire_and_each_start_replaces_the_last(
     db.close()
 
 
-def test_demo_patients_are_loaded_once(tmp_path: Path, settings: Settings) -> None:
+def test_demo_patients_wait_for_setup_and_go_to_the_clinic_it_creates(
+    tmp_path: Path, settings: Settings, kb: KnowledgeBase
+) -> None:
+    """Set-up never joins an existing clinic (HZ-55), so the demo patients are not put in a
+    clinic of their own before it: they go to the new clinic, once."""
     db = Database(f"sqlite:///{tmp_path / 'demo.db'}")
     ready = prepare(db, settings, "http://x", demo=True)
-    assert ready.demo_added == 4 and ready.demo_clinic == "Demo clinic"
-    cid = db.transaction(lambda conn: acc.clinic_by_name(conn, "Demo clinic"))
+    assert ready.demo_added == 0 and ready.demo_clinic is None and ready.demo_after_setup
+    assert db.transaction(lambda conn: acc.clinic_by_name(conn, DEMO_CLINIC)) is None
+    assert ready.setup_url
+    app = create_app(settings, db, knowledge=kb)
+    app.state.web.extra["demo_after_setup"] = True
+    c = TestClient(app)
+    path = "/setup/" + ready.setup_url.rsplit("/", 1)[1]
+    assert f'value="{DEMO_CLINIC}"' in c.get(path).text
+    assert _setup(c, path, clinic=DEMO_CLINIC) == 200
+    signed = sign_in(app, "first")
+    assert "demo-facet-01" in signed.get("/patients").text
+    cid = db.transaction(lambda conn: acc.clinic_by_name(conn, DEMO_CLINIC))
     assert cid is not None and load_demo(db, cid) == 0
+    again = prepare(db, settings, "http://x", demo=True)
+    assert (again.demo_added, again.demo_clinic, again.demo_after_setup) == (0, DEMO_CLINIC, False)
     db.close()
 
 

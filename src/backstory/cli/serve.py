@@ -47,6 +47,8 @@ def serve_command(host: str, port: int, database: str | None, demo: bool) -> Non
     click.echo(f"Backstory web app on {settings.public_url or base}/ (database {db.display_url()})")
     if ready.demo_added:
         click.echo(f"Added {ready.demo_added} synthetic demo patients to {ready.demo_clinic}.")
+    if ready.demo_after_setup:
+        click.echo("The synthetic demo patients will be added to the clinic that set-up creates.")
     if ready.setup_url:
         click.echo("")
         click.echo("First start: open this one-time link to create the first admin account")
@@ -71,8 +73,8 @@ def serve_command(host: str, port: int, database: str | None, demo: bool) -> Non
             + ", ".join(settings.cds_fhir_servers)
             + " (BACKSTORY_CDS_FHIR_SERVERS)."
         )
-    if ready.demo_clinic:
-        app.state.web.extra["demo_clinic"] = ready.demo_clinic
+    if ready.demo_after_setup:
+        app.state.web.extra["demo_after_setup"] = True
     configure_logging()
     try:
         uvicorn.run(

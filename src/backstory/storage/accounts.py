@@ -21,7 +21,7 @@ from typing import Any, Literal
 from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from backstory.storage import audit, users
+from backstory.storage import audit, throttle, users
 from backstory.storage.database import as_utc
 from backstory.storage.errors import Conflict, InvalidRequest, NotAllowed, NotFound
 from backstory.storage.ids import new_id, normalise_id
@@ -110,15 +110,12 @@ def _clinic_user(conn: Connection, actor: User, user_id: str) -> User:
     return found
 
 
-def is_operator(conn: Connection, user_id: str) -> bool:
-    found = conn.execute(
-        select(account.c.operator).where(account.c.user_id == user_id)
-    ).scalar_one_or_none()
-    return bool(found)
+is_operator = users.is_operator
 
 
 def require_operator(conn: Connection, actor: User, doing: str) -> None:
-    if not is_operator(conn, actor.id):
+    """Refuse unless the actor is an active operator (read in this transaction)."""
+    if not users.is_active_operator(conn, actor.id):
         raise NotAllowed(f"only an operator may {doing}")
 
 
@@ -220,13 +217,14 @@ def _check_name(text: str, what: str, limit: int = MAX_NAME) -> str:
 
 
 def needs_setup(conn: Connection) -> bool:
-    """True until the first operator has been set up through the one-time set-up link."""
-    found = conn.execute(
-        select(func.count())
-        .select_from(account.join(app_user, app_user.c.id == account.c.user_id))
-        .where(account.c.operator.is_(True), app_user.c.active.is_(True))
-    ).scalar_one()
-    return int(found) == 0
+    """True only while the database has no user at all (HZ-55).
+
+    Set-up makes the first account, an operator, in a new clinic; once anyone exists - a web
+    account or a command-line user, active or not - it never runs again, so losing every
+    operator can never reopen it (an operator is made by another operator, see
+    :func:`set_operator`).
+    """
+    return int(conn.execute(select(func.count()).select_from(app_user)).scalar_one()) == 0
 
 
 def new_setup_link(conn: Connection, digest: str, now: dt.datetime, expires_at: dt.datetime) -> str:
@@ -256,11 +254,18 @@ def complete_setup(
     clinic_name: str,
     now: dt.datetime,
 ) -> User:
-    """Create the first account: the named clinic's admin and an operator (link used up)."""
+    """Create the first account: the admin of a new clinic and an operator (link used up).
+
+    Only on a database with no user yet, and never in a clinic that exists already (a
+    clinic's patients are never handed to whoever holds a set-up link).
+    """
+    users.lock_accounts(conn)
     link = setup_link(conn, digest, now)
     if link is None:
         raise NotFound("this set-up link is not valid any more")
     name = _check_name(clinic_name, "the clinic's name", 200)
+    if clinic_by_name(conn, name) is not None:
+        raise Conflict(f"a clinic named {name!r} exists already; choose another name")
     cid = users.clinic_id(conn, name, create=True)
     uid = _insert_user(
         conn, cid, username, "admin", operator=True, password_hash=password_hash, now=now
@@ -394,6 +399,7 @@ def reset_password(
     """Clear a user's password, end their sessions and make a link to choose a new one."""
     users.require_admin(actor, "reset passwords")
     found = _clinic_user(conn, actor, user_id)
+    users.guard_operator_account(conn, actor, found, "reset the password of")
     if not found.active:
         raise Conflict(f"user {found.username!r} is not active")
     if conn.execute(select(account.c.user_id).where(account.c.user_id == found.id)).first() is None:
@@ -418,12 +424,73 @@ def reset_password(
     return found
 
 
+def command_line_link(
+    conn: Connection,
+    actor: User,
+    username: str,
+    digest: str,
+    now: dt.datetime,
+    expires_at: dt.datetime,
+    *,
+    operator: bool = False,
+) -> User:
+    """A one-time link for an existing user to choose a web password, made from the command
+    line by an admin of the user's clinic (``backstory user web-link``): how a database
+    first used from the command line gets its web users, since set-up never runs once
+    anyone exists. Works like a reset (any password and sessions end). ``operator`` also
+    makes the user an operator - only while the database has no active operator at all;
+    after that operators are made by operators (HZ-55, HZ-57)."""
+    users.require_admin(actor, "make web password links")
+    found = find_users(conn, username=username)
+    if not found or found[0].clinic_id != actor.clinic_id:
+        raise NotFound(f"no user {username!r} in your clinic")
+    target = found[0]
+    if not target.active:
+        raise Conflict(f"user {target.username!r} is not active")
+    users.guard_operator_account(conn, actor, target, "reset the password of")
+    if operator:
+        users.lock_accounts(conn)
+        if users.active_operators(conn) > 0:
+            raise NotAllowed(
+                "Backstory has an operator already; an operator makes others operators "
+                "(on the Users page)"
+            )
+    if (
+        conn.execute(select(account.c.user_id).where(account.c.user_id == target.id)).first()
+        is None
+    ):
+        conn.execute(
+            insert(account).values(
+                user_id=target.id, password_hash=None, operator=False, updated_at=now
+            )
+        )
+    values: dict[str, Any] = {"password_hash": None, "updated_at": now}
+    if operator:
+        values["operator"] = True
+    conn.execute(update(account).where(account.c.user_id == target.id).values(**values))
+    _revoke_sessions(conn, target.id, now)
+    conn.execute(
+        delete(account_link).where(
+            account_link.c.user_id == target.id, account_link.c.used_at.is_(None)
+        )
+    )
+    _insert_link(conn, "reset", digest, target.id, actor.username, now, expires_at)
+    audit.record(conn, actor.username, "user.reset", "user", target.id)
+    if operator:
+        audit.record(conn, actor.username, "user.operator", "user", target.id, operator=True)
+    return target
+
+
 def deactivate(conn: Connection, actor: User, user_id: str, now: dt.datetime) -> User:
     """Stop a user of the admin's clinic from signing in; their sessions end at once."""
     users.require_admin(actor, "deactivate users")
     found = _clinic_user(conn, actor, user_id)
     if found.id == actor.id:
         raise Conflict("you cannot deactivate yourself")
+    users.guard_operator_account(conn, actor, found, "deactivate")
+    if not found.active:
+        raise Conflict(f"user {found.username!r} is not active")
+    users.keep_an_operator(conn, found, "deactivate")
     conn.execute(update(app_user).where(app_user.c.id == found.id).values(active=False))
     _revoke_sessions(conn, found.id, now)
     conn.execute(
@@ -433,6 +500,77 @@ def deactivate(conn: Connection, actor: User, user_id: str, now: dt.datetime) ->
     )
     audit.record(conn, actor.username, "user.deactivate", "user", found.id)
     return found
+
+
+def set_role(conn: Connection, actor: User, user_id: str, role: Role, now: dt.datetime) -> User:
+    """Make a user of the admin's clinic a clinician or an admin (not oneself: an admin who
+    demoted themselves could leave the clinic without one). An operator's role is changed
+    by an operator only."""
+    users.require_admin(actor, "change roles")
+    if role not in ("clinician", "admin"):
+        raise InvalidRequest("the role must be clinician or admin")
+    found = _clinic_user(conn, actor, user_id)
+    if found.id == actor.id:
+        raise Conflict("you cannot change your own role")
+    users.guard_operator_account(conn, actor, found, "change the role of")
+    if not found.active:
+        raise Conflict(f"user {found.username!r} is not active")
+    if found.role == role:
+        raise Conflict(f"user {found.username!r} is already a {role}")
+    conn.execute(update(app_user).where(app_user.c.id == found.id).values(role=role))
+    _revoke_sessions(conn, found.id, now)
+    audit.record(conn, actor.username, "user.role", "user", found.id, role=role)
+    changed = _user_by_id(conn, found.id)
+    assert changed is not None
+    return changed
+
+
+def set_operator(
+    conn: Connection, actor: User, user_id: str, operator: bool, now: dt.datetime
+) -> User:
+    """Give or take the operator right (operators only, within their own clinic). The last
+    active operator keeps it; a user who loses it has their sessions ended."""
+    require_operator(conn, actor, "make or unmake operators")
+    users.require_admin(actor, "make or unmake operators")
+    found = _clinic_user(conn, actor, user_id)
+    if not found.active:
+        raise Conflict(f"user {found.username!r} is not active")
+    users.lock_accounts(conn)
+    if is_operator(conn, found.id) == operator:
+        state = "already" if operator else "not"
+        raise Conflict(f"user {found.username!r} is {state} an operator")
+    if not operator:
+        users.keep_an_operator(conn, found, "demote")
+    if conn.execute(select(account.c.user_id).where(account.c.user_id == found.id)).first() is None:
+        conn.execute(
+            insert(account).values(
+                user_id=found.id, password_hash=None, operator=operator, updated_at=now
+            )
+        )
+    conn.execute(
+        update(account)
+        .where(account.c.user_id == found.id)
+        .values(operator=operator, updated_at=now)
+    )
+    if not operator:
+        _revoke_sessions(conn, found.id, now)
+    audit.record(conn, actor.username, "user.operator", "user", found.id, operator=operator)
+    return found
+
+
+def unlock(
+    conn: Connection, actor: User, user_id: str, user_digest: Callable[[str], str]
+) -> tuple[User, int]:
+    """Clear every sign-in delay of a user of the admin's clinic (their failed sign-ins from
+    every place); audited. ``user_digest`` turns the user name into the throttle's keyed
+    digest (the secret stays with the web app). Returns the user and how many failures were
+    forgotten."""
+    users.require_admin(actor, "clear sign-in delays")
+    found = _clinic_user(conn, actor, user_id)
+    users.guard_operator_account(conn, actor, found, "clear the sign-in delays of")
+    cleared = throttle.clear_user(conn, user_digest(found.username))
+    audit.record(conn, actor.username, "user.unlock", "user", found.id, count=cleared)
+    return found, cleared
 
 
 def password_link(conn: Connection, digest: str, now: dt.datetime) -> AccountLink | None:

@@ -25,6 +25,11 @@ ACTIONS = frozenset(
         "user.bootstrap",
         "user.add",
         "user.deactivate",
+        "user.role",
+        "user.operator",
+        "user.unlock",
+        # a refused read of a patient, assessment or report (web/refusals.py)
+        "refused",
         "user.list",
         "patient.create",
         "patient.list",
@@ -104,6 +109,8 @@ DETAIL_KEYS = frozenset(
         "override",
         "reason",
         "client",
+        "status",
+        "requested",
     }
 )
 _SAFE_TEXT = re.compile(r"^[A-Za-z0-9._@:+-]{0,60}$")

@@ -18,7 +18,7 @@ from backstory.storage import audit
 from backstory.storage.database import utcnow
 from backstory.storage.errors import Conflict, InvalidRequest, NotAllowed, NotFound
 from backstory.storage.ids import new_id
-from backstory.storage.tables import app_user, clinic
+from backstory.storage.tables import account, app_user, clinic
 
 Role = Literal["clinician", "admin"]
 DEFAULT_CLINIC = "default"
@@ -99,9 +99,8 @@ def resolve_actor(conn: Connection, username: str) -> User:
         if not found[0].active:
             raise NotAllowed(f"user {username!r} is not active")
         return found[0]
-    if conn.dialect.name == "postgresql":
-        # Two first users arriving together must not both become admin.
-        conn.execute(text("SELECT pg_advisory_xact_lock(8317713)"))
+    # Two first users arriving together must not both become admin.
+    lock_accounts(conn)
     if conn.execute(select(func.count()).select_from(app_user)).scalar_one() == 0:
         user = _insert(conn, username, "admin", DEFAULT_CLINIC)
         audit.record(conn, username, "user.bootstrap", "user", user.id, role="admin")
@@ -126,6 +125,78 @@ def _insert(conn: Connection, username: str, role: Role, clinic_name: str) -> Us
         )
     )
     return User(uid, cid, clinic_name, username, role, True)
+
+
+ACCOUNTS_LOCK = 8317713
+"""The PostgreSQL advisory lock (one 64-bit key) held while the first user is made or an
+operator may lose their rights, so two such changes never interleave. On SQLite every
+writing transaction already holds the single writer's lock."""
+
+
+def lock_accounts(conn: Connection) -> None:
+    """Serialise changes to who is the first user or an operator (see ``ACCOUNTS_LOCK``)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ACCOUNTS_LOCK})
+
+
+def is_operator(conn: Connection, user_id: str) -> bool:
+    """Whether the user has the operator right (whether or not they are active)."""
+    found = conn.execute(
+        select(account.c.operator).where(account.c.user_id == user_id)
+    ).scalar_one_or_none()
+    return bool(found)
+
+
+def is_active_operator(conn: Connection, user_id: str) -> bool:
+    """Whether the user is, right now, an active operator (read inside the transaction, so a
+    right taken away a moment ago no longer counts)."""
+    found = conn.execute(
+        select(func.count())
+        .select_from(account.join(app_user, app_user.c.id == account.c.user_id))
+        .where(
+            account.c.user_id == user_id,
+            account.c.operator.is_(True),
+            app_user.c.active.is_(True),
+        )
+    ).scalar_one()
+    return bool(found)
+
+
+def active_operators(conn: Connection) -> int:
+    """How many active operators the database has."""
+    found = conn.execute(
+        select(func.count())
+        .select_from(account.join(app_user, app_user.c.id == account.c.user_id))
+        .where(account.c.operator.is_(True), app_user.c.active.is_(True))
+    ).scalar_one()
+    return int(found)
+
+
+def guard_operator_account(conn: Connection, actor: User, target: User, doing: str) -> None:
+    """Only an active operator may act on an operator's account (HZ-55).
+
+    Raises:
+        NotAllowed: the target is an operator and the actor is not (any more) an active one.
+    """
+    if is_operator(conn, target.id):
+        lock_accounts(conn)
+        if not is_active_operator(conn, actor.id):
+            raise NotAllowed(f"only an operator may {doing} an operator's account")
+
+
+def keep_an_operator(conn: Connection, target: User, doing: str) -> None:
+    """Refuse a change that takes the operator right from the last active operator, so that
+    Backstory is never left without one (HZ-55).
+
+    Raises:
+        Conflict: the target is the only active operator.
+    """
+    lock_accounts(conn)
+    if is_active_operator(conn, target.id) and active_operators(conn) <= 1:
+        raise Conflict(
+            f"{target.username!r} is the last active operator: make another user an operator "
+            f"before you {doing} them"
+        )
 
 
 def require_admin(user: User, doing: str) -> None:
@@ -162,5 +233,7 @@ def deactivate_user(conn: Connection, actor: User, username: str) -> None:
         raise NotFound(f"no user {username!r}")
     if found[0].id == actor.id:
         raise Conflict("an admin cannot deactivate themselves")
+    guard_operator_account(conn, actor, found[0], "deactivate")
+    keep_an_operator(conn, found[0], "deactivate")
     conn.execute(update(app_user).where(app_user.c.id == found[0].id).values(active=False))
     audit.record(conn, actor.username, "user.deactivate", "user", found[0].id)

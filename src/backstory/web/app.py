@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -39,7 +40,7 @@ from backstory.storage.errors import (
     NotFound,
     StorageError,
 )
-from backstory.web import api, api_docs, cds, deps, fhir_api
+from backstory.web import api, api_docs, cds, deps, fhir_api, refusals
 from backstory.web.cds_fetch import FhirFetcher
 from backstory.web.cds_replay import DatabaseReplay
 from backstory.web.pages import admin, assessments, auth, patient_link, patients
@@ -215,6 +216,8 @@ def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(StorageError)
     async def storage(request: Request, exc: StorageError) -> Response:
         status = _storage_status(exc)
+        if status in (403, 404):
+            await run_in_threadpool(refusals.note_refusal, request, status)
         message = str(exc) if status != 503 else "The database is not available. Try again."
         if _is_api(request):
             return problem(status, message)
@@ -299,6 +302,7 @@ def create_app(
             settings.login_attempts,
             settings.login_window_seconds,
             now,
+            settings.login_max_delay_seconds,
         ),
         cds_replay=DatabaseReplay(database, now),
         clock=now,

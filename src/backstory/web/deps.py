@@ -59,7 +59,8 @@ class WebState:
     knowledge: KnowledgeBase
     signer: Signer
     throttle: SigninThrottle
-    """Failed sign-ins per user name and client address, shared through the database."""
+    """Failed sign-ins per user name from one place and per client address, shared through
+    the database."""
     cds_replay: ReplayStore
     """The CDS client JWT ids (``jti``) seen recently, to refuse a replay (the web app's
     store is the database, shared by every process: ``web.cds_replay``)."""
@@ -80,6 +81,11 @@ class WebState:
     def session_cookie(self) -> str:
         # the __Host- prefix makes browsers refuse the cookie unless Secure, path /, no domain
         return "__Host-backstory" if self.settings.secure_cookies else "backstory"
+
+    @property
+    def device_cookie(self) -> str:
+        """The signed cookie naming the user names this browser has signed in as (throttle)."""
+        return "__Host-backstory-device" if self.settings.secure_cookies else "backstory-device"
 
     @property
     def pre_cookie(self) -> str:

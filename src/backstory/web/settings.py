@@ -33,7 +33,11 @@ class Settings:
     secure_cookies: bool = False
     trusted_proxy: bool = False
     login_attempts: int = 5
-    login_window_seconds: int = 300
+    """Failed sign-ins of one user name from one place before each try waits (back-off)."""
+    login_window_seconds: int = 3600
+    """How long a failed sign-in is remembered."""
+    login_max_delay_seconds: int = 900
+    """The longest wait the back-off imposes."""
     public_url: str | None = None
     """The address people use (behind a proxy), for links printed in the terminal."""
     cds_clients_file: str | None = None
@@ -101,7 +105,8 @@ def settings_from_env(env: Mapping[str, str] | None = None, *, demo: bool = Fals
         secure_cookies=secure,
         trusted_proxy=_flag(e.get("BACKSTORY_TRUSTED_PROXY"), False),
         login_attempts=_int(e, "BACKSTORY_LOGIN_ATTEMPTS", 5, 1, 100),
-        login_window_seconds=_int(e, "BACKSTORY_LOGIN_WINDOW_SECONDS", 300, 10, 86400),
+        login_window_seconds=_int(e, "BACKSTORY_LOGIN_WINDOW_SECONDS", 3600, 10, 86400),
+        login_max_delay_seconds=_int(e, "BACKSTORY_LOGIN_MAX_DELAY_SECONDS", 900, 1, 86400),
         public_url=public_url,
         cds_clients_file=cds_clients,
         cds_fhir_servers=fhir_servers,

@@ -25,13 +25,20 @@ class Prepared:
     setup_url: str | None
     demo_added: int
     demo_clinic: str | None
+    demo_after_setup: bool = False
+    """The demo patients wait for set-up: they go to the clinic it creates."""
 
 
 def prepare(db: Database, settings: Settings, base_url: str, *, demo: bool = False) -> Prepared:
-    """Create or check the schema, load the demo patients if asked, make the set-up link."""
+    """Create or check the schema, load the demo patients if asked, make the set-up link.
+
+    On a database with no user yet the demo patients are not loaded here: set-up never joins
+    an existing clinic (HZ-55), so they go to the clinic that set-up creates.
+    """
     db.ensure_schema()
     added, clinic_name = 0, None
-    if demo:
+    empty = db.transaction(acc.needs_setup)
+    if demo and not empty:
         cid = demo_clinic(db)
         added = load_demo(db, cid)
         clinic_name = db.transaction(lambda conn: acc.clinic_name(conn, cid))
@@ -42,7 +49,7 @@ def prepare(db: Database, settings: Settings, base_url: str, *, demo: bool = Fal
         expires = now + dt.timedelta(hours=settings.link_hours)
         db.transaction(lambda conn: acc.new_setup_link(conn, digest, now, expires))
         setup_url = f"{settings.public_url or base_url}/setup/{token}"
-    return Prepared(setup_url, added, clinic_name)
+    return Prepared(setup_url, added, clinic_name, demo and empty)
 
 
 LOGGING = {

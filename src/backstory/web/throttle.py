@@ -1,17 +1,29 @@
-"""Sign-in throttling, shared by every process of the web app through the database.
+"""Sign-in throttling that slows guessing down without locking anyone out (HZ-14, HZ-56).
 
-The policy (``BACKSTORY_LOGIN_ATTEMPTS``, ``BACKSTORY_LOGIN_WINDOW_SECONDS``): a user name may
-fail ``attempts`` times within the window, a client address four times as often; then sign-in
-is refused (HTTP 429) until the oldest of those failures is older than the window. A
-successful sign-in forgets the user name's failures, not the address's. The failures live in
-the ``signin_failure`` table (``backstory.storage.throttle``), so they hold across processes
-and restarts; each process deletes the expired ones at most once a minute.
+The policy (numbers in docs/deployment.md, "Sign-in throttling"):
 
-Neither the user name nor the address is stored: only an HMAC-SHA256 of each under the app's
-secret (``BACKSTORY_SECRET_KEY``). Every process must therefore run with the same secret - as
-it must anyway for links and forms to work - and changing the secret starts the counts
-afresh. (In development without a secret each start makes a random one, so there the counts
-do not survive a restart.) Nothing about an attempt is logged.
+- **Per user name from one place.** A user name may fail ``BACKSTORY_LOGIN_ATTEMPTS`` (5)
+  times from one place at no cost; after that each try must wait 1 second after the latest
+  failure, then 2, 4, 8 ... up to ``BACKSTORY_LOGIN_MAX_DELAY_SECONDS`` (900). A wait is a
+  delay, never a lock: once it has passed the right password works, and a success forgets
+  that place's failures. The *place* is the browser when it carries this app's signed
+  *device cookie* for that user name (given on every successful sign-in), else the client
+  address. So failures from an attacker's address (or from a shared address, for a browser
+  that has signed in before) never delay the real user's own browser.
+- **Per client address.** An address may fail four times as often (20) in the window. After
+  that it refuses nobody outright - a right password for a user name that has not failed
+  from there still gets straight in, so guesses sprayed from a shared address (a clinic
+  behind one NAT address) never lock its staff out - but every user name tried from it
+  loses its free failures: its back-off starts at its first failure. Attempts from a
+  browser with a device cookie for the user name tried are not counted for the address.
+- Failures are remembered for ``BACKSTORY_LOGIN_WINDOW_SECONDS`` (3600).
+- A clinic admin can clear a user's delays (audited ``user.unlock``).
+
+The failures live in the ``signin_failure`` table (``backstory.storage.throttle``), so they
+hold across processes and restarts; each process deletes the expired ones at most once a
+minute. Neither a user name nor an address is stored: only HMAC-SHA256 digests under the
+app's secret (``BACKSTORY_SECRET_KEY``), so every process must run with the same secret, and
+changing it starts the counts afresh. Nothing about an attempt is logged.
 """
 
 from __future__ import annotations
@@ -20,14 +32,21 @@ import datetime as dt
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from backstory.storage import Database
 from backstory.storage import throttle as store
-from backstory.web.security import keyed_digest
+from backstory.web.security import Signer, keyed_digest, new_token
 
 ADDRESS_FACTOR = 4
-"""A client address may fail this many times as often as one user name."""
+"""A client address may fail this many times as often as one user name before its back-off."""
+BASE_DELAY = dt.timedelta(seconds=1)
+"""The first wait of a back-off; each failure after doubles it."""
 PURGE_EVERY = dt.timedelta(minutes=1)
+DEVICE_DAYS = 180
+"""How long a device cookie is honoured after the sign-in that gave it."""
+DEVICE_SLOTS = 8
+"""User names one browser remembers (a shared clinic computer)."""
 
 
 @dataclass(frozen=True)
@@ -35,11 +54,23 @@ class Attempt:
     """A sign-in attempt let through: recorded as failed until :meth:`succeeded` says not."""
 
     user_digest: str
+    key: str
     rows: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class Refused:
+    """A sign-in attempt refused for now: try again after ``wait``."""
+
+    wait: dt.timedelta
+
+    @property
+    def seconds(self) -> int:
+        return max(1, int(-(-self.wait.total_seconds() // 1)))
+
+
 class SigninThrottle:
-    """Counts failed sign-ins per user name and per client address in the database."""
+    """Counts failed sign-ins per user name from one place and per address, in the database."""
 
     def __init__(
         self,
@@ -48,14 +79,24 @@ class SigninThrottle:
         attempts: int,
         window_seconds: int,
         clock: Callable[[], dt.datetime],
+        max_delay_seconds: int = 900,
     ) -> None:
         self.db = db
         self._secret = secret
+        self._signer = Signer(secret)
         self.attempts = attempts
-        self.window = dt.timedelta(seconds=window_seconds)
+        self.backoff = store.Backoff(
+            BASE_DELAY,
+            max(BASE_DELAY, dt.timedelta(seconds=max_delay_seconds)),
+            dt.timedelta(seconds=window_seconds),
+        )
         self.clock = clock
         self._next_purge: dt.datetime | None = None
         self._purge_lock = threading.Lock()
+
+    @property
+    def window(self) -> dt.timedelta:
+        return self.backoff.window
 
     def user_digest(self, username: str) -> str:
         """The keyed digest of a user name, normalised as sign-in compares it."""
@@ -64,23 +105,60 @@ class SigninThrottle:
     def address_digest(self, address: str) -> str:
         return keyed_digest(self._secret, "signin-throttle:address", address)
 
-    def begin(self, username: str, address: str) -> Attempt | None:
-        """None when the user name or the address has failed too often within the window;
-        otherwise the attempt, already counted as a failure (see :meth:`succeeded`)."""
+    # -- device cookies ----------------------------------------------------------------------
+
+    def _devices(self, cookie: str | None) -> dict[str, str]:
+        """user digest half -> device id, from a valid device cookie (else empty)."""
+        if not cookie:
+            return {}
+        found: Any = self._signer.load("signin-device", cookie, DEVICE_DAYS * 86400)
+        if not isinstance(found, dict):
+            return {}
+        return {k: v for k, v in found.items() if isinstance(k, str) and isinstance(v, str)}
+
+    def device_cookie(self, cookie: str | None, username: str) -> str:
+        """The device cookie to give after a successful sign-in as ``username``: the old one's
+        user names (at most ``DEVICE_SLOTS``) with this one's device id kept or made."""
+        devices = self._devices(cookie)
+        half = self.user_digest(username)[: store.HALF]
+        device = devices.pop(half, None) or new_token(16)
+        kept = list(devices.items())[-(DEVICE_SLOTS - 1) :]
+        return self._signer.sign("signin-device", dict([*kept, (half, device)]))
+
+    # -- attempts -----------------------------------------------------------------------------
+
+    def begin(self, username: str, address: str, device: str | None = None) -> Attempt | Refused:
+        """The attempt, already counted as a failure (see :meth:`succeeded`), or how long to
+        wait first. ``device`` is the request's device cookie, if any."""
         user = self.user_digest(username)
-        limits = (
-            store.Limit("user", user, self.attempts),
-            store.Limit("address", self.address_digest(address), self.attempts * ADDRESS_FACTOR),
+        known = self._devices(device).get(user[: store.HALF])
+        place = (
+            keyed_digest(self._secret, "signin-throttle:device", known)
+            if known
+            else self.address_digest(address)
+        )
+        key = store.user_key(user, place)
+        limit = store.Limit("user", key, self.attempts)
+        address_limit = (
+            None
+            if known
+            else store.Limit(
+                "address", self.address_digest(address), self.attempts * ADDRESS_FACTOR
+            )
         )
         now = self.clock()
-        rows = self.db.transaction(lambda conn: store.begin_attempt(conn, limits, now, self.window))
+        got = self.db.transaction(
+            lambda conn: store.begin_attempt(conn, limit, address_limit, now, self.backoff)
+        )
         self._purge_if_due(now)
-        return None if rows is None else Attempt(user, tuple(rows))
+        if isinstance(got, dt.timedelta):
+            return Refused(got)
+        return Attempt(user, key, tuple(got))
 
     def succeeded(self, attempt: Attempt) -> None:
         """The password was right: the attempt was no failure, and the user name's earlier
-        failures are forgotten."""
-        self.db.transaction(lambda conn: store.succeeded(conn, attempt.rows, attempt.user_digest))
+        failures from that place are forgotten."""
+        self.db.transaction(lambda conn: store.succeeded(conn, attempt.rows, attempt.key))
 
     def purge(self) -> int:
         """Delete the failures older than the window; returns how many."""

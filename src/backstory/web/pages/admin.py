@@ -1,8 +1,11 @@
-"""Clinic admin pages: the clinic's users (invite, deactivate, reset) and its API tokens.
+"""Clinic admin pages: the clinic's users (invite, deactivate, reset, change role, make or
+unmake operators) and its API tokens.
 
 Invitations and resets make one-time links to choose a password; tokens are shown once and
 stored as a digest. An admin only ever sees and changes their own clinic's users and tokens:
-another clinic's look missing (404).
+another clinic's look missing (404). An operator's account is changed by an operator only
+(403 for anyone else), and the last active operator stays one (409) - see
+``storage/users.guard_operator_account`` (HZ-55).
 """
 
 from __future__ import annotations
@@ -104,6 +107,56 @@ def deactivate(
 ) -> Response:
     state.db.transaction(lambda conn: acc.deactivate(conn, principal.user, user_id, state.now()))
     return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/role")
+def change_role(
+    user_id: str, principal: deps.Admin, form: deps.Form, state: deps.WebDep
+) -> Response:
+    role = form.get("role", "")
+    if role not in ("clinician", "admin"):
+        raise InvalidRequest("the role must be clinician or admin")
+    state.db.transaction(
+        lambda conn: acc.set_role(
+            conn, principal.user, user_id, cast(Literal["clinician", "admin"], role), state.now()
+        )
+    )
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/operator")
+def change_operator(
+    user_id: str, principal: deps.Admin, form: deps.Form, state: deps.WebDep
+) -> Response:
+    """Give (operator=yes) or take (operator=no) the operator right: operators only."""
+    wanted = form.get("operator", "")
+    if wanted not in ("yes", "no"):
+        raise InvalidRequest("operator must be yes or no")
+    state.db.transaction(
+        lambda conn: acc.set_operator(conn, principal.user, user_id, wanted == "yes", state.now())
+    )
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/unlock")
+def unlock(
+    request: Request, user_id: str, principal: deps.Admin, form: deps.Form, state: deps.WebDep
+) -> Response:
+    """Clear a user's sign-in delays (every place they failed from); audited."""
+    user, cleared = state.db.transaction(
+        lambda conn: acc.unlock(conn, principal.user, user_id, state.throttle.user_digest)
+    )
+    return deps.page(
+        request,
+        "message.html",
+        {
+            "title": "Sign-in delays cleared",
+            "message": f"{user.username} can sign in again at once "
+            f"({cleared} failed sign-in{'s' if cleared != 1 else ''} forgotten).",
+            "next_url": "/admin/users",
+            "next_label": "Back to the users",
+        },
+    )
 
 
 @router.post("/admin/users/{user_id}/reset")

@@ -1,9 +1,11 @@
 """Signing in and out, the first-start set-up link, and choosing a password from a link.
 
-Sign-in is throttled per user name and per client address (HTTP 429 with a plain message),
-with the failures counted in the database so that every process shares them (``throttle``);
-a failed attempt costs the same whether or not the user exists. The sign-in form's CSRF
-token is bound to a short pre-session cookie, and link pages' tokens to the link itself.
+Sign-in is slowed down, never locked, per user name from one place and per client address
+(HTTP 429 with a plain message and Retry-After), with the failures counted in the database so
+that every process shares them (``web/throttle.py``); a failed attempt costs the same
+whether or not the user exists, and a successful one gives the browser a device cookie. The
+sign-in form's CSRF token is bound to a short pre-session cookie, and link pages' tokens to
+the link itself.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from backstory.storage import accounts as acc
 from backstory.storage.errors import Conflict, InvalidRequest
 from backstory.web import deps
+from backstory.web.demo import DEMO_CLINIC, load_demo
 from backstory.web.links import link_digest
 from backstory.web.security import (
     MIN_PASSWORD_LENGTH,
@@ -26,6 +29,7 @@ from backstory.web.security import (
     token_digest,
     verify_password,
 )
+from backstory.web.throttle import DEVICE_DAYS, Refused
 
 router = APIRouter(include_in_schema=False)
 
@@ -91,19 +95,28 @@ def signin(request: Request, state: deps.WebDep, form: deps.RawForm) -> Response
     raw_password = form.get("password")
     username = raw_name.strip() if isinstance(raw_name, str) else ""
     password = raw_password if isinstance(raw_password, str) else ""
-    attempt = state.throttle.begin(username, deps.client_address(request))
-    if attempt is None:
-        minutes = max(1, state.settings.login_window_seconds // 60)
-        return _signin_page(
+    attempt = state.throttle.begin(
+        username, deps.client_address(request), request.cookies.get(state.device_cookie)
+    )
+    if isinstance(attempt, Refused):
+        seconds = attempt.seconds
+        wait = (
+            f"{seconds} second{'s' if seconds != 1 else ''}"
+            if seconds < 120
+            else f"{-(-seconds // 60)} minutes"
+        )
+        response = _signin_page(
             request,
             state,
             message=(
                 "Too many failed sign-ins. For your safety, please wait "
-                f"{minutes} minute{'s' if minutes != 1 else ''} and try again."
+                f"{wait} and try again. Your clinic's admin can clear this delay."
             ),
             username=username,
             status=429,
         )
+        response.headers["Retry-After"] = str(seconds)
+        return response
     found = state.db.transaction(lambda conn: acc.account_for_signin(conn, username))
     stored = found.password_hash if found and found.password_hash else _dummy_hash()
     ok = verify_password(stored, password) and found is not None
@@ -126,6 +139,15 @@ def signin(request: Request, state: deps.WebDep, form: deps.RawForm) -> Response
         status_code=303,
     )
     state.set_cookie(response, state.session_cookie, session)
+    response.set_cookie(
+        state.device_cookie,
+        state.throttle.device_cookie(request.cookies.get(state.device_cookie), username),
+        max_age=DEVICE_DAYS * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=state.settings.secure_cookies,
+        path="/",
+    )
     response.delete_cookie(state.pre_cookie, path="/")
     return response
 
@@ -165,7 +187,8 @@ def setup_form(request: Request, token: str, state: deps.WebDep) -> Response:
     link = state.db.transaction(lambda conn: acc.setup_link(conn, digest, state.now()))
     if link is None:
         raise deps.Gone("This set-up link is not valid any more.")
-    return _setup_page(request, state, digest, {"clinic": state.extra.get("demo_clinic", "")}, {})
+    clinic = DEMO_CLINIC if state.extra.get("demo_after_setup") else ""
+    return _setup_page(request, state, digest, {"clinic": clinic}, {})
 
 
 def _setup_page(
@@ -208,12 +231,14 @@ def setup(request: Request, token: str, state: deps.WebDep, raw: deps.RawForm) -
         return _setup_page(request, state, digest, values, errors, 400)
     hashed = hash_password(form["password"])
     try:
-        state.db.transaction(
+        first = state.db.transaction(
             lambda conn: acc.complete_setup(conn, digest, username, hashed, clinic, state.now())
         )
     except (Conflict, InvalidRequest) as exc:
         key = "clinic" if "clinic" in str(exc) else "username"
         return _setup_page(request, state, digest, values, {key: str(exc)}, 400)
+    if state.extra.pop("demo_after_setup", False):
+        load_demo(state.db, first.clinic_id)
     return deps.page(
         request,
         "message.html",
