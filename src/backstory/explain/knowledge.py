@@ -90,9 +90,7 @@ DATA_SIGNALS: frozenset[str] = frozenset(
 )
 
 #: What the report concluded, which a signal's condition may read besides the answers.
-REPORT_FIELDS: frozenset[str] = frozenset(
-    {"category", "triage.level", "scores.startback.risk"}
-)
+REPORT_FIELDS: frozenset[str] = frozenset({"category", "triage.level", "scores.startback.risk"})
 
 #: Placeholders a text may use; ``compose`` fills every one of them.
 PLACEHOLDERS = frozenset(

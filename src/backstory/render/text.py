@@ -6,14 +6,9 @@ import textwrap
 from typing import Any
 
 from backstory.core.report import PATTERN_STATEMENT, Report
+from backstory.knowledge.loader import KnowledgeBase, load_knowledge
 
 WIDTH = 88
-_LEVEL_WORDS = {
-    "emergency": "EMERGENCY - same day",
-    "urgent": "URGENT - within days",
-    "soon": "SOON - referral within weeks",
-    "routine": "ROUTINE - primary care or physiotherapy",
-}
 _FIT_WORDS = {
     "strong": "fits strongly",
     "possible": "possibly fits",
@@ -43,8 +38,9 @@ def _value(v: Any) -> str:
     return str(v)
 
 
-def render_text(report: Report) -> str:
-    """The whole report as plain text."""
+def render_text(report: Report, kb: KnowledgeBase | None = None) -> str:
+    """The whole report as plain text (triage levels worded as red_flags.yaml words them)."""
+    levels: dict[str, str] = {lv.id: lv.label for lv in (kb or load_knowledge()).red_flags.levels}
     out: list[str] = []
     title = f"Backstory report - {report.id}" if report.id else "Backstory report"
     out += [title, "=" * len(title)]
@@ -55,7 +51,7 @@ def render_text(report: Report) -> str:
     out.append("")
 
     t = report.triage
-    out.append(f"TRIAGE: {_LEVEL_WORDS[t.level]}")
+    out.append(f"TRIAGE: {levels[t.level]}")
     out += _wrap(t.action)
     if t.suspected:
         out.append("  Suspected: " + ", ".join(s.replace("_", " ") for s in t.suspected))
