@@ -76,9 +76,13 @@ class _Scope(ast.NodeVisitor):
             return node.attr == "age"
         if isinstance(node, ast.Subscript):
             return _key_path(node.value, node.slice) is not None
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            if node.func.attr == "get" and node.args:
-                return _key_path(node.func.value, node.args[0]) is not None
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and node.args
+        ):
+            return _key_path(node.func.value, node.args[0]) is not None
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args:
             # a local alias of ``.get`` (``g = known.get``; ``g("pain.leg")``)
             a = node.args[0]
@@ -169,9 +173,9 @@ def test_the_scan_finds_the_shapes_it_is_for() -> None:
     """The scan is not trivially passing: each hidden-threshold shape is caught."""
     caught = [
         'def f(known):\n    return known.get("beliefs.fear_of_movement") >= 7\n',
-        'def f(report):\n    leg = report.pain.get("leg")\n    return leg is not None and leg >= 1\n',
+        'def f(report):\n    leg = report.pain.get("leg")\n    return leg is not None and leg >= 1',
         "def f(report):\n    age = report.age\n    return 'no' if age < 50 else 'yes'\n",
-        'def f(known):\n    g = known.get\n    return band(g("beliefs.confidence_to_move"), 3, 7)\n',
+        'def f(known):\n    g = known.get\n    return band(g("beliefs.confidence_to_move"), 3, 7)',
         'def f(a):\n    return a["history.duration_weeks"] > 12\n',
         'def f(a):\n    w = a["history.onset"]\n    x = w\n    return x == "sudden"\n',
         'def f(a):\n    return a.get("pain.leg_side") in ("both",)\n',
