@@ -8,6 +8,7 @@ the data fails a test: each pair is one unit apart and the output differs across
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -174,3 +175,61 @@ def test_a_signal_value_the_wording_cannot_test_is_refused() -> None:
     raw["signals"][0]["otherwise"] = "maybe"
     with pytest.raises(ExplainKnowledgeError, match="cannot be 'maybe'"):
         parse_explanations(raw)
+
+
+# ------------------------------------------------- issue 12 item 7: never over-reassure
+
+GOOD = ("good long-term outlook", "comes from how the back moves")
+
+
+def _flat(doc: Any) -> str:
+    return " ".join(" ".join(doc.message_text(m) for m in doc.message_ids()).split())
+
+
+def test_good_outlook_where_it_fits() -> None:
+    doc = explain(BASE)
+    assert doc.kind == "back_pain"
+    assert all(p in _flat(doc) for p in GOOD)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        # inflammatory features: three NICE NG65 criteria at 30 (onset before 35), recent pain
+        {
+            "age": 30,
+            "inflammatory": {"buttock_pain": True, "improves_with_exercise": True},
+            "history": {"duration_weeks": 4},
+        },
+        # STarT Back high risk (all nine items agree)
+        {"startback": [1, 1, 1, 1, 1, 1, 1, 1, "very_much"]},
+    ],
+)
+def test_no_good_outlook_for_guarded_cases(kb: KnowledgeBase, extra: dict[str, Any]) -> None:
+    data = merged(BASE, extra)
+    assert signals_for(data, kb)["outlook"] == "guarded"
+    doc = explain(data)
+    assert doc.kind == "back_pain"
+    flat = _flat(doc)
+    assert not any(p in flat for p in GOOD), flat
+    assert "The same first steps help" in doc.message_text("label-matters-less")
+
+
+def test_the_widened_screen_holds_back_reassurance() -> None:
+    """Every question asked but blood thinners: no "nothing serious was found" (HZ-47)."""
+    data = copy.deepcopy(BASE)
+    del data["red_flags"]["anticoagulants"]
+    doc = explain(data)
+    assert "nothing serious was found" not in _flat(doc)
+    assert "Nothing in your answers points to a serious cause" in _flat(doc)
+    assert "Taking medicine that thins the blood." in doc.message_text("safety-net")
+    assert "nothing serious was found" in _flat(explain(BASE))
+
+
+def test_urgent_leaflet_says_what_to_do_until_seen() -> None:
+    urgent = explain(merged(BASE, {"age": 61, "red_flags": {"history_of_cancer": True}}))
+    assert urgent.kind == "act_now" and urgent.title.startswith("Please see a doctor")
+    wait = urgent.message_text("act-now-while-waiting")
+    assert "pain relief" in wait and "NHS 111" in wait
+    emergency = explain(merged(BASE, {"red_flags": {"saddle_anaesthesia": True}}))
+    assert emergency.kind == "act_now" and "act-now-while-waiting" not in emergency.message_ids()

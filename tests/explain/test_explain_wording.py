@@ -65,7 +65,14 @@ REASSURANCE = (
     "safe",
     "fine",
 )
-ACT_NOW = {"act-now-do-this", "act-now-why", "act-now-signs", "safety-net", "clinical-assessment"}
+ACT_NOW = {
+    "act-now-do-this",
+    "act-now-while-waiting",
+    "act-now-why",
+    "act-now-signs",
+    "safety-net",
+    "clinical-assessment",
+}
 REFERRAL = {
     "referral-what-for",
     "referral-what-happens",
@@ -108,9 +115,52 @@ def check_leaflet(report: Report, answers: Any) -> tuple[float, float]:
     net = doc.message_text("safety-net")
     assert "Numbness between your legs or around your bottom." in net
     assert "emergency department (A&E)" in net
+    for early in (  # HZ-49: the early bladder signs, in every leaflet (GIRFT)
+        "Less feeling when you pass urine, or when you wipe yourself after the toilet.",
+        "Not being able to tell when your bladder is full.",
+    ):
+        assert early in net, (early, net)
     _check_kind(report, doc, text)
-    _check_screening(report, doc, text)
+    _check_screening(report, doc, text, answers)
+    _check_outlook(report, doc, text)
     return grade, ease
+
+
+#: Every essential warning-sign question (screening.yaml), typed here so that narrowing the
+#: screen in the data fails this test (HZ-47).
+ESSENTIAL = (
+    "red_flags.saddle_anaesthesia",
+    "red_flags.bladder_dysfunction",
+    "red_flags.bowel_incontinence",
+    "red_flags.sexual_dysfunction",
+    "red_flags.bilateral_leg_symptoms",
+    "red_flags.history_of_cancer",
+    "red_flags.unexplained_weight_loss",
+    "red_flags.fever",
+    "red_flags.iv_drug_use",
+    "red_flags.recent_infection",
+    "red_flags.immunosuppressed",
+    "history.trauma",
+    "red_flags.long_term_steroids",
+    "red_flags.osteoporosis",
+    "neuro.progressive_deficit",
+    "neuro.gait_disturbance",
+    "red_flags.collapse_or_faint",
+    "red_flags.vascular_risk_factors",
+    "red_flags.visceral_symptoms",
+    "red_flags.anticoagulants",
+)
+GUARDED = ("good long-term outlook", "comes from how the back moves")
+
+
+def _check_outlook(report: Report, doc: Document, text: str) -> None:
+    """HZ-48: no promise of a good outlook or of mechanical pain where it does not fit."""
+    high = bool(report.startback) and report.startback.get("risk") == "high"
+    sensitised = report.pattern("widespread_sensitisation").fit in ("strong", "possible")
+    if high or sensitised:
+        flat = " ".join(text.split())
+        for phrase in GUARDED:
+            assert phrase not in flat, (phrase, high, sensitised)
 
 
 def _check_kind(report: Report, doc: Document, text: str) -> None:
@@ -119,6 +169,9 @@ def _check_kind(report: Report, doc: Document, text: str) -> None:
     if level in ("emergency", "urgent"):
         assert doc.kind == "act_now" and doc.urgent
         assert ids <= ACT_NOW and "act-now-do-this" in ids and "act-now-why" in ids
+        if level == "urgent":  # HZ-50: what to do until seen
+            wait = doc.message_text("act-now-while-waiting")
+            assert "pain relief" in wait and "NHS 111" in wait
         for marker in REASSURANCE:  # HZ-08: nothing reassuring at all
             assert not re.search(r"\b" + re.escape(marker), text, re.IGNORECASE), (marker, text)
     elif level == "soon":
@@ -133,10 +186,14 @@ def _check_kind(report: Report, doc: Document, text: str) -> None:
         assert (set(FACET) <= ids) if facet else not (ids & set(FACET))
 
 
-def _check_screening(report: Report, doc: Document, text: str) -> None:
+def _check_screening(report: Report, doc: Document, text: str, answers: Any = None) -> None:
     """HZ-17: "nothing serious was found" only after a complete screen; the rest is named."""
     if "nothing serious was found" in text:
         assert report.screening.complete
+        assert set(ESSENTIAL) <= set(KB.contract.fields)
+        if answers is not None:  # HZ-47: every question of the widened screen was answered
+            missing = [f for f in ESSENTIAL if answers.get(f) is None]
+            assert not missing, missing
     if not report.screening.complete:
         net = doc.message_text("safety-net")
         assert "You were not asked about some warning signs" in net
