@@ -256,6 +256,8 @@ class Screening(Model):
     incomplete_warning: str
     """The report's warning when essential questions were not answered; {unanswered} and
     {total} are replaced by the counts."""
+    report_safety_net: str
+    """The closing safety-net of the readable report (plain text, no placeholders)."""
 
     @field_validator("incomplete_warning")
     @classmethod

@@ -40,7 +40,8 @@ def _value(v: Any) -> str:
 
 def render_text(report: Report, kb: KnowledgeBase | None = None) -> str:
     """The whole report as plain text (triage levels worded as red_flags.yaml words them)."""
-    levels: dict[str, str] = {lv.id: lv.label for lv in (kb or load_knowledge()).red_flags.levels}
+    base = kb or load_knowledge()
+    levels: dict[str, str] = {lv.id: lv.label for lv in base.red_flags.levels}
     out: list[str] = []
     title = f"Backstory report - {report.id}" if report.id else "Backstory report"
     out += [title, "=" * len(title)]
@@ -152,10 +153,5 @@ def render_text(report: Report, kb: KnowledgeBase | None = None) -> str:
         for w in report.warnings:
             out += _wrap(w.message, 2, "- ")
         out.append("")
-    out += _wrap(
-        "This report supports clinical judgement and does not replace it. Symptoms can change: "
-        "new numbness between the legs, new bladder, bowel or sexual problems, or symptoms in "
-        "both legs mean going to the emergency department the same day.",
-        0,
-    )
+    out += _wrap(base.screening.report_safety_net, 0)
     return "\n".join(out) + "\n"
