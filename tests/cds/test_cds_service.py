@@ -169,7 +169,10 @@ def test_unreadable_response_is_a_warning_card_not_a_crash() -> None:
 
 
 def test_order_select_lumbar_imaging_without_warning_signs() -> None:
-    (card,) = handle_hook(OS, order_select(qr("p02-facet-pattern"))).cards
+    # p02 with the one essential question it leaves out (new walking difficulty) answered
+    data = example("p02-facet-pattern")
+    data["neuro"] = {**data.get("neuro", {}), "gait_disturbance": False}
+    (card,) = handle_hook(OS, order_select(assessment_to_response(data))).cards
     check_cards([card])
     assert card["indicator"] == "warning" and "NICE NG59" in card["detail"]
     action = card["suggestions"][0]["actions"][0]

@@ -27,6 +27,7 @@ NON_SPECIFIC_ONLY = (
 )
 ACT_NOW_ALLOWED = {
     "act-now-do-this",
+    "act-now-while-waiting",
     "act-now-why",
     "act-now-signs",
     "safety-net",
@@ -36,7 +37,7 @@ ACT_NOW_ALLOWED = {
 # Every essential warning-sign question asked and answered "no" (screening complete).
 SCREENED: dict[str, Any] = {
     "history": {"trauma": "none"},
-    "neuro": {"progressive_deficit": False},
+    "neuro": {"progressive_deficit": False, "gait_disturbance": False},
     "red_flags": {
         k: False
         for k in (
@@ -53,6 +54,10 @@ SCREENED: dict[str, Any] = {
             "immunosuppressed",
             "long_term_steroids",
             "osteoporosis",
+            "collapse_or_faint",
+            "vascular_risk_factors",
+            "visceral_symptoms",
+            "anticoagulants",
         )
     },
 }

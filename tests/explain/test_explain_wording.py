@@ -65,7 +65,14 @@ REASSURANCE = (
     "safe",
     "fine",
 )
-ACT_NOW = {"act-now-do-this", "act-now-why", "act-now-signs", "safety-net", "clinical-assessment"}
+ACT_NOW = {
+    "act-now-do-this",
+    "act-now-while-waiting",
+    "act-now-why",
+    "act-now-signs",
+    "safety-net",
+    "clinical-assessment",
+}
 REFERRAL = {
     "referral-what-for",
     "referral-what-happens",
@@ -108,9 +115,90 @@ def check_leaflet(report: Report, answers: Any) -> tuple[float, float]:
     net = doc.message_text("safety-net")
     assert "Numbness between your legs or around your bottom." in net
     assert "emergency department (A&E)" in net
+    for early in (  # HZ-49: the early bladder signs, in every leaflet (GIRFT)
+        "Less feeling when you pass urine, or when you wipe yourself after the toilet.",
+        "Not being able to tell when your bladder is full.",
+    ):
+        assert early in net, (early, net)
     _check_kind(report, doc, text)
-    _check_screening(report, doc, text)
+    _check_screening(report, doc, text, answers)
+    _check_outlook(report, doc, text)
+    _check_length(report, doc)
     return grade, ease
+
+
+#: Reading length of a routine leaflet (issue 12 item 7: "under about 700 words"). The
+#: sciatica leaflet meets it. The back pain leaflet carries five more spec messages and the
+#: personal paragraphs on fear, confidence, expectations and work; with a facet pattern it
+#: also carries the eight facet messages the spec requires. Their ceilings are what the
+#: 2026.12.0 rewording reached without dropping a key message: they only ratchet down.
+MAX_WORDS = {"sciatica": 700, "back_pain": 925, "back_pain+facet": 1285}
+
+
+def leaflet_words(doc: Document) -> int:
+    """Words a person reads: title, opening, headings and messages.
+
+    Left out: the sources and footer (reference matter), and the safety net's personal
+    lists (warning signs for this person, questions not asked), which must never be cut
+    to fit a length.
+    """
+    words = [doc.title, doc.intro]
+    for section in doc.sections:
+        words.append(section.heading)
+        for m in section.messages:
+            lists = 0
+            for b in m.blocks:
+                if b.kind == "list":
+                    lists += 1
+                    if m.id == "safety-net" and lists > 1:
+                        continue
+                words += b.plain()
+    return len(" ".join(words).split())
+
+
+def _check_length(report: Report, doc: Document) -> None:
+    if doc.kind not in ("sciatica", "back_pain"):
+        return
+    facet = doc.kind == "back_pain" and report.pattern("facet").fit in ("strong", "possible")
+    kind = "back_pain+facet" if facet else doc.kind
+    assert leaflet_words(doc) <= MAX_WORDS[kind], (kind, leaflet_words(doc))
+
+
+#: Every essential warning-sign question (screening.yaml), typed here so that narrowing the
+#: screen in the data fails this test (HZ-47).
+ESSENTIAL = (
+    "red_flags.saddle_anaesthesia",
+    "red_flags.bladder_dysfunction",
+    "red_flags.bowel_incontinence",
+    "red_flags.sexual_dysfunction",
+    "red_flags.bilateral_leg_symptoms",
+    "red_flags.history_of_cancer",
+    "red_flags.unexplained_weight_loss",
+    "red_flags.fever",
+    "red_flags.iv_drug_use",
+    "red_flags.recent_infection",
+    "red_flags.immunosuppressed",
+    "history.trauma",
+    "red_flags.long_term_steroids",
+    "red_flags.osteoporosis",
+    "neuro.progressive_deficit",
+    "neuro.gait_disturbance",
+    "red_flags.collapse_or_faint",
+    "red_flags.vascular_risk_factors",
+    "red_flags.visceral_symptoms",
+    "red_flags.anticoagulants",
+)
+GUARDED = ("good long-term outlook", "comes from how the back moves")
+
+
+def _check_outlook(report: Report, doc: Document, text: str) -> None:
+    """HZ-48: no promise of a good outlook or of mechanical pain where it does not fit."""
+    high = bool(report.startback) and report.startback.get("risk") == "high"
+    sensitised = report.pattern("widespread_sensitisation").fit in ("strong", "possible")
+    if high or sensitised:
+        flat = " ".join(text.split())
+        for phrase in GUARDED:
+            assert phrase not in flat, (phrase, high, sensitised)
 
 
 def _check_kind(report: Report, doc: Document, text: str) -> None:
@@ -119,6 +207,9 @@ def _check_kind(report: Report, doc: Document, text: str) -> None:
     if level in ("emergency", "urgent"):
         assert doc.kind == "act_now" and doc.urgent
         assert ids <= ACT_NOW and "act-now-do-this" in ids and "act-now-why" in ids
+        if level == "urgent":  # HZ-50: what to do until seen
+            wait = doc.message_text("act-now-while-waiting")
+            assert "pain relief" in wait and "NHS 111" in wait
         for marker in REASSURANCE:  # HZ-08: nothing reassuring at all
             assert not re.search(r"\b" + re.escape(marker), text, re.IGNORECASE), (marker, text)
     elif level == "soon":
@@ -135,10 +226,14 @@ def _check_kind(report: Report, doc: Document, text: str) -> None:
         assert (set(FACET) <= ids) if facet else not (ids & set(FACET))
 
 
-def _check_screening(report: Report, doc: Document, text: str) -> None:
+def _check_screening(report: Report, doc: Document, text: str, answers: Any = None) -> None:
     """HZ-17: "nothing serious was found" only after a complete screen; the rest is named."""
     if "nothing serious was found" in text:
         assert report.screening.complete
+        assert set(ESSENTIAL) <= set(KB.contract.fields)
+        if answers is not None:  # HZ-47: every question of the widened screen was answered
+            missing = [f for f in ESSENTIAL if answers.get(f) is None]
+            assert not missing, missing
     if not report.screening.complete:
         net = doc.message_text("safety-net")
         assert "You were not asked about some warning signs" in net
@@ -189,6 +284,73 @@ def test_generated_assessments(data: dict[str, Any]) -> None:
     except AssessmentError:  # pragma: no cover - the strategy makes valid assessments
         return
     check_leaflet(assess(a, KB), a.answers)
+
+
+def test_public_routine_leaflets_within_their_length(cases: dict[str, Any]) -> None:
+    """The measure itself: each public routine example, and the sciatica one under 700."""
+    seen = {}
+    for c in cases.values():
+        doc = compose_patient(c.report, c.assessment.answers)
+        if doc.kind in ("sciatica", "back_pain"):
+            seen[c.name] = leaflet_words(doc)
+    assert set(seen) == {
+        "p02-facet-pattern",
+        "p03-sciatica",
+        "p04-flexion-related",
+        "p07-high-risk-with-odi",
+    }
+    assert seen["p03-sciatica"] <= 700
+    assert min(seen.values()) > 300  # counts whole leaflets, not one section
+
+
+#: The longest leaflets the wording can give: every personal paragraph shown (fear,
+#: low confidence, not expecting recovery, off work), a high STarT Back risk, an incomplete
+#: screen, a date and the whole "not advised" list.
+LONGEST: dict[str, Any] = {
+    "age": 45,
+    "assessed_on": "2026-12-01",
+    "pain": {"back": 6, "leg": 0},
+    "beliefs": {
+        "fear_of_movement": 8,
+        "confidence_to_move": 2,
+        "expects_recovery": False,
+        "off_work": True,
+    },
+    "startback": [1, 1, 1, 1, 1, 1, 1, 1, "very_much"],
+}
+LONGEST_FACET: dict[str, Any] = {
+    **LONGEST,
+    "pain": {"back": 6, "leg": 0, "leg_side": "none", "distribution": "localised"},
+    "movement": {
+        "extension": "worse",
+        "rotation": "worse",
+        "side_bending": "worse",
+        "flexion": "better",
+        "sitting": "better",
+    },
+}
+LONGEST_SCIATICA: dict[str, Any] = {
+    **LONGEST,
+    "pain": {"back": 3, "leg": 7, "leg_side": "left", "below_knee": True},
+    "neuro": {"dermatomal": True},
+    "exam": {"slr_positive": True},
+}
+
+
+def test_longest_leaflets_within_their_length() -> None:
+
+    for data, kind in (
+        (LONGEST, "back_pain"),
+        (LONGEST_FACET, "back_pain+facet"),
+        (LONGEST_SCIATICA, "sciatica"),
+    ):
+        a = parse_assessment(data)
+        report = assess(a, KB)
+        doc = compose_patient(report, a.answers)
+        facet = report.pattern("facet").fit in ("strong", "possible")
+        assert doc.kind + ("+facet" if facet else "") == kind
+        assert leaflet_words(doc) <= MAX_WORDS[kind], (kind, leaflet_words(doc))
+        check_leaflet(report, a.answers)
 
 
 def test_the_gate_is_not_trivially_passing() -> None:

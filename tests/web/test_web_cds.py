@@ -65,6 +65,9 @@ def test_missing_prefetch_is_412(world: World) -> None:
 
 
 def test_order_select_over_http(world: World) -> None:
+    # p02 with the one essential question it leaves out (new walking difficulty) answered
+    screened = json.loads((EXAMPLES / "p02-facet-pattern.json").read_text())
+    screened["neuro"] = {**screened.get("neuro", {}), "gait_disturbance": False}
     order = {
         "resourceType": "ServiceRequest",
         "id": "o1",
@@ -85,7 +88,7 @@ def test_order_select_over_http(world: World) -> None:
                 "entry": [{"resource": order}],
             },
         },
-        "prefetch": {"assessment": qr("p02-facet-pattern")},
+        "prefetch": {"assessment": assessment_to_response(screened)},
     }
     r = TestClient(world.app).post(OS, json=body, headers=auth(world.read_token))
     card = r.json()["cards"][0]

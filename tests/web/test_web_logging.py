@@ -31,7 +31,9 @@ def test_a_full_flow_logs_routes_but_no_patient_data(
     html = c.get(f"/patients/{pid}/assessments/new").text
     for name in set(
         re.findall(
-            r'name="(red_flags\.[a-z_0-9]+|history\.trauma|neuro\.progressive_deficit)"', html
+            r'name="(red_flags\.[a-z_0-9]+|history\.trauma'
+            r'|neuro\.(?:progressive_deficit|gait_disturbance))"',
+            html,
         )
     ):
         form[name] = "not_asked"

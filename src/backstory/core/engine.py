@@ -298,9 +298,9 @@ class Engine:
             warnings.append(
                 WarningItem(
                     "SCREEN-INCOMPLETE",
-                    f"{len(screening.unanswered)} of {screening.total} essential warning-sign "
-                    "questions were not answered; do not say that nothing serious was found "
-                    "until they have been asked.",
+                    kb.screening.incomplete_warning.format(
+                        unanswered=len(screening.unanswered), total=screening.total
+                    ),
                     screening.unanswered,
                 )
             )

@@ -18,12 +18,6 @@ from backstory.explain.knowledge import load_explanations
 from backstory.knowledge.codes import load_code_table
 from backstory.knowledge.loader import KnowledgeBase, load_knowledge
 
-_LEVEL_WORDS = {
-    "emergency": "EMERGENCY - same day",
-    "urgent": "URGENT - within days, at most two weeks",
-    "soon": "SOON - referral within weeks",
-    "routine": "ROUTINE - primary care or physiotherapy",
-}
 _LEAFLETS = {
     "act_now": "act-now leaflet (what to do now; no reassurance)",
     "referral": "referral leaflet",
@@ -52,6 +46,11 @@ def _value(v: Any) -> str:
 
 def _answers(answers: Iterable[Answer]) -> str:
     return ", ".join(f"{a.field} = {_value(a.value)}" for a in answers) or "-"
+
+
+def level_words(kb: KnowledgeBase, level: str) -> str:
+    """How a triage level is shown, as red_flags.yaml words it (one wording everywhere)."""
+    return next(lv.label for lv in kb.red_flags.levels if lv.id == level)
 
 
 def _msg(mid: str, blocks: Iterable[Block], citations: Iterable[str] = ()) -> Message:
@@ -83,7 +82,7 @@ def _referral(report: Report, kb: KnowledgeBase) -> Section | None:
         for r in t.reasons
     ]
     blocks = [
-        _p(f"Triage {_LEVEL_WORDS[t.level]}. {t.action}", emphasis=True),
+        _p(f"Triage {level_words(kb, t.level)}. {t.action}", emphasis=True),
         _p("Suspected: " + (", ".join(s.replace("_", " ") for s in t.suspected) or "-")),
         _list(items),
     ]
@@ -106,7 +105,7 @@ def _referral(report: Report, kb: KnowledgeBase) -> Section | None:
 
 def _triage(report: Report, kb: KnowledgeBase) -> Section:
     t = report.triage
-    blocks = [_p(f"Level: {_LEVEL_WORDS[t.level]}. Action: {t.action}")]
+    blocks = [_p(f"Level: {level_words(kb, t.level)}. Action: {t.action}")]
     if t.reasons:
         blocks.append(
             _list(
@@ -344,7 +343,9 @@ def compose_clinician(
     ]
     level = report.triage.level
     title = (
-        f"Referral summary - {_LEVEL_WORDS[level]}" if referral is not None else "Clinician summary"
+        f"Referral summary - {level_words(base, level)}"
+        if referral is not None
+        else "Clinician summary"
     )
     who = f"Assessment {report.id}" if report.id else "Assessment"
     when = f", assessed on {report.assessed_on}" if report.assessed_on else ""

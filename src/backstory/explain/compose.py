@@ -122,6 +122,7 @@ def _context(
         answers,
         table_ages=(table.ages[0], table.ages[-1]),
         yes_no_fields=yes_no,
+        kb=kb,
     )
     top = tuple(r for r in sel.reasons if r.level == report.triage.level)
     do_now, do_now_c = _rule_texts(kn, top, "do_now")

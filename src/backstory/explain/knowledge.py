@@ -29,6 +29,13 @@ from pydantic import (
 )
 
 from backstory.knowledge.codes import load_code_table
+from backstory.knowledge.conditions import (
+    Condition,
+    ConditionError,
+    FactRef,
+    parse_condition,
+    walk,
+)
 from backstory.knowledge.loader import KnowledgeBase, data_root, load_knowledge
 
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -63,7 +70,28 @@ CONDITIONS: Mapping[str, frozenset[str]] = {
     "not_asked": frozenset({"some", "none"}),
     "person_warnings": frozenset({"some", "none"}),
     "inflammatory": frozenset({"yes", "no"}),
+    "outlook": frozenset({"good", "guarded"}),
 }
+
+#: The conditions computed from the answers by the knowledge's own ``signals`` (conditions in
+#: the rule language, over named facts), never by code: every one must be defined there.
+DATA_SIGNALS: frozenset[str] = frozenset(
+    {
+        "cancer_history",
+        "infection_risk",
+        "fragility",
+        "vascular_risk",
+        "leg_pain",
+        "fear",
+        "confidence",
+        "expects_recovery",
+        "duration",
+        "outlook",
+    }
+)
+
+#: What the report concluded, which a signal's condition may read besides the answers.
+REPORT_FIELDS: frozenset[str] = frozenset({"category", "triage.level", "scores.startback.risk"})
 
 #: Placeholders a text may use; ``compose`` fills every one of them.
 PLACEHOLDERS = frozenset(
@@ -302,6 +330,37 @@ class Wording(_Frozen):
         ]
 
 
+class SignalValue(_Frozen):
+    """One value of a signal and the condition (in the rule language) that gives it."""
+
+    value: Text
+    when: dict[str, Any]
+
+
+class SignalSpec(_Frozen):
+    """A named condition the wording tests, computed from the answers by the knowledge.
+
+    The first value whose condition is true is taken; if every condition is false,
+    ``otherwise``; if a needed answer is missing, ``unknown``.
+    """
+
+    id: str
+    values: tuple[SignalValue, ...] = Field(min_length=1)
+    otherwise: Text
+    unknown: Text = "unknown"
+    citations: tuple[KebabId, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _values_known(self) -> SignalSpec:
+        allowed = CONDITIONS.get(self.id)
+        if allowed is None or self.id not in DATA_SIGNALS:
+            raise ValueError(f"signal {self.id!r} is not one the wording can test from answers")
+        for v in (*(x.value for x in self.values), self.otherwise, self.unknown):
+            if v not in allowed:
+                raise ValueError(f"signal {self.id!r} cannot be {v!r} (one of {sorted(allowed)})")
+        return self
+
+
 class Labels(_Frozen):
     """Small fixed words around the leaflet."""
 
@@ -325,6 +384,7 @@ class ExplanationsKnowledge(_Frozen):
     not_recommended: dict[str, Text]
     wording: Wording
     labels: Labels
+    signals: tuple[SignalSpec, ...]
 
     def document(self, kind: str) -> DocumentSpec:
         """The leaflet of this kind (KeyError if none)."""
@@ -449,6 +509,9 @@ class ExplanationsKnowledge(_Frozen):
                     problems += _check_conditions(v.when, f"{where}/parts[{i}]/one_of")
         for w in self.person_warnings:
             problems += _check_conditions(w.when, f"person_warnings/{w.id}")
+        defined = [g.id for g in self.signals]
+        if sorted(defined) != sorted(DATA_SIGNALS):
+            problems.append(f"signals: need exactly {sorted(DATA_SIGNALS)}, got {defined}")
         fields = [a.field for a in self.answers]
         dupes = sorted({f for f in fields if fields.count(f) > 1})
         if dupes:
@@ -487,6 +550,8 @@ class ExplanationsKnowledge(_Frozen):
             add(f"triage_rules/{rid}", r.citations)
         for w in self.person_warnings:
             add(f"person_warnings/{w.id}", w.citations)
+        for g in self.signals:
+            add(f"signals/{g.id}", g.citations)
         add("wording", self.wording.citations)
         return used
 
@@ -572,9 +637,48 @@ def check_against_core(kn: ExplanationsKnowledge, kb: KnowledgeBase) -> list[str
         problems.append(f"not_recommended: {mid} has no plain words")
     for mid in sorted(set(kn.not_recommended) - dno):
         problems.append(f"not_recommended/{mid}: not a do_not_offer item in management.yaml")
+    problems += _check_signals(kn, kb)
     for cited, places in sorted(_all_citations(kn).items()):
         if cited not in kb.sources:
             problems.append(f"{places[0]}: citation {cited!r} is not in any bibliography")
+    return problems
+
+
+def signal_fields(kb: KnowledgeBase) -> frozenset[str]:
+    """Every field a signal's condition may read: the contract's, and the report's own."""
+    patterns = {f"patterns.{p.id}.fit" for p in kb.patterns.patterns}
+    return frozenset(set(kb.contract.fields) | REPORT_FIELDS | patterns)
+
+
+def signal_conditions(kn: ExplanationsKnowledge) -> dict[str, tuple[tuple[str, Condition], ...]]:
+    """Each signal's values with their parsed conditions (ConditionError if malformed)."""
+    return {
+        g.id: tuple(
+            (v.value, parse_condition(v.when, f"signals/{g.id}/{v.value}")) for v in g.values
+        )
+        for g in kn.signals
+    }
+
+
+def _check_signals(kn: ExplanationsKnowledge, kb: KnowledgeBase) -> list[str]:
+    problems: list[str] = []
+    allowed = signal_fields(kb)
+    try:
+        parsed = signal_conditions(kn)
+    except ConditionError as exc:
+        return [str(exc)]
+    for sid, values in parsed.items():
+        for value, cond in values:
+            where = f"signals/{sid}/{value}"
+            unknown_facts = sorted(
+                n.name for n in walk(cond) if isinstance(n, FactRef) and n.name not in kb.facts
+            )
+            if unknown_facts:
+                problems.append(f"{where}: unknown facts {unknown_facts}")
+                continue
+            late = sorted(kb.fields_of(cond) - allowed)
+            if late:
+                problems.append(f"{where}: reads {late}, which are not answers or report fields")
     return problems
 
 

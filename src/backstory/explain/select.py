@@ -20,7 +20,9 @@ from backstory.explain.knowledge import (
     ExplanationsKnowledge,
     PersonWarning,
     matches,
+    signal_conditions,
 )
+from backstory.knowledge.loader import KnowledgeBase, load_knowledge
 
 #: Questions a person can answer about warning signs; unanswered ones that could raise the
 #: triage are named in the leaflet (examination findings are left to the clinician summary).
@@ -86,23 +88,31 @@ def known_answers(report: Report, answers: Mapping[str, Any] | None = None) -> d
     return known
 
 
-def _yes_no(values: Iterable[Any]) -> str:
-    vals = list(values)
-    if any(v is True for v in vals):
-        return "yes"
-    if vals and all(v is False for v in vals):
-        return "no"
-    return "unknown"
+def answer_signals(
+    report: Report, known: Mapping[str, Any], kn: ExplanationsKnowledge, kb: KnowledgeBase
+) -> dict[str, str]:
+    """The signals the knowledge computes from the answers (``signals`` in explanations.yaml).
 
-
-def _band(value: Any, low_max: int, high_min: int, names: tuple[str, str, str]) -> str:
-    if value is None or isinstance(value, bool):
-        return "unknown"
-    if value <= low_max:
-        return names[0]
-    if value >= high_min:
-        return names[2]
-    return names[1]
+    Each is evaluated with the rules' own condition language and named facts, over the
+    known answers and what the report concluded, so no threshold or fact lives here.
+    """
+    env: dict[str, Any] = dict(known)
+    env["category"] = report.category
+    env["triage.level"] = report.triage.level
+    if report.startback:
+        env["scores.startback.risk"] = report.startback.get("risk")
+    for p in report.patterns:
+        env[f"patterns.{p.id}.fit"] = p.fit
+    out: dict[str, str] = {}
+    specs = {g.id: g for g in kn.signals}
+    for sid, values in signal_conditions(kn).items():
+        spec = specs[sid]
+        results = [(value, kb.compile(cond)(env)) for value, cond in values]
+        chosen = next((value for value, r in results if r is True), None)
+        if chosen is None:
+            chosen = spec.unknown if any(r is None for _, r in results) else spec.otherwise
+        out[sid] = chosen
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,55 +166,34 @@ def not_asked(
 
 
 def signals(
-    report: Report, known: Mapping[str, Any], *, table_ages: tuple[int, int]
+    report: Report,
+    known: Mapping[str, Any],
+    kn: ExplanationsKnowledge,
+    kb: KnowledgeBase,
+    *,
+    table_ages: tuple[int, int],
 ) -> dict[str, str]:
     """The named conditions the knowledge file tests, computed for this person."""
-    g = known.get
     startback = report.startback.get("risk") if report.startback else None
-    off_work = g("beliefs.off_work")
+    off_work = known.get("beliefs.off_work")
     if off_work is None and any(r.id == "MG-RETURN-TO-WORK" for r in report.management.recommended):
         off_work = True
-    leg = report.pain.get("leg")
-    if report.category == "radicular" or (leg is not None and leg >= 1):
-        leg_pain = "yes"
-    else:
-        leg_pain = "no" if leg == 0 else "unknown"
-    weeks = g("history.duration_weeks")
     age = report.age
-    vascular = _yes_no([g("red_flags.vascular_risk_factors"), g("red_flags.known_aaa")])
-    if vascular == "yes" and age < 50:
-        vascular = "no"
     out = {
         "level": report.triage.level,
         "category": report.category,
         "screening": "complete" if report.screening.complete else "incomplete",
         "facet_fit": report.pattern("facet").fit,
         "startback": str(startback) if startback else "not_scored",
-        "fear": _band(g("beliefs.fear_of_movement"), 3, 7, ("low", "moderate", "high")),
-        "confidence": _band(g("beliefs.confidence_to_move"), 3, 7, ("low", "moderate", "high")),
-        "expects_recovery": _yes_no([g("beliefs.expects_recovery")]),
-        "off_work": _yes_no([off_work]),
-        "cancer_history": _yes_no([g("red_flags.history_of_cancer"), g("red_flags.cancer_active")]),
-        "infection_risk": _yes_no(
-            [
-                g("red_flags.iv_drug_use"),
-                g("red_flags.recent_infection"),
-                g("history.recent_spinal_procedure"),
-                g("red_flags.immunosuppressed"),
-                g("history.diabetes"),
-            ]
-        ),
-        "fragility": _yes_no([g("red_flags.osteoporosis"), g("red_flags.long_term_steroids")]),
-        "vascular_risk": vascular,
-        "leg_pain": leg_pain,
+        "off_work": "yes" if off_work is True else "no" if off_work is False else "unknown",
         "dated": "yes" if report.assessed_on else "no",
-        "duration": "unknown" if weeks is None else ("persistent" if weeks > 12 else "recent"),
         "age_figures": (
             "below" if age < table_ages[0] else "above" if age > table_ages[1] else "within"
         ),
         "not_recommended": "some" if report.management.not_recommended else "none",
         # the referral leaflet explains inflammatory back pain when axSpA is suspected
         "inflammatory": "yes" if "axial_spondyloarthritis" in report.triage.suspected else "no",
+        **answer_signals(report, known, kn, kb),
     }
     for name, value in out.items():  # the knowledge file may only test these values
         assert value in CONDITIONS[name], (name, value)
@@ -243,11 +232,13 @@ def select(
     *,
     table_ages: tuple[int, int] = (20, 80),
     yes_no_fields: Collection[str] = (),
+    kb: KnowledgeBase | None = None,
 ) -> Selection:
     """Choose the leaflet and compute everything its wording depends on."""
     kind = document_kind(report)
     reasons = leaflet_reasons(report, kind)
-    sig = signals(report, known_answers(report, answers), table_ages=table_ages)
+    base = kb or load_knowledge()
+    sig = signals(report, known_answers(report, answers), kn, base, table_ages=table_ages)
     found = signs_found(reasons, kn)
     missing = not_asked(report, kn, yes_no_fields)
     warnings, warning_cites = person_warnings(kn, sig, reasons)

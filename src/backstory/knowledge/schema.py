@@ -6,10 +6,18 @@ what the engine runs, with nothing silently ignored.
 
 from __future__ import annotations
 
+from string import Formatter
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from backstory.knowledge.conditions import Condition, parse_condition
 
@@ -137,6 +145,8 @@ class Contradiction(Model):
 class LevelDef(Model):
     id: Level
     rank: int
+    label: str
+    """The level as reports and clinician summaries show it (for example "EMERGENCY - same day")."""
     meaning: str
     action: str
 
@@ -345,6 +355,19 @@ class EssentialQuestion(Model):
 
 class Screening(Model):
     essential: list[EssentialQuestion]
+    incomplete_warning: str
+    """The report's warning when essential questions were not answered; {unanswered} and
+    {total} are replaced by the counts."""
+    report_safety_net: str
+    """The closing safety-net of the readable report (plain text, no placeholders)."""
+
+    @field_validator("incomplete_warning")
+    @classmethod
+    def _placeholders(cls, v: str) -> str:
+        names = {f for _, f, _, _ in Formatter().parse(v) if f is not None}
+        if names - {"unanswered", "total"}:
+            raise ValueError(f"only {{unanswered}} and {{total}} may be used, not {sorted(names)}")
+        return v
 
 
 # ------------------------------------------------------------- pre-visit questionnaire

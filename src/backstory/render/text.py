@@ -6,14 +6,9 @@ import textwrap
 from typing import Any
 
 from backstory.core.report import PATTERN_STATEMENT, Report
+from backstory.knowledge.loader import KnowledgeBase, load_knowledge
 
 WIDTH = 88
-_LEVEL_WORDS = {
-    "emergency": "EMERGENCY - same day",
-    "urgent": "URGENT - within days",
-    "soon": "SOON - referral within weeks",
-    "routine": "ROUTINE - primary care or physiotherapy",
-}
 _FIT_WORDS = {
     "strong": "fits strongly",
     "possible": "possibly fits",
@@ -43,8 +38,10 @@ def _value(v: Any) -> str:
     return str(v)
 
 
-def render_text(report: Report) -> str:
-    """The whole report as plain text."""
+def render_text(report: Report, kb: KnowledgeBase | None = None) -> str:
+    """The whole report as plain text (triage levels worded as red_flags.yaml words them)."""
+    base = kb or load_knowledge()
+    levels: dict[str, str] = {lv.id: lv.label for lv in base.red_flags.levels}
     out: list[str] = []
     title = f"Backstory report - {report.id}" if report.id else "Backstory report"
     out += [title, "=" * len(title)]
@@ -55,7 +52,7 @@ def render_text(report: Report) -> str:
     out.append("")
 
     t = report.triage
-    out.append(f"TRIAGE: {_LEVEL_WORDS[t.level]}")
+    out.append(f"TRIAGE: {levels[t.level]}")
     out += _wrap(t.action)
     if t.suspected:
         out.append("  Suspected: " + ", ".join(s.replace("_", " ") for s in t.suspected))
@@ -160,10 +157,5 @@ def render_text(report: Report) -> str:
         for w in report.warnings:
             out += _wrap(w.message, 2, "- ")
         out.append("")
-    out += _wrap(
-        "This report supports clinical judgement and does not replace it. Symptoms can change: "
-        "new numbness between the legs, new bladder, bowel or sexual problems, or symptoms in "
-        "both legs mean going to the emergency department the same day.",
-        0,
-    )
+    out += _wrap(base.screening.report_safety_net, 0)
     return "\n".join(out) + "\n"
