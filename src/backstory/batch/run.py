@@ -14,6 +14,7 @@ and that the files written hold exactly the scored rows and the problem lines.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import itertools
 import os
@@ -23,8 +24,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from functools import cache
+from dataclasses import dataclass, field, replace
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -85,6 +86,8 @@ class Source:
     rows: int
     chunks: tuple[Chunk, ...]
     header: bytes = b""
+    today: dt.date | None = None
+    """The run's date (from the caller's clock): later dates are refused, as in the validator."""
 
 
 def open_source(path: str | os.PathLike[str], chunk_size: int | None = None) -> Source:
@@ -269,9 +272,18 @@ def compiled() -> tuple[Pipeline, Messages]:
     return pipe, Messages()
 
 
-def score_frame(raw: pl.DataFrame, first_row: int = 0, index: int = 0) -> ChunkResult:
-    """Validate and score one chunk of raw rows."""
-    pipe, msgs = compiled()
+@lru_cache(maxsize=4)
+def _messages(today: dt.date | None) -> Messages:
+    return compiled()[1] if today is None else Messages(today=today)
+
+
+def score_frame(
+    raw: pl.DataFrame, first_row: int = 0, index: int = 0, today: dt.date | None = None
+) -> ChunkResult:
+    """Validate and score one chunk of raw rows (dates after ``today`` plus the contract's
+    margin are refused; without ``today`` only the earliest date is checked)."""
+    pipe, _ = compiled()
+    msgs = _messages(today)
     n = raw.height
     chk = validate(raw, first_row, msgs)
     del raw  # the typed values are all that is read from here on (text cells are bulky)
@@ -287,7 +299,7 @@ def score_frame(raw: pl.DataFrame, first_row: int = 0, index: int = 0) -> ChunkR
 
 def score_chunk(src: Source, chunk: Chunk) -> ChunkResult:
     """Read and score one chunk (what each Dask worker runs)."""
-    return score_frame(read_chunk(src, chunk), chunk.first_row, chunk.index)
+    return score_frame(read_chunk(src, chunk), chunk.first_row, chunk.index, src.today)
 
 
 def score_local(src: Source, workers: int = 2) -> Iterator[ChunkResult]:
@@ -478,8 +490,12 @@ def run_batch(
     scheduler: str | None = None,
     progress: Progress | None = None,
     on_plan: Callable[[Source], None] | None = None,
+    today: dt.date | None = None,
 ) -> RunStats:
     """Score every row of ``inp`` into ``out`` and its errors file; check the accounting.
+
+    ``today`` is the run's date from the caller's clock (dates after it, plus the
+    contract's margin, are refused).
 
     Raises:
         BatchError: the input cannot be read as the flat form; nothing is written.
@@ -491,7 +507,7 @@ def run_batch(
     if os.path.abspath(out_s) == os.path.abspath(os.fspath(inp)):
         raise BatchError("the output would overwrite the input; choose another name")
     _check_writable(out_s)
-    src = open_source(inp, chunk_size)
+    src = replace(open_source(inp, chunk_size), today=today)
     if on_plan is not None:
         on_plan(src)
     pipe, _ = compiled()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from typing import Any, Literal
 
@@ -79,6 +80,7 @@ def batch_command(
             scheduler=scheduler,
             progress=progress,
             on_plan=on_plan,
+            today=dt.date.today(),
         )
     except BatchError as exc:
         fail(str(exc))
