@@ -25,7 +25,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from backstory.cds import CdsError, discovery, handle_hook, parse_feedback, trust
-from backstory.contract import AssessmentError, parse_assessment
+from backstory.contract import AssessmentError, parse_assessment, safejson
 from backstory.core.engine import assess
 from backstory.explain import explain_report
 from backstory.storage import accounts as acc
@@ -59,9 +59,9 @@ async def _json_body(request: Request) -> Any:
     if len(raw) > MAX_BODY:
         raise CdsError(413, "the request is too large")
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise CdsError(400, "the request body is not valid JSON") from None
+        return safejson.loads(raw, max_bytes=MAX_BODY)
+    except safejson.UnsafeJson as exc:
+        raise CdsError(400, f"the request body is not valid JSON: {exc}") from None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,263 @@
+"""Edge inputs at the web adapters (issue 13, items 4 and 8), each reproduced first.
+
+The published OpenAPI document is checked against the code on edge values: every bound of
+the documented request bodies at and just past it, the cross-field rule, whole numbers
+written with a fraction (1986.0), and the Allow header of a 405.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.types import Message
+
+from .conftest import World
+
+
+def client(world: World) -> TestClient:
+    return TestClient(
+        world.app,
+        raise_server_exceptions=False,
+        headers={"Authorization": f"Bearer {world.write_token}"},
+    )
+
+
+def post_assessment(world: World, body: str | bytes, **headers: str) -> Any:
+    return client(world).post(
+        f"/api/v1/patients/{world.patient_a}/assessments",
+        content=body if isinstance(body, bytes) else body.encode(),
+        headers={"Content-Type": "application/json", **headers},
+    )
+
+
+def test_an_empty_id_is_refused_so_the_fhir_export_never_breaks(world: World) -> None:
+    # reproduced: {"id": ""} was stored, then every FHIR export of it was a 500 (audited)
+    r = post_assessment(world, json.dumps({"id": "", "age": 40}))
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "id"
+    ok = post_assessment(world, json.dumps({"id": "p-1", "age": 40}))
+    assert ok.status_code == 201
+    fhir = client(world).get(f"/api/v1/assessments/{ok.json()['assessment_id']}/fhir")
+    assert fhir.status_code == 200
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "1899-12-31", "9999-12-31", "2999-01-01"])
+def test_dates_out_of_range_are_refused(world: World, day: str) -> None:
+    # reproduced: 0001-01-01 and 9999-12-31 were stored ("3652058 days" of follow-up)
+    r = post_assessment(world, json.dumps({"assessed_on": day, "age": 40}))
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "assessed_on"
+
+
+def test_a_body_over_the_limit_is_refused_while_it_streams(world: World) -> None:
+    # reproduced: a 50 MB body was read whole before the size check (and answered 400);
+    # driven as raw ASGI so the body really arrives in pieces, without Content-Length
+    pieces = 50 * 16  # 50 MB in 64 KiB pieces
+    received = 0
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        nonlocal received
+        received += 1
+        more = received < pieces
+        return {"type": "http.request", "body": b" " * 65536, "more_body": more}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"/api/v1/patients/{world.patient_a}/assessments",
+        "raw_path": b"",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"authorization", f"Bearer {world.write_token}".encode()),
+            (b"content-type", b"application/json"),
+            (b"host", b"testserver"),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+    }
+    asyncio.run(world.app(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    assert start["status"] == 413
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    assert json.loads(body)["detail"] == "The request body is larger than 256 KiB."
+    assert received == 5  # refused as soon as it passed the limit: not read to the end
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_reading(world: World) -> None:
+    r = client(world).post(
+        "/api/v1/patients",
+        content=b"{" + b" " * (256 * 1024) + b"}",
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status_code == 413 and r.json()["status"] == 413
+    cds = client(world).post("/cds-services/x", content=b" " * (2 * 1024 * 1024 + 1))
+    assert cds.status_code == 413
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        '{"context": ' * 70 + "1" + "}" * 70,
+        '{"hook": 1' + "0" * 10_000 + "}",
+        '{"hook": "\\ud800"}',
+    ],
+    ids=["arrays 100,000 deep", "objects 70 deep", "10,000 digits", "lone surrogate"],
+)
+def test_hostile_json_at_the_cds_routes_is_a_400(world: World, body: str) -> None:
+    # reproduced: deeply nested JSON was a 500 at the CDS routes
+    for path in (
+        "/cds-services/backstory-patient-view",
+        "/cds-services/backstory-patient-view/feedback",
+    ):
+        r = client(world).post(path, content=body.encode())
+        assert r.status_code == 400, (path, r.text)
+        assert "error" in r.json()
+
+
+@pytest.mark.parametrize(
+    ("reference", "ok"),
+    [
+        ("abc\u202e123", False),  # right-to-left override
+        ("a\u200bb", False),  # zero-width space
+        ("a\u2066b", False),  # bidi isolate
+        ("\u200d", False),
+        ("a\tb", False),
+        ("cafe\u0301-x", True),  # stored in NFC
+    ],
+)
+def test_references_are_normalised_and_invisible_characters_refused(
+    world: World, reference: str, ok: bool
+) -> None:
+    r = client(world).post("/api/v1/patients", json={"reference": reference})
+    if not ok:
+        assert r.status_code == 422, r.text
+        assert "control or invisible" in json.dumps(r.json()["errors"])
+        return
+    assert r.status_code == 201, r.text
+    assert r.json()["reference"] == "caf\u00e9-x"
+    # the same reference typed the other way is the same patient
+    again = client(world).post("/api/v1/patients", json={"reference": "caf\u00e9-x"})
+    assert again.status_code == 409
+    found = client(world).get("/api/v1/patients", params={"reference": "CAFE\u0301"})
+    assert [p["reference"] for p in found.json()] == ["caf\u00e9-x"]
+
+
+# -- the published document against the code ---------------------------------------------
+
+
+def document(world: World) -> dict[str, Any]:
+    doc: dict[str, Any] = client(world).get("/api/v1/openapi.json").json()
+    return doc
+
+
+def _schema_of(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    out: dict[str, Any] = doc["components"]["schemas"][name]
+    return out
+
+
+def test_the_birth_year_bounds_are_the_codes_bounds(world: World) -> None:
+    doc = document(world)
+    year = _schema_of(doc, "PatientIn")["properties"]["birth_year"]["anyOf"][0]
+    lo, hi = year["minimum"], year["maximum"]
+    c = client(world)
+    for i, (value, accepted) in enumerate(
+        [(lo, True), (lo - 1, False), (hi, True), (hi + 1, False), (float(hi), True)]
+    ):
+        r = c.post("/api/v1/patients", json={"reference": f"by-{i}", "birth_year": value})
+        assert (r.status_code == 201) is accepted, (value, r.text)
+        if accepted:
+            assert r.json()["birth_year"] == int(value)
+
+
+def _in_range(spec: dict[str, Any], value: Any) -> bool:
+    return bool(spec.get("minimum", -(10**9)) <= value <= spec.get("maximum", 10**9))
+
+
+def test_every_contract_bound_is_decided_as_documented(world: World) -> None:
+    """Each documented minimum and maximum, at it and just past it, and as 40.0 for 40."""
+    doc = document(world)
+    path = doc["paths"]["/api/v1/patients/{patient_id}/assessments"]["post"]
+    schema = path["requestBody"]["content"]["application/json"]["schema"]
+    cases: list[tuple[dict[str, Any], bool]] = []
+    for name, prop in schema["properties"].items():
+        targets = [(None, name, prop)]
+        if prop.get("type") == "object":
+            targets = [(name, k, v) for k, v in prop["properties"].items()]
+        for group, key, spec in targets:
+            if spec.get("type") not in ("integer", "number"):
+                continue
+            edges = [spec["minimum"], spec["maximum"]]
+            step = 1 if spec["type"] == "integer" else 0.5
+            values = [*edges, edges[0] - step, edges[1] + step, float(edges[1])]
+            for v in values:
+                body: dict[str, Any] = {"age": 40} if key != "age" else {}
+                if group:
+                    body[group] = {key: v}
+                else:
+                    body[key] = v
+                if key == "age_at_first_onset":
+                    body["age"] = 110
+                cases.append((body, _in_range(spec, v)))
+    assert len(cases) > 50
+    for body, documented in cases:
+        r = post_assessment(world, json.dumps(body))
+        assert (r.status_code == 201) is documented, (body, r.text)
+
+
+def test_the_cross_field_rule_is_documented_and_enforced(world: World) -> None:
+    doc = document(world)
+    path = doc["paths"]["/api/v1/patients/{patient_id}/assessments"]["post"]
+    schema = path["requestBody"]["content"]["application/json"]["schema"]
+    onset = schema["properties"]["history"]["properties"]["age_at_first_onset"]
+    assert "Not more than age" in onset["description"]
+    at = post_assessment(world, json.dumps({"age": 40, "history": {"age_at_first_onset": 40}}))
+    past = post_assessment(world, json.dumps({"age": 40, "history": {"age_at_first_onset": 41}}))
+    assert at.status_code == 201 and past.status_code == 422
+    assert past.json()["errors"][0]["field"] == "history.age_at_first_onset"
+
+
+def test_documented_text_and_date_rules_are_the_codes(world: World) -> None:
+    doc = document(world)
+    path = doc["paths"]["/api/v1/patients/{patient_id}/assessments"]["post"]
+    props = path["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    ident, day = props["id"], props["assessed_on"]
+    values = ["", "x", "x" * 200, "x" * 201, "a\u202eb", "a\u200bb", "a\tb", "caf\u00e9"]
+    for v in values:
+        documented = (
+            ident["minLength"] <= len(v) <= ident["maxLength"]
+            and re.search(ident["pattern"], v) is not None
+        )
+        r = post_assessment(world, json.dumps({"age": 40, "id": v}))
+        assert (r.status_code == 201) is documented, (v, r.text)
+    for d in ["1899-12-31", "1900-01-01", "2000-02-29"]:
+        documented = re.search(day["pattern"], d) is not None
+        r = post_assessment(world, json.dumps({"age": 40, "assessed_on": d}))
+        assert (r.status_code == 201) is documented, (d, r.text)
+
+
+def test_a_405_names_the_allowed_methods(world: World) -> None:
+    doc = document(world)
+    c = client(world)
+    for path, ops in doc["paths"].items():
+        concrete = path.replace("{patient_id}", world.patient_a).replace(
+            "{assessment_id}", world.assessment_a
+        )
+        allowed = {m.upper() for m in ops}
+        r = c.request("DELETE", concrete)
+        assert r.status_code == 405, (path, r.status_code)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert set(r.headers["allow"].replace(" ", "").split(",")) == allowed, path
