@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import threading
 from typing import Any
 
 import pytest
@@ -88,7 +89,10 @@ def test_a_body_over_the_limit_is_refused_while_it_streams(world: World) -> None
         "client": ("127.0.0.1", 1),
         "server": ("testserver", 80),
     }
-    asyncio.run(world.app(scope, receive, send))
+    # in a thread of its own: another test may have left this thread's event loop running
+    worker = threading.Thread(target=lambda: asyncio.run(world.app(scope, receive, send)))
+    worker.start()
+    worker.join()
     start = next(m for m in sent if m["type"] == "http.response.start")
     assert start["status"] == 413
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
@@ -261,3 +265,37 @@ def test_a_405_names_the_allowed_methods(world: World) -> None:
         assert r.status_code == 405, (path, r.status_code)
         assert r.headers["content-type"] == "application/problem+json"
         assert set(r.headers["allow"].replace(" ", "").split(",")) == allowed, path
+
+
+def test_a_stored_assessment_that_cannot_be_exported_is_a_422_and_no_view(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # reproduced: an assessment stored with "id": "" (before the rule) made every FHIR
+    # export a 500, and each failed export was audited as a view of the report
+    from sqlalchemy import func, select
+
+    from backstory.contract.validate import Assessment
+    from backstory.storage import repository
+    from backstory.storage.tables import audit_event
+
+    def as_before(text: str, **_: Any) -> Assessment:  # the old rules: "" was an id
+        data = json.loads(text)
+        return Assessment(answers=dict(data), source=data)
+
+    monkeypatch.setattr(repository, "parse_assessment_json", as_before)
+    aid = post_assessment(world, json.dumps({"id": "", "age": 40})).json()["assessment_id"]
+    monkeypatch.undo()
+
+    def views() -> int:
+        return int(
+            world.db.read(
+                lambda conn: conn.execute(
+                    select(func.count()).where(audit_event.c.action == "report.view")
+                ).scalar_one()
+            )
+        )
+
+    before = views()
+    r = client(world).get(f"/api/v1/assessments/{aid}/fhir")
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "id"
+    assert views() == before

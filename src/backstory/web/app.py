@@ -243,7 +243,8 @@ def _install_handlers(app: FastAPI) -> None:
             if err.get("type") == "json_invalid":
                 unparsable = True
             loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
-            issues.append(Issue(".".join(loc), str(err.get("msg", "invalid"))))
+            message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+            issues.append(Issue(".".join(loc), message))
         if _is_api(request):
             if unparsable:
                 return problem(400, "The request body is not valid JSON.")
