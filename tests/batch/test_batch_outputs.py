@@ -130,3 +130,22 @@ def test_a_polite_stop_removes_the_partial_files(tmp_path: Path, sig: int) -> No
     assert proc.returncode != 0 and not out.exists()  # stopped mid-run
     assert b"Traceback" not in err or sig == signal.SIGINT
     assert sorted(p.name for p in tmp_path.iterdir() if "partial" in p.name) == []
+
+
+def test_the_batch_command_refuses_dates_after_its_own_today(tmp_path: Path) -> None:
+    # reproduced for the single validator (9999-12-31 stored); the batch command gives the
+    # contract its own date too, so far-future and pre-1900 dates are rejected rows
+    import datetime as dt
+
+    inp = tmp_path / "in.csv"
+    soon = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    days = ["9999-12-31", "0001-01-01", "1899-12-31", "1900-01-01", soon]
+    pl.DataFrame(
+        {"id": [f"d{i}" for i in range(5)], "age": ["40"] * 5, "assessed_on": days}
+    ).write_csv(inp)
+    out = tmp_path / "out.csv"
+    r = CliRunner().invoke(cli, ["batch", "-q", str(inp), str(out)])
+    assert r.exit_code == 0, r.stderr
+    errs = pl.read_csv(errors_path(out), infer_schema=False)
+    assert errs.get_column("id").to_list() == ["d0", "d1", "d2"]
+    assert pl.read_csv(out, infer_schema=False).get_column("id").to_list() == ["d3", "d4"]

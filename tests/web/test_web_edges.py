@@ -299,3 +299,24 @@ def test_a_stored_assessment_that_cannot_be_exported_is_a_422_and_no_view(
     r = client(world).get(f"/api/v1/assessments/{aid}/fhir")
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "id"
     assert views() == before
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("assessed_on", "9999-12-31", "in the future"),
+        ("assessed_on", "1899-12-31", "too early"),
+        ("id", "p\u202e1", "U+202E"),
+    ],
+)
+def test_the_web_form_shows_edge_values_by_their_field(
+    world: World, field: str, value: str, words: str
+) -> None:
+    from .conftest import csrf_of, sign_in
+    from .test_web_assessment_form import _complete
+
+    c = sign_in(world.app, "clin-a")
+    form = _complete(**{"csrf": csrf_of(c.get("/patients").text), field: value})
+    r = c.post(f"/patients/{world.patient_a}/assessments", data=form)
+    assert r.status_code == 422 and words in r.text
+    assert f'id="f-{field}-error"' in r.text
