@@ -136,7 +136,7 @@ def test_invalid_assessments_are_422_problems_with_the_contracts_messages(world:
     "body",
     [
         {"reference": "x", "birth_year": "1980"},
-        {"reference": "x", "birth_year": 1980.5},
+        {"reference": "x", "birth_year": 1980.0},
         {"reference": "x", "birth_year": True},
         {"reference": 17},
         {"reference": "x", "nickname": "no"},

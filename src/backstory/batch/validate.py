@@ -217,11 +217,6 @@ def _typed_uncached(col: FlatColumn, dtype: pl.DataType, allowed: list[str] | No
         return _cell(
             col, present, pl.when(n.is_between(lo, hi)).then(n).cast(col.dtype), shared=True
         )
-    if spec.type == "int" and (dtype.is_float() or dtype.is_decimal()):
-        # a whole number stored as a float (40.0) is that number, as in JSON
-        f = s.cast(pl.Float64)
-        whole = f.is_finite() & (f == f.floor()) & f.is_between(lo, hi)
-        return _cell(col, present, pl.when(whole).then(f).cast(col.dtype), shared=True)
     if spec.type == "number" and (dtype.is_integer() or dtype.is_float() or dtype.is_decimal()):
         f = s.cast(pl.Float64)
         return _cell(

@@ -166,8 +166,8 @@ def _check_value(
     if t == "bool":
         ok = type(value) is bool
     elif t == "int":
-        # JSON has one kind of number: 1986.0 is the whole number 1986 (as in JSON Schema)
-        ok = _is_whole(value)
+        # strict, as the contract says: 5.0 is not a whole number answer (nor is "5")
+        ok = type(value) is int
     elif t == "number":
         ok = (
             type(value) in (int, float)
@@ -215,15 +215,6 @@ def is_iso_date(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _is_whole(value: Any) -> bool:
-    return type(value) is int or (type(value) is float and value.is_integer())
-
-
-def _whole(spec: FieldSpec, value: Any) -> Any:
-    """A whole number written with a fraction (``1986.0``) as the integer it is."""
-    return int(value) if spec.type == "int" and type(value) is float else value
 
 
 def _show(value: Any) -> str:
@@ -278,7 +269,7 @@ def parse_assessment(
         if key in c.top:
             spec = c.top[key]
             if _check_value(spec, value, key, issues, today):
-                answers[key] = _whole(spec, value)
+                answers[key] = value
         elif key in c.groups:
             _group(c, key, value, answers, issues, today)
         elif key in c.instruments:
@@ -287,7 +278,7 @@ def parse_assessment(
             _unknown_key(key, key, known_top, issues)
     if "age" not in data:
         issues.append(Issue("age", "required: give the age in years (16 to 110)"))
-    elif _is_whole(data["age"]) and data["age"] < MIN_AGE:
+    elif type(data["age"]) is int and data["age"] < MIN_AGE:
         # replace the generic range message with the reason, which matters more
         issues[:] = [i for i in issues if i.field != "age"]
         issues.append(
@@ -334,7 +325,7 @@ def _group(
             )
             continue
         if _check_value(spec, v, spec.path, issues, today):
-            answers[spec.path] = _whole(spec, v)
+            answers[spec.path] = v
 
 
 def _instrument(
@@ -359,4 +350,4 @@ def _instrument(
             continue
         ok = _check_value(spec, v, where, issues) and ok
     if ok:
-        answers[name] = tuple(_whole(spec, v) for spec, v in zip(inst.items, value, strict=True))
+        answers[name] = tuple(value)

@@ -148,17 +148,13 @@ class PatientIn(_Strict):
         default=None,
         ge=1900,
         le=THIS_YEAR,
-        description="Year of birth, from 1900 to this year (1986.0 is read as 1986).",
+        description=(
+            "Year of birth, from 1900 to this year, written as a whole number: 1986, not "
+            "1986.0 (JSON Schema's integer type admits 1986.0; this API does not, as "
+            "everywhere in Backstory)."
+        ),
     )
     sex: Literal["female", "male", "other", "unknown"] | None = None
-
-    @field_validator("birth_year", mode="before")
-    @classmethod
-    def _whole_year(cls, value: Any) -> Any:
-        # JSON has one kind of number; JSON Schema calls 1986.0 an integer, and so do we
-        if type(value) is float and value.is_integer():
-            return int(value)
-        return value
 
     @field_validator("reference")
     @classmethod

@@ -34,6 +34,8 @@ def _field(spec: FieldSpec) -> dict[str, Any]:
         if spec.max_length is not None:
             out["maxLength"] = spec.max_length
     words = [spec.meaning] if spec.meaning else []
+    if spec.type == "int":
+        words.append("A whole number written without a fraction (5, not 5.0).")
     if spec.type == "date" and spec.earliest:
         words.append(
             f"From {spec.earliest} to today plus {spec.future_days} day (the server's date)."
@@ -98,10 +100,11 @@ def assessment_schema() -> dict[str, Any]:
     return {
         "title": "Assessment",
         "description": (
-            "One assessment (backstory/assessment@1). Whole numbers may be written 40 or "
-            "40.0. Rules no JSON Schema keyword states are given in the field descriptions "
-            "(the latest date, the cross-field limits) and are checked by the server, which "
-            "answers 422 with the contract's own message."
+            "One assessment (backstory/assessment@1). Types are strict: a whole number is "
+            "written 40, never 40.0 (JSON Schema's integer type admits 40.0; the contract "
+            'does not) or "40". Rules no JSON Schema keyword states are given in the field '
+            "descriptions (whole numbers, the latest date, the cross-field limits) and are "
+            "checked by the server, which answers 422 with the contract's own message."
         ),
         "type": "object",
         "additionalProperties": False,
