@@ -5,11 +5,13 @@ Needs the ``test`` extra (hypothesis). Generated data is synthetic by constructi
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from hypothesis import strategies as st
 
 from backstory.contract.spec import Contract, FieldSpec, load_contract
+from backstory.contract.validate import text_problem
 
 
 def value_strategy(spec: FieldSpec) -> st.SearchStrategy[Any]:
@@ -30,8 +32,15 @@ def value_strategy(spec: FieldSpec) -> st.SearchStrategy[Any]:
             st.floats(flo, fhi, allow_nan=False, allow_infinity=False),
         )
     if spec.type == "date":
-        return st.dates().map(lambda d: d.isoformat()).filter(lambda s: len(s) == 10)
-    return st.text(min_size=1, max_size=12)
+        # within the contract's range whatever day the test runs (no later than 2025)
+        first = dt.date.fromisoformat(spec.earliest) if spec.earliest else dt.date(1, 1, 1)
+        return st.dates(first, dt.date(2025, 12, 31)).map(lambda d: d.isoformat())
+    printable = st.characters(
+        codec="utf-8", exclude_categories=("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+    )
+    return st.text(printable, min_size=1, max_size=12).filter(
+        lambda s: text_problem(s, spec.max_length) is None
+    )
 
 
 @st.composite

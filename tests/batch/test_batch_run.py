@@ -82,7 +82,10 @@ def test_output_rows_and_error_rows_partition_the_input(cohort_csv: Path, tmp_pa
 
 
 def test_awkward_csv_rows_are_numbered_as_data_rows(tmp_path: Path, expect: Expect) -> None:
-    """Quoted newlines, CRLF, a byte-order mark, a blank line and no final newline."""
+    """Quoted newlines, CRLF, a byte-order mark, a blank line and no final newline.
+
+    The id with a line break in it is read as one row, and refused: an id is printable text.
+    """
     inp = tmp_path / "awkward.csv"
     inp.write_bytes(
         b"\xef\xbb\xbfid,age,red_flags_fever\r\n"
@@ -95,13 +98,12 @@ def test_awkward_csv_rows_are_numbered_as_data_rows(tmp_path: Path, expect: Expe
     for chunk in (1, 2, 100):
         out = tmp_path / f"out{chunk}.parquet"
         stats = run_batch(inp, out, chunk_size=chunk)
-        assert (stats.rows_in, stats.rows_scored, stats.rows_rejected) == (5, 4, 1)
+        assert (stats.rows_in, stats.rows_scored, stats.rows_rejected) == (5, 3, 2)
         got = pl.read_parquet(out)
-        assert got.get_column("row").to_list() == [1, 2, 4, 5]
-        assert got.get_column("id").to_list() == ["two\nlines", "plain", 'quote "q"', "last"]
+        assert got.get_column("row").to_list() == [2, 4, 5]
+        assert got.get_column("id").to_list() == ["plain", 'quote "q"', "last"]
         want = expect(
             [
-                {"id": "two\nlines", "age": 40, "red_flags": {"fever": True}},
                 {"id": "plain", "age": 50, "red_flags": {"fever": False}},
                 {"id": 'quote "q"', "age": 60},
                 {"id": "last", "age": 70, "red_flags": {"fever": True}},
@@ -110,7 +112,9 @@ def test_awkward_csv_rows_are_numbered_as_data_rows(tmp_path: Path, expect: Expe
         cols = ["triage_level", "triage_suspected", "category"]
         assert got.select(cols).to_dicts() == [{k: w[k] for k in cols} for w in want]
         errors = pl.read_csv(errors_path(out), infer_schema=False)
-        assert errors.rows() == [("3", None, "age", "required: give the age in years (16 to 110)")]
+        assert [r[:3] for r in errors.rows()] == [("1", "two\nlines", "id"), ("3", None, "age")]
+        assert "U+000A, a control or invisible character" in errors.row(0)[3]
+        assert errors.row(1)[3] == "required: give the age in years (16 to 110)"
 
 
 def test_chunks_partition_the_file_and_stay_within_the_chunk_size(cohort_csv: Path) -> None:
@@ -170,8 +174,8 @@ def test_a_lost_row_fails_the_run_and_keeps_no_output(
 ) -> None:
     real = batch_run.score_frame
 
-    def lossy(raw: Any, first_row: int = 0, index: int = 0) -> ChunkResult:
-        res = real(raw, first_row, index)
+    def lossy(raw: Any, first_row: int = 0, index: int = 0, today: Any = None) -> ChunkResult:
+        res = real(raw, first_row, index, today)
         scored = res.scored.head(-1)
         return ChunkResult(res.index, scored, res.errors, res.rows_in, res.rows_rejected)
 
@@ -211,8 +215,8 @@ def test_a_failing_parquet_writer_stops_the_run_cleanly(
     # in the run, never hang it or leave a partial file behind
     real = batch_run.score_frame
 
-    def wrong_type(raw: Any, first_row: int = 0, index: int = 0) -> ChunkResult:
-        res = real(raw, first_row, index)
+    def wrong_type(raw: Any, first_row: int = 0, index: int = 0, today: Any = None) -> ChunkResult:
+        res = real(raw, first_row, index, today)
         bad = res.scored.with_columns(pl.col("row").cast(pl.String))
         return ChunkResult(res.index, bad, res.errors, res.rows_in, res.rows_rejected)
 

@@ -16,13 +16,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backstory.batch.flat import columns_by_name, flat_columns, row_to_assessment
-from backstory.batch.validate import ColumnError, check_columns, validate
+from backstory.batch.validate import ColumnError, Messages, check_columns, validate
 from backstory.contract import AssessmentError, parse_assessment
 from backstory.testing import assessments
 
 from .conftest import csv_frame, typed_frame
 
 COLUMNS = [c.name for c in flat_columns()]
+TODAY = dt.date(2026, 6, 1)
+"""The run's date in these tests: both validators get the same one (dates after it + 1 day
+are refused)."""
 CELLS: dict[str, list[str]] = {
     "bool": ["true", "false", "yes", "1", "TRUE", "", " true", "null"],
     "int": [
@@ -70,15 +73,36 @@ CELLS: dict[str, list[str]] = {
         "0000-01-01",
         "9999-12-31",
         "2024-01-01T00",
+        # the range: not before 1900, not after the run's date plus one day (at and past)
+        "1899-12-31",
+        "1900-01-01",
+        "0001-01-01",
+        "2026-06-02",
+        "2026-06-03",
     ],
-    "string": ["p1", " ", "007"],
+    "string": [
+        "p1",
+        " ",
+        "007",
+        "\u202eabc",  # a right-to-left override
+        "a\u200bb",  # a zero-width space
+        "a\tb",
+        "\ufeffp1",
+        "caf\u00e9",
+        "cafe\u0301",
+        "\u00a0",
+        "=HYPERLINK(1)",
+        "x" * 200,
+        "x" * 201,
+        "\u00e9" * 201,
+    ],
 }
 
 
 def expected(row: dict[str, Any]) -> set[tuple[str, str]]:
     """(column, message) for every problem the single-assessment validator finds."""
     try:
-        parse_assessment(row_to_assessment(row))
+        parse_assessment(row_to_assessment(row), today=TODAY)
     except AssessmentError as exc:
         out = set()
         for issue in exc.issues:
@@ -90,7 +114,7 @@ def expected(row: dict[str, Any]) -> set[tuple[str, str]]:
 
 
 def check_same(raw: pl.DataFrame) -> None:
-    res = validate(raw)
+    res = validate(raw, messages=Messages(today=TODAY))
     got: dict[int, set[tuple[str, str]]] = {}
     for row, field, message in res.errors.select("row", "field", "message").iter_rows():
         got.setdefault(row, set()).add((field, message))
@@ -159,6 +183,13 @@ def test_text_cells_get_the_validators_verdict(raw: pl.DataFrame) -> None:
         ("assessed_on", pl.Series(["2024-01-31", None, "", "2024-02-30"])),
         ("assessed_on", pl.Series(["2024-01-31", "2024-W01-1", "", "2024-01-31"])),
         ("id", pl.Series(["a", "", None, " "])),
+        ("id", pl.Series(["a\u202e", "\u200b", "ok", "\u00e9" * 200])),
+        ("id", pl.Series(["x" * 200, "x" * 201, "\x00", "\u00e9" * 201])),
+        ("assessed_on", pl.Series(["1899-12-31", "1900-01-01", "2026-06-02", "2026-06-03"])),
+        (
+            "assessed_on",
+            pl.Series([dt.date(1899, 12, 31), dt.date(1900, 1, 1), TODAY, dt.date(9999, 12, 31)]),
+        ),
     ],
 )
 def test_typed_columns_get_the_validators_verdict(name: str, series: pl.Series) -> None:
@@ -231,4 +262,5 @@ def test_week_dates_follow_the_validator() -> None:
     # the single-assessment validator accepts ISO week dates (2024-W01-1) through
     # date.fromisoformat; the batch mode must decide the same way (reported upstream)
     raw = pl.DataFrame({"age": ["40"], "assessed_on": ["2024-W01-1"]})
-    assert validate(raw).rows_rejected == (1 if expected(raw.row(0, named=True)) else 0)
+    rejected = validate(raw, messages=Messages(today=TODAY)).rows_rejected
+    assert rejected == (1 if expected(raw.row(0, named=True)) else 0)

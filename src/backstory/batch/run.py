@@ -14,17 +14,19 @@ and that the files written hold exactly the scored rows and the problem lines.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import itertools
 import os
 import queue
+import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from functools import cache
+from dataclasses import dataclass, field, replace
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -85,6 +87,8 @@ class Source:
     rows: int
     chunks: tuple[Chunk, ...]
     header: bytes = b""
+    today: dt.date | None = None
+    """The run's date (from the caller's clock): later dates are refused, as in the validator."""
 
 
 def open_source(path: str | os.PathLike[str], chunk_size: int | None = None) -> Source:
@@ -269,9 +273,18 @@ def compiled() -> tuple[Pipeline, Messages]:
     return pipe, Messages()
 
 
-def score_frame(raw: pl.DataFrame, first_row: int = 0, index: int = 0) -> ChunkResult:
-    """Validate and score one chunk of raw rows."""
-    pipe, msgs = compiled()
+@lru_cache(maxsize=4)
+def _messages(today: dt.date | None) -> Messages:
+    return compiled()[1] if today is None else Messages(today=today)
+
+
+def score_frame(
+    raw: pl.DataFrame, first_row: int = 0, index: int = 0, today: dt.date | None = None
+) -> ChunkResult:
+    """Validate and score one chunk of raw rows (dates after ``today`` plus the contract's
+    margin are refused; without ``today`` only the earliest date is checked)."""
+    pipe, _ = compiled()
+    msgs = _messages(today)
     n = raw.height
     chk = validate(raw, first_row, msgs)
     del raw  # the typed values are all that is read from here on (text cells are bulky)
@@ -287,7 +300,7 @@ def score_frame(raw: pl.DataFrame, first_row: int = 0, index: int = 0) -> ChunkR
 
 def score_chunk(src: Source, chunk: Chunk) -> ChunkResult:
     """Read and score one chunk (what each Dask worker runs)."""
-    return score_frame(read_chunk(src, chunk), chunk.first_row, chunk.index)
+    return score_frame(read_chunk(src, chunk), chunk.first_row, chunk.index, src.today)
 
 
 def score_local(src: Source, workers: int = 2) -> Iterator[ChunkResult]:
@@ -314,13 +327,74 @@ def score_local(src: Source, workers: int = 2) -> Iterator[ChunkResult]:
 # ----------------------------------------------------------------------------- writing
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet may run as a formula when a CSV cell begins with it."""
+
+
+def safe_cells(df: pl.DataFrame) -> pl.DataFrame:
+    """Text cells a spreadsheet would run as a formula, neutralised for a CSV file.
+
+    A text cell beginning with ``= + - @``, a tab or a carriage return gets a leading
+    apostrophe (``=HYPERLINK(...)`` is written ``'=HYPERLINK(...)``), so a spreadsheet
+    shows it as text and runs nothing. Numbers are never changed; Parquet keeps raw values.
+    """
+    risky = "^[" + "".join(re.escape(c) for c in FORMULA_START) + "]"
+    text = [c for c, t in df.schema.items() if t == pl.String]
+    if not text:
+        return df
+    return df.with_columns(
+        pl.when(pl.col(c).str.contains(risky))
+        .then(pl.lit("'") + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c in text
+    )
+
+
+PARTIAL = ".partial-"
+"""A temporary output is named OUT.partial-PID until the run is sound."""
+
+
+def sweep_partials(path: str) -> list[str]:
+    """Remove what an earlier run writing ``path`` left behind (killed before it could clean
+    up): only files named exactly ``path.partial-PID`` whose process no longer runs."""
+    folder, base = os.path.split(os.path.abspath(path))
+    gone: list[str] = []
+    for name in os.listdir(folder):
+        pid = name[len(base) + len(PARTIAL) :]
+        if not (name.startswith(base + PARTIAL) and pid.isascii() and pid.isdigit()):
+            continue
+        if int(pid) != os.getpid() and _running(int(pid)):
+            continue  # another run writing the same output right now: leave it alone
+        full = os.path.join(folder, name)
+        try:
+            os.remove(full)
+            gone.append(full)
+        except FileNotFoundError:
+            pass
+    return gone
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, but another user's
+        return True
+    except OSError:
+        return False
+    return True
+
+
 class _Writer:
     """Append chunks to a temporary file; it takes the real name only when the run is sound."""
 
     def __init__(self, path: str, fmt: Format, empty: pl.DataFrame) -> None:
         self.path = path
         self.fmt = fmt
-        self.tmp = f"{path}.partial-{os.getpid()}"
+        sweep_partials(path)
+        self.tmp = f"{path}{PARTIAL}{os.getpid()}"
         self._closed = False
         self._sink: _ParquetSink | None = None
         if fmt == "parquet":
@@ -335,7 +409,7 @@ class _Writer:
         if self._sink is not None:
             self._sink.put(df)
         else:
-            df.write_csv(self._fh, include_header=False)
+            safe_cells(df).write_csv(self._fh, include_header=False)
 
     def close(self) -> None:
         """Flush everything to the temporary file (errors surface here)."""
@@ -478,8 +552,12 @@ def run_batch(
     scheduler: str | None = None,
     progress: Progress | None = None,
     on_plan: Callable[[Source], None] | None = None,
+    today: dt.date | None = None,
 ) -> RunStats:
     """Score every row of ``inp`` into ``out`` and its errors file; check the accounting.
+
+    ``today`` is the run's date from the caller's clock (dates after it, plus the
+    contract's margin, are refused).
 
     Raises:
         BatchError: the input cannot be read as the flat form; nothing is written.
@@ -491,7 +569,7 @@ def run_batch(
     if os.path.abspath(out_s) == os.path.abspath(os.fspath(inp)):
         raise BatchError("the output would overwrite the input; choose another name")
     _check_writable(out_s)
-    src = open_source(inp, chunk_size)
+    src = replace(open_source(inp, chunk_size), today=today)
     if on_plan is not None:
         on_plan(src)
     pipe, _ = compiled()

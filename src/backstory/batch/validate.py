@@ -9,6 +9,7 @@ contract refuses. Messages are built only for rejected rows, which are few.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,7 +30,7 @@ from backstory.batch.flat import (
 from backstory.contract import AssessmentError, load_contract, parse_assessment
 from backstory.contract.spec import AtMost, Contract
 from backstory.contract.suggest import suggest
-from backstory.contract.validate import is_iso_date
+from backstory.contract.validate import date_problem, text_problem
 
 ERROR_SCHEMA = {"row": pl.Int64, "id": pl.String, "field": pl.String, "message": pl.String}
 
@@ -154,9 +155,9 @@ def _spellings(col: FlatColumn) -> list[tuple[str, Any]] | None:
     return None
 
 
-def _typed(col: FlatColumn, dtype: pl.DataType, dates: list[str] | None) -> _Cell:
-    if col.spec.type == "date":
-        return _typed_uncached(col, dtype, dates)
+def _typed(col: FlatColumn, dtype: pl.DataType, allowed: list[str] | None) -> _Cell:
+    if col.spec.type in ("date", "string"):
+        return _typed_uncached(col, dtype, allowed)
     return _typed_cached(col, dtype)
 
 
@@ -166,7 +167,7 @@ def _typed_cached(col: FlatColumn, dtype: pl.DataType) -> _Cell:
     return _typed_uncached(col, dtype, None)
 
 
-def _typed_uncached(col: FlatColumn, dtype: pl.DataType, dates: list[str] | None) -> _Cell:
+def _typed_uncached(col: FlatColumn, dtype: pl.DataType, allowed: list[str] | None) -> _Cell:
     spec = col.spec
     s = pl.col(col.name)
     if dtype == pl.Null:
@@ -201,9 +202,14 @@ def _typed_uncached(col: FlatColumn, dtype: pl.DataType, dates: list[str] | None
             x = pl.when(t.str.contains(NUMBER_RE)).then(t.cast(pl.Float64, strict=False))
             value = pl.when(x.is_finite() & x.is_between(lo, hi)).then(x)
         elif spec.type == "date":
-            value = pl.when(t.is_in(dates or [])).then(t)
+            value = pl.when(t.is_in(allowed or [])).then(t)
         else:
-            value = pl.when(t != "").then(t)
+            # plain ASCII text within the length limit is allowed; any other text only if
+            # the validator's own rule allowed it (see _allowed_texts)
+            plain = t.str.contains(r"^[\x20-\x7e]+$")
+            if spec.max_length is not None:
+                plain = plain & (t.str.len_chars() <= spec.max_length)
+            value = pl.when(plain | t.is_in(allowed or [])).then(t)
         return _cell(col, present, value.cast(col.dtype), shared=True)
     present = s.is_not_null()
     if spec.type == "int" and dtype.is_integer():
@@ -272,21 +278,21 @@ def _clean_columns(raw: pl.DataFrame, cols: Sequence[FlatColumn]) -> set[str]:
     return clean
 
 
-def _never_wrong(col: FlatColumn, dtype: pl.DataType, dates_all_valid: bool) -> bool:
+def _never_wrong(col: FlatColumn, dtype: pl.DataType, all_valid: bool) -> bool:
     """True when no cell of this column can be refused, so no per-row check is needed.
 
-    A column of the contract's own Boolean or Enum type holds only allowed values; any
-    non-empty text is an allowed free-text answer; and a date column whose distinct
-    values all passed the date rule has no bad cell.
+    A column of the contract's own Boolean or Enum type holds only allowed values; and a
+    date or text column whose distinct values all passed the validator's rule has no bad
+    cell.
     """
     if dtype == col.dtype and isinstance(dtype, (pl.Enum, pl.Boolean)):
         return True
-    if col.spec.type == "string" and _text(dtype):
-        return True
-    return col.spec.type == "date" and _text(dtype) and dates_all_valid
+    return col.spec.type in ("date", "string") and _text(dtype) and all_valid
 
 
-def _valid_dates(raw: pl.DataFrame, col: FlatColumn) -> tuple[list[str], bool]:
+def _valid_dates(
+    raw: pl.DataFrame, col: FlatColumn, today: dt.date | None
+) -> tuple[list[str], bool]:
     """The distinct date texts in this column that the contract's date rule accepts, and
     whether every distinct non-empty text did.
 
@@ -298,20 +304,41 @@ def _valid_dates(raw: pl.DataFrame, col: FlatColumn) -> tuple[list[str], bool]:
     elif not _text(s.dtype):
         return [], False
     distinct = [v for v in s.cast(pl.String).drop_nulls().unique().to_list() if v != ""]
-    valid = [v for v in distinct if is_iso_date(v)]
+    valid = [v for v in distinct if date_problem(col.spec, v, today) is None]
     return valid, len(valid) == len(distinct)
+
+
+def _allowed_texts(raw: pl.DataFrame, col: FlatColumn) -> tuple[list[str], bool]:
+    """The distinct texts of this column that are not plain ASCII but that the validator's
+    text rule accepts (printable, within the length), and whether every text is allowed.
+
+    Plain printable ASCII is judged by one vectorised test; only the other texts (rare in
+    ids) are asked of the validator's own rule, so both modes refuse exactly the same.
+    """
+    s = raw.get_column(col.name)
+    if not _text(s.dtype):
+        return [], False
+    t = s.cast(pl.String).drop_nulls()
+    limit = col.spec.max_length
+    plain = t.str.contains(r"^[\x20-\x7e]*$")
+    if limit is not None:
+        plain = plain & (t.str.len_chars() <= limit)
+    other = [v for v in t.filter(~plain).unique().to_list() if v != ""]
+    allowed = [v for v in other if text_problem(v, limit) is None]
+    return allowed, len(allowed) == len(other)
 
 
 class Messages:
     """Plain-words problems, worded by the single-assessment validator (cached)."""
 
-    def __init__(self, contract: Contract | None = None) -> None:
+    def __init__(self, contract: Contract | None = None, today: dt.date | None = None) -> None:
         self.contract = contract or load_contract()
+        self.today = today
         self._cache: dict[tuple[str, str, Any], str] = {}
 
     def _ask(self, data: dict[str, Any], where: str) -> str:
         try:
-            parse_assessment(data, self.contract)
+            parse_assessment(data, self.contract, today=self.today)
         except AssessmentError as exc:
             for issue in exc.issues:
                 if issue.field == where:
@@ -389,7 +416,7 @@ class Messages:
 
 
 def _plan(
-    raw: pl.DataFrame, c: Contract
+    raw: pl.DataFrame, c: Contract, today: dt.date | None
 ) -> tuple[dict[str, pl.Expr], dict[str, pl.Expr], list[pl.Expr]]:
     """Per column the typed value (null when absent or refused); the named row flags; and
     the shared first-pass columns the values and flags read."""
@@ -407,11 +434,14 @@ def _plan(
             cell = _Cell(s.is_not_null(), s, pl.lit(False))
         elif col.name in schema:
             dtype = schema[col.name]
-            dates, dates_all_valid = (
-                _valid_dates(raw, col) if col.spec.type == "date" else (None, False)
-            )
-            cell = _typed(col, dtype, dates)
-            if not _never_wrong(col, dtype, dates_all_valid):
+            allowed: list[str] | None = None
+            all_valid = False
+            if col.spec.type == "date":
+                allowed, all_valid = _valid_dates(raw, col, today)
+            elif col.spec.type == "string":
+                allowed, all_valid = _allowed_texts(raw, col)
+            cell = _typed(col, dtype, allowed)
+            if not _never_wrong(col, dtype, all_valid):
                 flags["b:" + col.name] = cell.bad
             if cell.pre is not None:
                 pre.append(cell.pre)
@@ -443,14 +473,15 @@ def validate(
 
     Every cell is read once: one pass gives each column's typed value and each row's
     problem flags, and the valid rows are the ones without a flag. Columns missing from
-    the chunk are read as never asked. The valid frame has ``row``, ``id`` and one typed
-    column per contract field, named by its dotted path.
+    the chunk are read as never asked. Dates are checked against ``messages.today`` (the
+    run's date, from the adapter), exactly as the single validator does. The valid frame
+    has ``row``, ``id`` and one typed column per contract field, named by its dotted path.
     """
     c = contract or load_contract()
     msgs = messages or Messages(c)
     cols = flat_columns(c)
     n = raw.height
-    value_of, flags, pre = _plan(raw, c)
+    value_of, flags, pre = _plan(raw, c, msgs.today)
     keys = [f"flag {k}" for k in flags]
     typed = (raw.with_columns(pre) if pre else raw).select(
         pl.int_range(first_row + 1, first_row + 1 + n, dtype=pl.Int64).alias("row"),
@@ -468,7 +499,7 @@ def validate(
         bad = raw.with_columns(
             pl.int_range(first_row + 1, first_row + 1 + n, dtype=pl.Int64).alias("__row")
         ).filter(~ok)
-        bad_values, bad_flags, bad_pre = _plan(bad.drop("__row"), c)
+        bad_values, bad_flags, bad_pre = _plan(bad.drop("__row"), c, msgs.today)
         checked = (bad.with_columns(bad_pre) if bad_pre else bad).select(
             "__row",
             (

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import NoReturn
 
 import click
 
-from backstory.cli.common import fail, read_text
+from backstory.cli.common import fail, fail_invalid, read_text
 from backstory.cli.stored import open_store, storage_options
 from backstory.contract import AssessmentError, parse_assessment_json
 from backstory.core.engine import assess
@@ -17,10 +18,7 @@ from backstory.render.text import render_text
 
 
 def _invalid(exc: AssessmentError, stored: bool) -> NoReturn:
-    what = "nothing was assessed or stored" if stored else "nothing was assessed"
-    lines = [f"the assessment is not valid ({len(exc.issues)} problem(s)); {what}:"]
-    lines += [f"  - {issue}" for issue in exc.issues]
-    fail("\n".join(lines))
+    fail_invalid("the assessment", exc, "assessed or stored" if stored else "assessed")
 
 
 def _save(
@@ -96,7 +94,7 @@ def assess_command(
         fail("--patient, --episode, --corrects and --reason store the assessment: add --save")
     text = read_text(file)
     try:
-        assessment = parse_assessment_json(text)
+        assessment = parse_assessment_json(text, today=dt.date.today())
     except AssessmentError as exc:
         _invalid(exc, save)
     if save:

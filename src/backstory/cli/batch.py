@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import signal
 import sys
 from typing import Any, Literal
 
@@ -70,6 +72,7 @@ def batch_command(
             if bar is not None:
                 bar.update(rows)
 
+    handlers = _exit_on_signals()
     try:
         stats = run_batch(
             inp,
@@ -79,6 +82,7 @@ def batch_command(
             scheduler=scheduler,
             progress=progress,
             on_plan=on_plan,
+            today=dt.date.today(),
         )
     except BatchError as exc:
         fail(str(exc))
@@ -87,10 +91,27 @@ def batch_command(
     except ValidatorMismatch as exc:
         fail(f"internal error, nothing was kept: {exc}", code=EXIT_ACCOUNTING)
     finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
         if bar is not None:
             bar.__exit__(None, None, None)
     if not quiet:
         click.echo(f"backstory batch: {stats.summary()}", err=True)
+
+
+def _exit_on_signals() -> dict[int, Any]:
+    """Turn a polite stop (SIGTERM, SIGHUP) into an ordinary exit, so the run removes its
+    partial files as it does on Ctrl-C; a kill -9 cannot be seen, and the next run of the
+    same output sweeps what it left."""
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    before: dict[int, Any] = {}
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            before[sig] = signal.signal(sig, stop)
+    return before
 
 
 @click.command("synth")

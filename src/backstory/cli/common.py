@@ -7,7 +7,12 @@ from typing import NoReturn
 
 import click
 
+from backstory.contract import AssessmentError
+from backstory.contract.safejson import MAX_BYTES, size_text
+
 EXIT_INVALID = 2
+MAX_INPUT = MAX_BYTES
+"""The largest input file or standard input read (1 MiB; an assessment is a few KiB)."""
 
 
 def fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
@@ -16,26 +21,43 @@ def fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
     sys.exit(code)
 
 
-def read_text(path: str) -> str:
+def read_text(path: str, limit: int = MAX_INPUT) -> str:
     """Read a UTF-8 file (a byte-order mark is dropped), or standard input for '-'.
 
+    At most ``limit`` bytes are read: a larger input is refused without reading the rest.
     Every way a read can fail becomes a plain message and exit 2, never a traceback.
     """
-    if path == "-":
-        return sys.stdin.read()
+    name = "standard input" if path == "-" else path
     try:
-        with open(path, encoding="utf-8-sig") as fh:
-            return fh.read()
+        if path == "-":
+            raw = sys.stdin.buffer.read(limit + 1)
+        else:
+            with open(path, "rb") as fh:
+                raw = fh.read(limit + 1)
     except FileNotFoundError:
         fail(f"{path} does not exist (no such file)")
     except IsADirectoryError:
         fail(f"{path} is a folder, not a file")
     except PermissionError:
         fail(f"not allowed to read {path}")
-    except UnicodeDecodeError:
-        fail(f"{path} is not plain text (UTF-8)")
     except OSError as exc:
-        fail(f"{path} could not be read ({exc.strerror or exc})")
+        fail(f"{name} could not be read ({exc.strerror or exc})")
+    if len(raw) > limit:
+        fail(f"{name} is larger than {size_text(limit)}; nothing was read")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        fail(f"{name} is not plain text (UTF-8)")
+
+
+def fail_invalid(what: str, exc: AssessmentError, nothing: str) -> NoReturn:
+    """Exit 2 for an input the contract refuses: one plain line when it could not be read
+    at all (not JSON, too large or deep, a huge number), else one line per problem."""
+    if len(exc.issues) == 1 and not exc.issues[0].field:
+        fail(f"{what} cannot be read: {exc.issues[0].message}; nothing was {nothing}")
+    lines = [f"{what} is not valid ({len(exc.issues)} problem(s)); nothing was {nothing}:"]
+    lines += [f"  - {issue}" for issue in exc.issues]
+    fail("\n".join(lines))
 
 
 def write_output(path: str, data: str | bytes) -> None:

@@ -8,11 +8,12 @@ exit status 2 - never a traceback.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import cast
 
 import click
 
-from backstory.cli.common import fail, read_text, write_output
+from backstory.cli.common import fail, fail_invalid, read_text, write_output
 from backstory.contract import AssessmentError, parse_assessment_json
 from backstory.core.engine import assess
 from backstory.explain import FORMATS, TextFormat, explain_report, render, render_pdf
@@ -48,13 +49,9 @@ def explain_command(file: str, audience: str, fmt: str, output: str | None) -> N
         fail("a PDF cannot go to the terminal; give a file with -o, for example -o leaflet.pdf")
     text = read_text(file)
     try:
-        assessment = parse_assessment_json(text)
+        assessment = parse_assessment_json(text, today=dt.date.today())
     except AssessmentError as exc:
-        lines = [
-            f"the assessment is not valid ({len(exc.issues)} problem(s)); nothing was explained:"
-        ]
-        lines += [f"  - {issue}" for issue in exc.issues]
-        fail("\n".join(lines))
+        fail_invalid("the assessment", exc, "explained")
     report = assess(assessment, load_knowledge())
     doc = explain_report(
         report, assessment.answers, "clinician" if audience == "clinician" else "patient"

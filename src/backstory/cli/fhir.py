@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 
 import click
 
-from backstory.cli.common import fail, read_text
+from backstory.cli.common import fail, fail_invalid, read_text
 from backstory.cli.stored import open_store, plain_errors, storage_options
 from backstory.contract import AssessmentError, parse_assessment_json
 from backstory.core.engine import assess
@@ -30,9 +30,7 @@ def _echo(data: Any) -> None:
 
 
 def _invalid(what: str, exc: AssessmentError, nothing: str) -> NoReturn:
-    lines = [f"{what} is not valid ({len(exc.issues)} problem(s)); nothing was {nothing}:"]
-    lines += [f"  - {issue}" for issue in exc.issues]
-    fail("\n".join(lines))
+    fail_invalid(what, exc, nothing)
 
 
 @click.group("fhir")
@@ -57,11 +55,7 @@ def import_command(file: str) -> None:
     """
     text = read_text(file)
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        fail(f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
-    try:
-        assessment = response_to_assessment(data)
+        assessment = response_to_assessment(text, today=dt.date.today())
     except AssessmentError as exc:
         _invalid("the QuestionnaireResponse", exc, "imported")
     _echo(assessment)
@@ -118,7 +112,7 @@ def export_command(
         assert file is not None
         text = read_text(file)
     try:
-        assessment = parse_assessment_json(text)
+        assessment = parse_assessment_json(text, today=dt.date.today())
     except AssessmentError as exc:
         _invalid("the assessment", exc, "exported")
     when: dt.datetime | None = None

@@ -29,6 +29,12 @@ class FieldSpec:
     maximum: float | None = None
     values: tuple[str, ...] = ()
     required: bool = False
+    max_length: int | None = None
+    """Text only: the most characters allowed (text is never empty)."""
+    earliest: str | None = None
+    """Date only: the earliest date allowed (YYYY-MM-DD)."""
+    future_days: int | None = None
+    """Date only: how many days after the validation date ("today") are still allowed."""
 
     def describe_allowed(self) -> str:
         """Say in plain words what this field accepts."""
@@ -37,9 +43,12 @@ class FieldSpec:
         if self.type == "enum":
             return "one of " + ", ".join(f'"{v}"' for v in self.values)
         if self.type == "date":
-            return "a date written YYYY-MM-DD"
+            if self.earliest is None:
+                return "a date written YYYY-MM-DD"
+            return f"a date written YYYY-MM-DD, from {self.earliest} to today"
         if self.type == "string":
-            return "text"
+            most = f" of at most {self.max_length} characters" if self.max_length else ""
+            return f"printable text{most}"
         kind = "a whole number" if self.type == "int" else "a number"
         lo = _num(self.minimum)
         hi = _num(self.maximum)
@@ -109,6 +118,9 @@ def _field(path: str, raw: dict[str, Any]) -> FieldSpec:
         maximum=raw.get("max"),
         values=tuple(raw.get("values", ())),
         required=bool(raw.get("required", False)),
+        max_length=raw.get("max_length"),
+        earliest=str(raw["earliest"]) if "earliest" in raw else None,
+        future_days=raw.get("future_days"),
     )
 
 

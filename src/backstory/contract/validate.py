@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from backstory.contract import safejson
 from backstory.contract.spec import SCHEMA_ID, Contract, FieldSpec, load_contract
 from backstory.contract.suggest import suggest
 
@@ -82,23 +83,90 @@ def _pairs_hook(pairs: list[tuple[str, Any]]) -> _Pairs:
     return obj
 
 
-def parse_assessment_json(text: str, contract: Contract | None = None) -> Assessment:
-    """Parse JSON text and validate it; duplicate keys are errors, not last-one-wins."""
+def parse_assessment_json(
+    text: str | bytes, contract: Contract | None = None, *, today: _dt.date | None = None
+) -> Assessment:
+    """Parse JSON text and validate it; duplicate keys are errors, not last-one-wins.
+
+    The text is read by :mod:`backstory.contract.safejson` (size, depth, big-integer and
+    surrogate limits), so no input can fail with anything but :class:`AssessmentError`.
+    """
     try:
-        data = json.loads(text, object_pairs_hook=_pairs_hook)
-    except json.JSONDecodeError as exc:
-        raise AssessmentError(
-            [Issue("", f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")]
-        ) from None
-    return parse_assessment(data, contract)
+        data = safejson.loads(text, object_pairs_hook=_pairs_hook)
+    except safejson.UnsafeJson as exc:
+        raise AssessmentError([Issue("", str(exc))]) from None
+    return parse_assessment(data, contract, today=today)
 
 
-def _check_value(spec: FieldSpec, value: Any, where: str, issues: list[Issue]) -> bool:
+def text_problem(value: str, max_length: int | None = None) -> str | None:
+    """Why a text answer is refused, or None: it must be non-empty and printable.
+
+    Printable as Python's ``str.isprintable`` means it: no control characters (tabs and
+    line breaks included), no format characters (right-to-left overrides, zero-width
+    spaces and joiners, the byte-order mark), no separators but the plain space, and no
+    unassigned or private-use code points. Such characters can hide or reorder what a
+    reader sees, so an id that shows as one thing could be another.
+    """
+    if value == "":
+        return "empty text is not allowed; leave the answer out instead"
+    if max_length is not None and len(value) > max_length:
+        return f"{len(value)} characters is too long; at most {max_length} are allowed"
+    if not value.isprintable():
+        bad = next(ch for ch in value if not ch.isprintable())
+        return (
+            f"holds U+{ord(bad):04X}, a control or invisible character (such as a tab, a line "
+            "break, a right-to-left override or a zero-width space); give printable text only"
+        )
+    return None
+
+
+def date_bounds(spec: FieldSpec, today: _dt.date | None) -> tuple[str | None, str | None]:
+    """The first and last dates (YYYY-MM-DD) a date field allows; None where unbounded.
+
+    The last is ``today`` plus the contract's margin, and unbounded without a ``today``:
+    the core has no clock, so the adapter that reads the input says what day it is.
+    """
+    last = None
+    if today is not None and spec.future_days is not None:
+        last = (today + _dt.timedelta(days=spec.future_days)).isoformat()
+    return spec.earliest, last
+
+
+def date_problem(spec: FieldSpec, value: str, today: _dt.date | None) -> str | None:
+    """Why a date is refused, or None (a real YYYY-MM-DD date within the allowed range)."""
+    if not is_iso_date(value):
+        return f"{_show(value)} is not allowed; expected a date written YYYY-MM-DD"
+    first, last = date_bounds(spec, today)
+    # ISO dates of four-digit years sort as text
+    if first is not None and value < first:
+        return f"{value} is too early: dates before {first} are not accepted"
+    if last is not None and value > last:
+        return (
+            f"{value} is in the future: the latest date accepted is {last} "
+            f"(today, {today}, plus {spec.future_days} day)"
+        )
+    return None
+
+
+def _check_value(
+    spec: FieldSpec, value: Any, where: str, issues: list[Issue], today: _dt.date | None = None
+) -> bool:
     t = spec.type
     ok: bool
+    if t == "string" and type(value) is str:
+        problem = text_problem(value, spec.max_length)
+        if problem is not None:
+            issues.append(Issue(where, problem))
+        return problem is None
+    if t == "date" and type(value) is str:
+        problem = date_problem(spec, value, today)
+        if problem is not None:
+            issues.append(Issue(where, problem))
+        return problem is None
     if t == "bool":
         ok = type(value) is bool
     elif t == "int":
+        # strict, as the contract says: 5.0 is not a whole number answer (nor is "5")
         ok = type(value) is int
     elif t == "number":
         ok = (
@@ -154,6 +222,8 @@ def _show(value: Any) -> str:
         return "null"
     if isinstance(value, (dict, list)):
         return "an object" if isinstance(value, dict) else "a list"
+    if isinstance(value, str) and len(value) > 60:
+        return json.dumps(value[:40]) + f" (and {len(value) - 40} more characters)"
     return json.dumps(value)
 
 
@@ -177,8 +247,13 @@ def _dups(obj: Any, prefix: str, issues: list[Issue]) -> None:
         )
 
 
-def parse_assessment(data: Any, contract: Contract | None = None) -> Assessment:
+def parse_assessment(
+    data: Any, contract: Contract | None = None, *, today: _dt.date | None = None
+) -> Assessment:
     """Validate an already-parsed JSON object and return the :class:`Assessment`.
+
+    ``today`` is the date of validation, from the adapter's clock: dates after it (plus the
+    contract's margin) are refused. Without it only the earliest date is checked.
 
     Raises:
         AssessmentError: listing every problem; nothing is returned from an invalid input.
@@ -193,10 +268,10 @@ def parse_assessment(data: Any, contract: Contract | None = None) -> Assessment:
     for key, value in data.items():
         if key in c.top:
             spec = c.top[key]
-            if _check_value(spec, value, key, issues):
+            if _check_value(spec, value, key, issues, today):
                 answers[key] = value
         elif key in c.groups:
-            _group(c, key, value, answers, issues)
+            _group(c, key, value, answers, issues, today)
         elif key in c.instruments:
             _instrument(c, key, value, answers, issues)
         else:
@@ -227,7 +302,12 @@ def parse_assessment(data: Any, contract: Contract | None = None) -> Assessment:
 
 
 def _group(
-    c: Contract, name: str, value: Any, answers: dict[str, Any], issues: list[Issue]
+    c: Contract,
+    name: str,
+    value: Any,
+    answers: dict[str, Any],
+    issues: list[Issue],
+    today: _dt.date | None,
 ) -> None:
     fields = c.groups[name]
     if not isinstance(value, Mapping):
@@ -244,7 +324,7 @@ def _group(
                 Issue(spec.path, "null is not allowed; leave the question out when not asked")
             )
             continue
-        if _check_value(spec, v, spec.path, issues):
+        if _check_value(spec, v, spec.path, issues, today):
             answers[spec.path] = v
 
 

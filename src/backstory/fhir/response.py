@@ -13,11 +13,12 @@ ignored: Backstory always recomputes scores. Answers to questions the form would
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from backstory.contract import Assessment, AssessmentError, Issue, parse_assessment
+from backstory.contract import Assessment, AssessmentError, Issue, parse_assessment, safejson
 from backstory.contract.suggest import suggest
 from backstory.core.report import Report
 from backstory.fhir.questionnaire import (
@@ -201,13 +202,24 @@ def _link_id_of(field: str) -> str:
     return f"{m.group(1)}.{m.group(2)}" if m else field
 
 
-def response_to_assessment(resource: Any, knowledge: KnowledgeBase | None = None) -> dict[str, Any]:
+def response_to_assessment(
+    resource: Any, knowledge: KnowledgeBase | None = None, *, today: dt.date | None = None
+) -> dict[str, Any]:
     """The assessment JSON held in a QuestionnaireResponse, validated by the contract.
+
+    ``resource`` is the parsed resource, or its JSON text (str or bytes), which is then
+    read by :mod:`backstory.contract.safejson` (size, depth, big-integer and surrogate
+    limits). ``today`` is the importer's date, for the contract's latest date.
 
     Raises:
         AssessmentError: listing every problem (unknown linkIds with suggestions, bad answers,
             contract violations); nothing partial is returned.
     """
+    if isinstance(resource, (str, bytes)):
+        try:
+            resource = safejson.loads(resource)
+        except safejson.UnsafeJson as exc:
+            raise AssessmentError([Issue("", str(exc))]) from None
     if not isinstance(resource, Mapping) or resource.get("resourceType") != (
         "QuestionnaireResponse"
     ):
@@ -272,7 +284,7 @@ def response_to_assessment(resource: Any, knowledge: KnowledgeBase | None = None
     walk(resource.get("item") or [], None)
     data = _assessment_dict(cat, found)
     try:
-        parse_assessment(data, cat.contract)
+        parse_assessment(data, cat.contract, today=today)
     except AssessmentError as exc:
         issues += [Issue(_link_id_of(i.field), i.message) for i in exc.issues]
     if issues:

@@ -9,6 +9,7 @@ and the assessment, its report and the audit event commit together or not at all
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -46,6 +47,40 @@ from backstory.storage.users import Role, User
 
 T = TypeVar("T")
 MAX_REFERENCE = 100
+
+
+def reference_problem(reference: str) -> str | None:
+    """Why a patient reference is refused, or None (checked after :func:`normal_reference`).
+
+    A reference is 1 to 100 printable characters: no control characters and no invisible
+    ones (right-to-left overrides, zero-width spaces), which could make two references
+    look alike or one look like another.
+    """
+    ref = unicodedata.normalize("NFC", reference).strip()
+    if not ref or len(ref) > MAX_REFERENCE:
+        return f"the reference must be 1 to {MAX_REFERENCE} characters"
+    bad = next((ch for ch in ref if not ch.isprintable()), None)
+    if bad is not None:
+        return (
+            f"the reference must not contain control or invisible characters (it holds "
+            f"U+{ord(bad):04X}; for example a tab, a right-to-left override or a zero-width "
+            "space)"
+        )
+    return None
+
+
+def normal_reference(reference: str) -> str:
+    """A reference as stored: Unicode NFC, without surrounding spaces.
+
+    Raises:
+        InvalidRequest: it breaks :func:`reference_problem`.
+    """
+    problem = reference_problem(reference)
+    if problem is not None:
+        raise InvalidRequest(problem)
+    return unicodedata.normalize("NFC", reference).strip()
+
+
 MAX_REASON = 500
 
 
@@ -139,11 +174,7 @@ class Store:
         self, reference: str, *, birth_year: int | None = None, sex: str | None = None
     ) -> Patient:
         """A new pseudonymous patient in the actor's clinic."""
-        reference = reference.strip()
-        if not reference or len(reference) > MAX_REFERENCE:
-            raise InvalidRequest(f"the reference must be 1 to {MAX_REFERENCE} characters")
-        if any(ch < " " or ch == "\x7f" for ch in reference):
-            raise InvalidRequest("the reference must not contain control characters")
+        reference = normal_reference(reference)
         this_year = dt.date.today().year
         if birth_year is not None and not 1900 <= birth_year <= this_year:
             raise InvalidRequest(f"the year of birth must be from 1900 to {this_year}")
@@ -255,9 +286,14 @@ class Store:
 
     # -- assessments ------------------------------------------------------------------------
 
-    def reason(self, text: str) -> Reasoned:
-        """Validate and assess before touching the database (raises AssessmentError)."""
-        parsed = parse_assessment_json(text)
+    def reason(self, text: str, today: dt.date | None = None) -> Reasoned:
+        """Validate and assess before touching the database (raises AssessmentError).
+
+        ``today`` is the date dates are checked against (none later than it plus the
+        contract's margin); without it only the earliest date is checked, as for answers
+        already stored.
+        """
+        parsed = parse_assessment_json(text, today=today)
         result = assess(parsed, self.knowledge)
         return Reasoned(text, parsed, result, canonical_json(result.to_dict()))
 
@@ -277,9 +313,10 @@ class Store:
         Raises:
             AssessmentError: when the assessment is invalid (nothing is stored).
         """
-        done = self.reason(text)
+        day = today or dt.date.today()
+        done = self.reason(text, day)
         given = done.assessment.get("assessed_on")
-        on = dt.date.fromisoformat(given) if isinstance(given, str) else today or dt.date.today()
+        on = dt.date.fromisoformat(given) if isinstance(given, str) else day
 
         def work(conn: Connection, user: User) -> Saved:
             found = load_patient(conn, user, patient_id, lock=True)
@@ -310,7 +347,7 @@ class Store:
         reason = reason.strip()
         if not reason or len(reason) > MAX_REASON:
             raise InvalidRequest(f"a correction needs a reason of 1 to {MAX_REASON} characters")
-        done = self.reason(text)
+        done = self.reason(text, today or dt.date.today())
         given = done.assessment.get("assessed_on")
 
         def work(conn: Connection, user: User) -> Saved:

@@ -10,25 +10,33 @@ data is audited under the token's name (``token:ID``).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import unicodedata
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
-from backstory.contract import Issue
+from backstory.contract import Issue, safejson
 from backstory.storage import Store, sharing
 from backstory.storage import accounts as acc
 from backstory.storage.records import EpisodeRecord
-from backstory.web import deps
+from backstory.storage.repository import reference_problem
+from backstory.web import deps, limits
 from backstory.web.problems import responses
 from backstory.web.schema import assessment_schema
 from backstory.web.security import token_digest
 from backstory.web.views import progress_data, summary_of
 
-MAX_BODY = 256 * 1024
+_HIDDEN = r"\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff"
+REFERENCE_PATTERN = rf"^[^{_HIDDEN}]*[^{_HIDDEN}\s][^{_HIDDEN}]*$"
+"""What a schema can say of a reference: something not blank, without the usual control and
+invisible characters (the code refuses every non-printable character, see reference_problem)."""
+MAX_BODY = limits.API_BODY
+"""The largest request body (enforced while it streams in, by :class:`limits.BodyLimit`)."""
 
 
 class ApiError(Exception):
@@ -116,12 +124,45 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+THIS_YEAR = dt.date.today().year
+"""The latest year of birth the document and the model accept (as storage does)."""
+
+
 class PatientIn(_Strict):
     """A new pseudonymous patient: use the clinic's own code as the reference, never a name."""
 
-    reference: StrictStr = Field(min_length=1, max_length=100)
-    birth_year: StrictInt | None = Field(default=None, ge=1900, le=2100)
+    reference: StrictStr = Field(
+        min_length=1,
+        max_length=100,
+        # documented, and checked by _printable with a plain message (every non-printable
+        # character, which a pattern cannot list exactly)
+        json_schema_extra={"pattern": REFERENCE_PATTERN},
+        description=(
+            "The clinic's own code for the patient (never a name): 1 to 100 printable "
+            "characters, kept in Unicode NFC without surrounding spaces. Control and "
+            "invisible characters (tabs, right-to-left overrides, zero-width spaces) are "
+            "refused."
+        ),
+    )
+    birth_year: StrictInt | None = Field(
+        default=None,
+        ge=1900,
+        le=THIS_YEAR,
+        description=(
+            "Year of birth, from 1900 to this year, written as a whole number: 1986, not "
+            "1986.0 (JSON Schema's integer type admits 1986.0; this API does not, as "
+            "everywhere in Backstory)."
+        ),
+    )
     sex: Literal["female", "male", "other", "unknown"] | None = None
+
+    @field_validator("reference")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        problem = reference_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
 
 class PatientOut(BaseModel):
@@ -236,7 +277,7 @@ def list_patients(
 ) -> list[PatientOut]:
     """The clinic's patients, optionally only those whose reference contains the text."""
     found = _store(state, who, write=False).list_patients()
-    needle = (reference or "").strip().lower()
+    needle = unicodedata.normalize("NFC", reference or "").strip().lower()
     return [
         PatientOut(
             id=s.patient.id,
@@ -257,7 +298,7 @@ def list_patients(
     "/patients",
     status_code=201,
     response_model=PatientOut,
-    responses=responses(400, 403, 409, 422),
+    responses=responses(400, 403, 409, 413, 422),
     tags=["patients"],
 )
 def create_patient(body: PatientIn, who: Writer, state: deps.WebDep) -> PatientOut:
@@ -318,9 +359,10 @@ def get_patient(patient_id: str, who: Reader, state: deps.WebDep) -> PatientDeta
 
 
 async def _body(request: Request) -> str:
+    # the size is checked while the body streams in (limits.BodyLimit answers 413)
     raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise ApiError(400, f"The body is larger than {MAX_BODY // 1024} KiB.")
+    if len(raw) > MAX_BODY:  # pragma: no cover - the middleware refused it already
+        raise ApiError(413, f"The request body is larger than {safejson.size_text(MAX_BODY)}.")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -331,7 +373,7 @@ async def _body(request: Request) -> str:
     "/patients/{patient_id}/assessments",
     status_code=201,
     response_model=Saved,
-    responses=responses(400, 403, 404, 409, 422),
+    responses=responses(400, 403, 404, 409, 413, 422),
     tags=["assessments"],
     openapi_extra={
         "requestBody": {
@@ -349,12 +391,14 @@ def create_assessment(
 ) -> Saved:
     """Validate, reason and store one assessment with its report (one transaction)."""
     try:
-        json.loads(text)
-    except (ValueError, RecursionError):
-        # not JSON, or JSON Python will not read: nested too deep, or an integer with more
-        # digits than it converts (both found by fuzzing; each was a server error)
-        raise ApiError(400, "The request body is not valid JSON.") from None
-    saved = _store(state, who, write=True).save_assessment(patient_id, text)
+        safejson.loads(text, max_bytes=MAX_BODY)
+    except safejson.UnsafeJson as exc:
+        # not JSON, or JSON refused by the safe reader: nested too deep, an integer of
+        # too many digits, a lone surrogate (each was a server error found by fuzzing)
+        raise ApiError(400, f"The request body is not valid JSON: {exc}.") from None
+    saved = _store(state, who, write=True).save_assessment(
+        patient_id, text, today=state.now().date()
+    )
     return Saved(
         assessment_id=saved.assessment.id,
         patient_id=saved.episode.patient_id,

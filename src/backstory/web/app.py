@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import time
 import traceback
 from collections.abc import Callable
@@ -40,7 +41,7 @@ from backstory.storage.errors import (
     NotFound,
     StorageError,
 )
-from backstory.web import api, api_docs, cds, deps, fhir_api, refusals
+from backstory.web import api, api_docs, cds, deps, fhir_api, limits, refusals
 from backstory.web.cds_fetch import FhirFetcher
 from backstory.web.cds_replay import DatabaseReplay
 from backstory.web.pages import admin, assessments, auth, patient_link, patients
@@ -184,6 +185,16 @@ def _storage_status(exc: StorageError) -> int:
     return 503
 
 
+def _allowed_methods(app: FastAPI, path: str) -> str | None:
+    """Every method the published document allows at this API path (a 405's Allow header),
+    or None for a path the document does not describe."""
+    methods: set[str] = set()
+    for template, ops in app.openapi().get("paths", {}).items():
+        if re.fullmatch(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)), path):
+            methods |= {m.upper() for m in ops}
+    return ", ".join(sorted(methods)) if methods else None
+
+
 def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(deps.SignInRequired)
     async def sign_in(request: Request, exc: deps.SignInRequired) -> Response:
@@ -237,7 +248,8 @@ def _install_handlers(app: FastAPI) -> None:
             if err.get("type") == "json_invalid":
                 unparsable = True
             loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
-            issues.append(Issue(".".join(loc), str(err.get("msg", "invalid"))))
+            message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+            issues.append(Issue(".".join(loc), message))
         if _is_api(request):
             if unparsable:
                 return problem(400, "The request body is not valid JSON.")
@@ -247,8 +259,13 @@ def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         detail = str(exc.detail) if exc.detail else "Error"
+        headers = dict(exc.headers or {})
+        allowed = _allowed_methods(app, request.url.path) if exc.status_code == 405 else None
+        if allowed is not None:
+            # Starlette names the methods of the first route of the path only
+            headers["Allow"] = allowed
         if _is_api(request):
-            return problem(exc.status_code, detail, headers=dict(exc.headers or {}))
+            return problem(exc.status_code, detail, headers=headers)
         if exc.status_code == 404:
             return _error_page(request, 404, "Not found", "This page does not exist.")
         return _error_page(request, exc.status_code, "That did not work", detail)
@@ -331,6 +348,7 @@ def create_app(
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(limits.BodyLimit)  # innermost: a refusal still gets logged and headers
     app.add_middleware(RequestLog)
     app.add_middleware(SecurityHeaders)
     if settings.trusted_proxy:

@@ -16,7 +16,6 @@ clinic with the rights of that clinic's API token on these routes - and on no ot
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from backstory.cds import (
     trust,
     with_prefetch,
 )
-from backstory.contract import AssessmentError, parse_assessment
+from backstory.contract import AssessmentError, parse_assessment, safejson
 from backstory.core.engine import assess
 from backstory.explain import explain_report
 from backstory.storage import accounts as acc
@@ -62,9 +61,9 @@ async def _json_body(request: Request) -> Any:
     if len(raw) > MAX_BODY:
         raise CdsError(413, "the request is too large")
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise CdsError(400, "the request body is not valid JSON") from None
+        return safejson.loads(raw, max_bytes=MAX_BODY)
+    except safejson.UnsafeJson as exc:
+        raise CdsError(400, f"the request body is not valid JSON: {exc}") from None
 
 
 @dataclass(frozen=True)

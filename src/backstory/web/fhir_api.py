@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from backstory.contract import parse_assessment_json
+from backstory.contract import Assessment, parse_assessment_json
 from backstory.core.engine import assess
 from backstory.explain import explain_report, render
 from backstory.fhir.bundle import PatientText, export_bundle
@@ -30,10 +32,16 @@ def assessment_bundle(assessment_id: str, who: api.Reader, state: deps.WebDep) -
     The subject is the pseudonymous Backstory patient id; the report is made under the
     current knowledge (identical to the stored one under the same version).
     """
-    patient, record, _released = api._store(state, who, write=False).run(
-        lambda conn, user: sharing.view_assessment(conn, user, assessment_id, "report.view")
-    )
-    assessment = parse_assessment_json(record.assessment.source_json)
+
+    def view(conn: Any, user: Any) -> tuple[Any, Any, Assessment]:
+        patient, record, _released = sharing.view_assessment(
+            conn, user, assessment_id, "report.view"
+        )
+        # parsed inside the audited read: an assessment that cannot be exported (stored
+        # before a contract rule, such as a non-empty id) is a 422 and no view is recorded
+        return patient, record, parse_assessment_json(record.assessment.source_json)
+
+    patient, record, assessment = api._store(state, who, write=False).run(view)
     report = assess(assessment, state.knowledge)
     doc = explain_report(report, assessment.answers)
     bundle = export_bundle(

@@ -8,6 +8,8 @@ a user to their clinic and audits each read and write.
 
 from __future__ import annotations
 
+import unicodedata
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.engine import Connection
@@ -31,7 +33,8 @@ def patient_list(
     request: Request, principal: deps.SignedIn, state: deps.WebDep, q: str = ""
 ) -> Response:
     found = state.store(principal.user.username).list_patients()
-    needle = q.strip().lower()[:100]
+    # references are stored in Unicode NFC: search in the same form ("é" finds "é")
+    needle = unicodedata.normalize("NFC", q).strip().lower()[:100]
     shown = [s for s in found if needle in s.patient.reference.lower()]
     return deps.page(
         request,
