@@ -26,7 +26,8 @@ def test_the_bundled_files_match_the_recorded_fingerprint() -> None:
         "the knowledge files changed: bump the version in manifest.yaml, add a line to its "
         "changes and record `backstory knowledge fingerprint`"
     )
-    assert kb.manifest.changes[-1].startswith(kb.version + ":")
+    last = kb.manifest.changes[-1]
+    assert last.startswith(kb.version + ":") or last.startswith(kb.version + " (")
 
 
 def test_any_edit_to_a_knowledge_file_changes_the_fingerprint(copy: Path) -> None:
@@ -63,3 +64,13 @@ def test_cli_prints_the_fingerprint() -> None:
     result = CliRunner().invoke(cli, ["knowledge", "fingerprint"])
     assert result.exit_code == 0
     assert result.output.strip() == fingerprint(data_root())
+
+
+def test_the_contract_is_covered(copy: Path) -> None:
+    """The contract's fields and ranges change what is accepted: a change needs a version."""
+    from backstory.knowledge.fingerprint import covered
+
+    names = [name for name, _ in covered(copy)]
+    assert "contract/assessment-v1.yaml" in names
+    assert "manifest.yaml" not in names
+    assert {"explanations.yaml", "imaging.yaml", "bibliography/core.yaml"} <= set(names)

@@ -31,9 +31,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jwt
-import yaml
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from backstory import yamlio
+from backstory.errors import AccessError, ConfigError
 
 ALGORITHMS = ("ES384", "RS384")
 """The only signing algorithms accepted (CDS Hooks 2.0 recommends exactly these)."""
@@ -51,11 +53,11 @@ Alg = Literal["ES384", "RS384"]
 ReplayAnswer = Literal["new", "seen", "full"]
 
 
-class TrustConfigError(ValueError):
+class TrustConfigError(ConfigError):
     """A trusted-clients file that cannot be used (the message says what to fix)."""
 
 
-class Refused(Exception):
+class Refused(AccessError):
     """A JWT that is not accepted: ``reason`` is a short code for the audit log."""
 
     def __init__(self, reason: str, message: str, client: str | None = None) -> None:
@@ -248,8 +250,8 @@ def load_trusted_clients(path: str | Path) -> TrustedClients:
             f"cannot read the trusted CDS clients file {p}: {exc.strerror}"
         ) from None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
+        data = yamlio.safe_load(text)
+    except yamlio.YAMLError:
         raise TrustConfigError(f"{p} is not valid YAML or JSON") from None
     try:
         return trusted_clients(data, p.parent)

@@ -71,15 +71,19 @@ def batch_command(
                 bar.update(rows)
 
     try:
-        stats = run_batch(
-            inp,
-            out,
-            chunk_size=chunk_size,
-            engine=engine,
-            scheduler=scheduler,
-            progress=progress,
-            on_plan=on_plan,
-        )
+        if engine == "dask":
+            from backstory.batch.dask_engine import run_on_cluster
+
+            stats = run_on_cluster(
+                inp,
+                out,
+                scheduler=scheduler,
+                chunk_size=chunk_size,
+                progress=progress,
+                on_plan=on_plan,
+            )
+        else:
+            stats = run_batch(inp, out, chunk_size=chunk_size, progress=progress, on_plan=on_plan)
     except BatchError as exc:
         fail(str(exc))
     except AccountingError as exc:

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from backstory.errors import InputError
 
-class FhirValidationError(ValueError):
+
+class FhirValidationError(InputError):
     """JSON that the R4B models reject; ``problems`` lists each in plain words."""
 
     def __init__(self, problems: list[str]) -> None:

@@ -17,6 +17,7 @@ from functools import lru_cache
 from math import floor
 from typing import Any
 
+from backstory.errors import InputError
 from backstory.imaging.knowledge import (
     FLAGS,
     Concern,
@@ -30,7 +31,7 @@ MIN_AGE = 16
 MAX_AGE = 110
 
 
-class ScanInputError(ValueError):
+class ScanInputError(InputError):
     """A report or age the explainer cannot work with; the message is fit to show a person."""
 
 

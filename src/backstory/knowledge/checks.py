@@ -2,30 +2,28 @@
 and the files are the ones the manifest's version was recorded for (its fingerprint).
 
 The core knowledge, the pre-visit questionnaire (``questionnaire.yaml``) and the code table
-(``codes.yaml``) are also loaded and validated here, so a broken questionnaire or code table
-fails the check, not only the web app or an export.
+(``codes.yaml``) are also loaded and validated here. The knowledge the outer packages own
+(explanations, imaging, questions, outcomes, FHIR, CDS Hooks) is validated with this by
+``backstory.preflight.check_all_knowledge``, which ``backstory knowledge check`` and every
+entry point run.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import yaml
+from importlib.resources.abc import Traversable
 
 from backstory.knowledge.codes import load_code_table_from
-from backstory.knowledge.fingerprint import fingerprint_problem
+from backstory.knowledge.files import KnowledgeError, data_root, read_yaml
+from backstory.knowledge.fingerprint import MANIFEST, fingerprint_problem
 from backstory.knowledge.loader import (
     KnowledgeBase,
-    KnowledgeError,
     _citations_in,
-    data_root,
     load_knowledge_from,
-    load_questionnaire_from,
     load_sources,
 )
+from backstory.knowledge.questionnaire import load_questionnaire_from
 from backstory.knowledge.schema import Questionnaire
-
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -39,17 +37,17 @@ class CheckResult:
     sources: int
 
 
-def check_knowledge() -> CheckResult:
-    """Load every knowledge file and check citations both ways.
+def check_knowledge(root: Traversable | None = None) -> CheckResult:
+    """Load the core knowledge, questionnaire and code table; check citations both ways.
 
     Raises:
         KnowledgeError: naming the first problem found.
     """
-    root = data_root()
+    root = root or data_root()
     kb = load_knowledge_from(root)
     problem = fingerprint_problem(root, kb.version, kb.manifest.fingerprint)
     if problem is not None:
-        raise KnowledgeError(problem)
+        raise KnowledgeError(problem, file=MANIFEST, path="fingerprint")
     questionnaire = load_questionnaire_from(root, kb)
     load_code_table_from(root)
     sources = load_sources(root)
@@ -60,15 +58,17 @@ def check_knowledge() -> CheckResult:
         if not entry.name.endswith(".yaml"):
             continue
         files.append(entry.name)
-        data = yaml.load(entry.read_text("utf-8"), Loader=_LOADER)
+        data = read_yaml(root, entry.name)
         for cid, where in _citations_in(data, ""):
             count += 1
             if cid not in sources:
-                raise KnowledgeError(f"{entry.name}{where}: cites unknown source {cid!r}")
+                raise KnowledgeError(
+                    f"cites unknown source {cid!r}", file=entry.name, path=where.lstrip("/")
+                )
             used.add(cid)
     unused = sorted(set(sources) - used)
     if unused:
-        raise KnowledgeError(f"bibliography: sources never cited: {', '.join(unused)}")
+        raise KnowledgeError(f"sources never cited: {', '.join(unused)}", file="bibliography")
     return CheckResult(
         kb=kb,
         questionnaire=questionnaire,

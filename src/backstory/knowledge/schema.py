@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from backstory.knowledge.conditions import Condition, parse_condition
+from backstory.knowledge.files import Source as Source  # the one bibliography entry model
 
 Level = Literal["emergency", "urgent", "soon", "routine"]
 Fit = Literal["strong", "possible", "unlikely", "unknown"]
@@ -33,18 +34,6 @@ Citations = Annotated[list[str], Field(min_length=1)]
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
-
-
-class Source(Model):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    short: str
-    title: str
-    authors: str
-    year: int
-    url: str | None = None
-    doi: str | None = None
-    verified: Literal["primary", "secondary"]
-    note: str = ""
 
 
 class Manifest(Model):

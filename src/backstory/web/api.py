@@ -19,6 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from backstory.contract import Issue
+from backstory.errors import BackstoryError
 from backstory.storage import Store, sharing
 from backstory.storage import accounts as acc
 from backstory.storage.records import EpisodeRecord
@@ -31,7 +32,7 @@ from backstory.web.views import progress_data, summary_of
 MAX_BODY = 256 * 1024
 
 
-class ApiError(Exception):
+class ApiError(BackstoryError):
     """An error answered as a problem document."""
 
     def __init__(
