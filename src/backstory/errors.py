@@ -25,6 +25,7 @@ This module imports nothing from the project, so every layer may use it.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 
 class BackstoryError(Exception):
@@ -113,3 +114,16 @@ def split_path(message: str) -> tuple[str, str]:
     if inner is None or len(inner["path"]) > 80:
         return "", message
     return inner["path"], inner["rest"]
+
+
+def validation_problems(exc: Any, limit: int = 20) -> list[tuple[str, str]]:
+    """Each problem of a pydantic ``ValidationError`` as (dotted place, message), at most ``limit``.
+
+    The one formatter of validation problems (knowledge files, FHIR resources, the CDS trust
+    file); duck-typed so that this module imports nothing.
+    """
+    out: list[tuple[str, str]] = []
+    for err in exc.errors()[:limit]:
+        place = ".".join(str(p) for p in err["loc"] if p != "__root__")
+        out.append((place, str(err["msg"])))
+    return out

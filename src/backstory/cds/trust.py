@@ -35,7 +35,7 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from backstory import yamlio
-from backstory.errors import AccessError, ConfigError
+from backstory.errors import AccessError, ConfigError, validation_problems
 
 ALGORITHMS = ("ES384", "RS384")
 """The only signing algorithms accepted (CDS Hooks 2.0 recommends exactly these)."""
@@ -220,7 +220,7 @@ def trusted_clients(data: Any, folder: Path | None = None) -> TrustedClients:
         parsed = _ClientsFile.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in exc.errors()
+            f"{loc or 'file'}: {msg}" for loc, msg in validation_problems(exc, exc.error_count())
         )
         raise TrustConfigError(f"trusted CDS clients: {problems}") from None
     by_iss: dict[str, TrustedClient] = {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from backstory.errors import InputError
+from backstory.errors import InputError, validation_problems
 
 
 class FhirValidationError(InputError):
@@ -41,8 +41,7 @@ def validate(resource: Mapping[str, Any]) -> None:
     try:
         model.model_validate(dict(resource))
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors()[:20]:
-            loc = ".".join(str(p) for p in err["loc"] if p != "__root__")
-            problems.append(f"{kind}{'.' + loc if loc else ''}: {err['msg']}")
+        problems = [
+            f"{kind}{'.' + loc if loc else ''}: {msg}" for loc, msg in validation_problems(exc)
+        ]
         raise FhirValidationError(problems) from None

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError
 
 from backstory import yamlio
-from backstory.errors import KnowledgeError, split_path
+from backstory.errors import KnowledgeError, split_path, validation_problems
 
 __all__ = [
     "BIBLIOGRAPHY",
@@ -84,15 +84,13 @@ def read_yaml(root: Traversable, name: str, error: type[KnowledgeError] = Knowle
 
 
 def format_errors(exc: ValidationError, limit: int = 20) -> list[tuple[str, str]]:
-    """Each pydantic problem as (path inside the file, plain message), at most ``limit``."""
-    out: list[tuple[str, str]] = []
-    for err in exc.errors()[:limit]:
-        path = ".".join(str(part) for part in err["loc"])
-        msg = str(err["msg"])
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, ") :]
-        out.append((path, msg))
-    return out
+    """Each pydantic problem as (path inside the file, plain message), at most ``limit``.
+
+    A check's own message loses pydantic's "Value error, " prefix: it is written to be read.
+    """
+    return [
+        (place, msg.removeprefix("Value error, ")) for place, msg in validation_problems(exc, limit)
+    ]
 
 
 def validate(
