@@ -23,41 +23,63 @@ from functools import cache
 from importlib.resources.abc import Traversable
 from typing import Any
 
-from backstory.ask.loader import load_questions_knowledge_from
-from backstory.cds.service import load_cds_knowledge_from
-from backstory.explain.knowledge import load_explanations_from
-from backstory.fhir.codes import load_table_from
-from backstory.imaging.knowledge import load_imaging_knowledge_from
+from backstory.ask.loader import load_questions_knowledge, load_questions_knowledge_from
+from backstory.cds.service import load_cds_knowledge, load_cds_knowledge_from
+from backstory.explain.knowledge import load_explanations, load_explanations_from
+from backstory.fhir.codes import load_table, load_table_from
+from backstory.imaging.knowledge import load_imaging_knowledge, load_imaging_knowledge_from
+from backstory.knowledge import files
 from backstory.knowledge.checks import CheckResult, check_knowledge
-from backstory.knowledge.files import KnowledgeError, data_root
+from backstory.knowledge.files import KnowledgeError
 from backstory.knowledge.loader import KnowledgeBase
-from backstory.outcomes.rules import load_outcome_rules_from
+from backstory.outcomes.rules import load_outcome_rules, load_outcome_rules_from
 
-__all__ = ["PARTS", "AllKnowledge", "KnowledgeError", "check_all_knowledge", "preflight"]
+#: The folder :func:`preflight` checks (tests point it at a corrupted copy).
+data_root = files.data_root
+bundled_root = files.data_root
+
+__all__ = [
+    "PARTS",
+    "AllKnowledge",
+    "KnowledgeError",
+    "check_all_knowledge",
+    "check_now",
+    "preflight",
+]
 
 Loader = Callable[[Traversable, KnowledgeBase], Any]
 
 #: Every knowledge part beyond the core, questionnaire and code table (which
-#: ``knowledge.checks.check_knowledge`` loads), with the files it owns and its loader.
-PARTS: Mapping[str, tuple[tuple[str, ...], Loader]] = {
+#: ``knowledge.checks.check_knowledge`` loads): the files it owns, its loader for a folder,
+#: and its cached loader of the bundled files (the one the commands use, so the check costs
+#: nothing extra there).
+PARTS: Mapping[str, tuple[tuple[str, ...], Loader, Callable[[], Any]]] = {
     "explanations": (
         ("explanations.yaml", "bibliography/explanations.yaml"),
         lambda root, kb: load_explanations_from(root, kb),
+        load_explanations,
     ),
     "imaging": (
         ("imaging.yaml", "bibliography/imaging.yaml"),
         lambda root, kb: load_imaging_knowledge_from(root),
+        load_imaging_knowledge,
     ),
     "questions": (
         ("questions.yaml", "bibliography/questions.yaml"),
         lambda root, kb: load_questions_knowledge_from(root),
+        load_questions_knowledge,
     ),
     "outcomes": (
         ("outcomes.yaml", "bibliography/outcomes.yaml"),
         lambda root, kb: load_outcome_rules_from(root),
+        load_outcome_rules,
     ),
-    "fhir": (("fhir.yaml", "bibliography/fhir.yaml"), lambda root, kb: load_table_from(root)),
-    "cds": (("cds.yaml",), lambda root, kb: load_cds_knowledge_from(root)),
+    "fhir": (
+        ("fhir.yaml", "bibliography/fhir.yaml"),
+        lambda root, kb: load_table_from(root),
+        load_table,
+    ),
+    "cds": (("cds.yaml",), lambda root, kb: load_cds_knowledge_from(root), load_cds_knowledge),
 }
 
 
@@ -79,10 +101,21 @@ def check_all_knowledge(root: Traversable | None = None) -> AllKnowledge:
     Raises:
         KnowledgeError: the first problem, with ``file``, ``path`` and ``message``.
     """
-    root = root or data_root()
+    if root is None:
+        core = check_knowledge()
+        return AllKnowledge(core, {name: cached() for name, (_, _, cached) in PARTS.items()})
     core = check_knowledge(root)
-    parts = {name: load(root, core.kb) for name, (_, load) in PARTS.items()}
-    return AllKnowledge(core, parts)
+    return AllKnowledge(core, {name: load(root, core.kb) for name, (_, load, _) in PARTS.items()})
+
+
+def check_now() -> AllKnowledge:
+    """Check the knowledge :func:`preflight` checks, now (what `backstory knowledge check` runs).
+
+    Raises:
+        KnowledgeError: the first problem.
+    """
+    root = data_root()
+    return check_all_knowledge(None if root == bundled_root() else root)
 
 
 @cache
@@ -92,4 +125,4 @@ def preflight() -> AllKnowledge:
     Raises:
         KnowledgeError: the first problem; the caller refuses to start.
     """
-    return check_all_knowledge(data_root())
+    return check_now()

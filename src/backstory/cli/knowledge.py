@@ -24,10 +24,10 @@ def check_command() -> None:
 
     Exit status 1 if any file fails (the file and the place inside it are named).
     """
-    from backstory.preflight import PARTS, check_all_knowledge
+    from backstory.preflight import PARTS, check_now
 
     try:
-        everything = check_all_knowledge()
+        everything = check_now()
     except KnowledgeError as exc:
         fail(f"knowledge check failed: {exc.one_line()}", code=1)
     result = everything.core

@@ -13,16 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 
-from backstory.knowledge.codes import load_code_table_from
-from backstory.knowledge.files import KnowledgeError, data_root, read_yaml
+from backstory.knowledge.codes import load_code_table, load_code_table_from
+from backstory.knowledge.files import KnowledgeError, data_root, load_bibliography, read_yaml
 from backstory.knowledge.fingerprint import MANIFEST, fingerprint_problem
 from backstory.knowledge.loader import (
     KnowledgeBase,
     _citations_in,
+    load_knowledge,
     load_knowledge_from,
     load_sources,
 )
-from backstory.knowledge.questionnaire import load_questionnaire_from
+from backstory.knowledge.questionnaire import load_questionnaire, load_questionnaire_from
 from backstory.knowledge.schema import Questionnaire
 
 
@@ -43,14 +44,20 @@ def check_knowledge(root: Traversable | None = None) -> CheckResult:
     Raises:
         KnowledgeError: naming the first problem found.
     """
+    bundled = root is None  # the bundled files: the cached loaders the commands use too
     root = root or data_root()
-    kb = load_knowledge_from(root)
+    kb = load_knowledge() if bundled else load_knowledge_from(root)
     problem = fingerprint_problem(root, kb.version, kb.manifest.fingerprint)
     if problem is not None:
         raise KnowledgeError(problem, file=MANIFEST, path="fingerprint")
-    questionnaire = load_questionnaire_from(root, kb)
-    load_code_table_from(root)
-    sources = load_sources(root)
+    if bundled:
+        questionnaire = load_questionnaire()
+        load_code_table()
+        sources = dict(load_bibliography().sources)
+    else:
+        questionnaire = load_questionnaire_from(root, kb)
+        load_code_table_from(root)
+        sources = load_sources(root)
     used: set[str] = set()
     count = 0
     files: list[str] = []
