@@ -1,4 +1,4 @@
-"""Dependencies point inward: the core and knowledge never import adapters or I/O frameworks."""
+"""The core and knowledge never import adapters or do I/O (the full layer table: test_layers.py)."""
 
 from __future__ import annotations
 

@@ -177,10 +177,16 @@ def test_text_pipeline_basics() -> None:
     ]
 
 
-def test_fast_enough() -> None:
-    import time
+def test_the_index_is_built_once_for_many_questions() -> None:
+    """Answering stays quick because the matching tables are built once, not per question.
 
-    start = time.perf_counter()
+    (Counted, not timed: a timing assertion fails on a busy machine and proves little.)
+    """
+    from backstory.ask.index import build_index
+
+    build_index.cache_clear()
     for item in EVAL["paraphrases"]:
         answer_question(item["q"])
-    assert time.perf_counter() - start < 2.0
+    info = build_index.cache_info()
+    assert len(EVAL["paraphrases"]) > 10
+    assert info.misses == 1 and info.hits >= len(EVAL["paraphrases"]) - 1

@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from backstory.batch.dask_engine import run_on_cluster
 from backstory.batch.run import errors_path, run_batch
 from backstory.batch.synth import write_cohort
 
@@ -39,9 +40,7 @@ def test_dask_engine_matches_polars_engine(scheduler: str, tmp_path: Path) -> No
     inp = tmp_path / "cohort.csv"
     write_cohort(2000, inp, seed=8, invalid_rate=0.05)
     local = run_batch(inp, tmp_path / "local.parquet", chunk_size=300)
-    remote = run_batch(
-        inp, tmp_path / "remote.parquet", chunk_size=300, engine="dask", scheduler=scheduler
-    )
+    remote = run_on_cluster(inp, tmp_path / "remote.parquet", chunk_size=300, scheduler=scheduler)
     assert remote.chunks == local.chunks == 7
     assert (remote.rows_in, remote.rows_scored, remote.rows_rejected) == (
         local.rows_in,

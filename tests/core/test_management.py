@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from backstory.core.report import Report
 from backstory.knowledge.loader import KnowledgeBase
 
@@ -75,13 +77,15 @@ def test_facet_pathway_needs_a_positive_block(run: Run) -> None:
     assert pathway(neg).status == "not_indicated"
 
 
-def test_facet_pathway_needs_pain_5_or_more(run: Run) -> None:
-    mild = {
+@pytest.mark.parametrize(("back", "status"), [(4, "not_indicated"), (5, "criteria_met")])
+def test_facet_pathway_needs_pain_5_or_more(run: Run, back: int, status: str) -> None:
+    """The boundary pair: back pain 5 meets the criterion, 4 does not."""
+    data = {
         **FACET_CHRONIC,
-        "pain": {**FACET_CHRONIC["pain"], "back": 4},
+        "pain": {**FACET_CHRONIC["pain"], "back": back},
         "treatment": {"non_surgical_care_failed": True, "medial_branch_block": "positive"},
     }
-    assert pathway(run(mild)).status == "not_indicated"
+    assert pathway(run(data)).status == status
 
 
 def test_facet_pathway_absent_when_pattern_unlikely(run: Run) -> None:

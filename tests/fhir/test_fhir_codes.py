@@ -68,7 +68,7 @@ def test_risk_mapping_is_the_documented_one() -> None:
 @pytest.mark.parametrize(
     ("path", "value", "words"),
     [
-        (("group_labels", "pain"), None, "group_labels must name exactly"),
+        (("group_labels", "pain"), None, "group_labels: must name exactly"),
         (("disclosure", 0, "field"), "pain.legg", "not a grouped contract field"),
         (("disclosure", 0, "when", 0, "question"), "pain.nope", "not a contract field"),
         (("disclosure", 2, "when", 0, "answer"), True, "does not fit exam.sij_tests_done"),

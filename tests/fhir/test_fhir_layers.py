@@ -6,7 +6,13 @@ import ast
 from pathlib import Path
 
 PKG = Path(__file__).parents[2] / "src" / "backstory"
-ALLOWED = ("backstory.contract", "backstory.core", "backstory.knowledge", "backstory.fhir")
+ALLOWED = (
+    "backstory.contract",
+    "backstory.core",
+    "backstory.errors",
+    "backstory.knowledge",
+    "backstory.fhir",
+)
 
 
 def imports(path: Path) -> set[str]:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,6 +26,8 @@ from backstory.fhir.questionnaire import (
 )
 from backstory.knowledge.loader import KnowledgeBase
 from backstory.testing import assessments
+
+CLI = [sys.executable, "-c", "from backstory.cli.main import main; main()"]
 
 
 def items(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -172,7 +178,19 @@ def test_canonical_urls_and_versions_are_stable(kb: KnowledgeBase) -> None:
         q = questionnaire(name)
         assert q["url"] == f"https://backstory.example/fhir/Questionnaire/{name}"
         assert q["version"] == kb.version and q["status"] == "draft"
-    assert questionnaire("odi") == questionnaire("odi")
+
+
+def test_questionnaires_are_the_same_in_another_process() -> None:
+    """Stable across processes and hash seeds: an EHR caches them by URL and version."""
+    here = json.dumps(forms_bundle(), sort_keys=True)
+    out = subprocess.run(
+        [*CLI, "fhir", "questionnaire", "all"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": "3"},
+        check=True,
+    ).stdout
+    assert json.dumps(json.loads(out), sort_keys=True) == here
 
 
 # --- progressive disclosure -------------------------------------------------------------

@@ -176,11 +176,16 @@ def test_report_length_limit_boundary() -> None:
 
 def test_cli_refuses_an_overlong_report(tmp_path: Path) -> None:
     path = tmp_path / "big.txt"
-    path.write_text("Disc bulge at L4/5. " * 250_000, encoding="utf-8")  # 5 MB
+    path.write_text("Disc bulge at L4/5. " * 3_000, encoding="utf-8")  # 60,000 characters
     result = CliRunner().invoke(cli, ["imaging", str(path), "--age", "50"])
     assert result.exit_code == 2
     assert result.stdout == ""
     assert "at most 50,000 characters" in result.stderr
+    big = tmp_path / "huge.txt"
+    big.write_text("Disc bulge at L4/5. " * 250_000, encoding="utf-8")  # 5 MB: not even read
+    result = CliRunner().invoke(cli, ["imaging", str(big), "--age", "50"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "larger than 1 MiB" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -10,13 +10,8 @@ from pathlib import Path
 import pytest
 
 from backstory.knowledge.checks import check_knowledge
-from backstory.knowledge.loader import (
-    KnowledgeBase,
-    KnowledgeError,
-    data_root,
-    load_questionnaire,
-    load_questionnaire_from,
-)
+from backstory.knowledge.loader import KnowledgeBase, KnowledgeError, data_root
+from backstory.knowledge.questionnaire import load_questionnaire, load_questionnaire_from
 from backstory.knowledge.schema import emphasis_parts
 
 

@@ -10,8 +10,8 @@ import yaml
 from pydantic import ValidationError
 
 from backstory.explain.compose import source_refs
+from backstory.knowledge.files import Source, is_mirror
 from backstory.knowledge.loader import load_knowledge, load_sources
-from backstory.knowledge.schema import Source, is_mirror
 
 BIB = Path(__file__).parents[2] / "src" / "backstory" / "knowledge" / "data" / "bibliography"
 ENTRIES: list[dict[str, Any]] = [
@@ -27,6 +27,8 @@ def _entry(**over: Any) -> dict[str, Any]:
         "authors": "X",
         "year": 2020,
         "verified": "primary",
+        "url": None,
+        "doi": None,
     }
     return base | over
 

@@ -14,7 +14,7 @@ from markupsafe import escape
 from sqlalchemy import select
 
 import backstory.web
-from backstory.knowledge.loader import load_questionnaire
+from backstory.knowledge.questionnaire import load_questionnaire
 from backstory.storage import audit
 from backstory.storage.tables import assessment, patient_link
 from backstory.web.questionnaire import CES_FIELDS, PARTS, Banner, questions

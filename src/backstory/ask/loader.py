@@ -1,22 +1,24 @@
 """Read the bundled questions knowledge and bibliography (the only file access in this package).
 
-Loading is cached: the files ship inside the package and never change while it runs.
+Loading is cached: the files ship inside the package and never change while it runs. Reading,
+validation and the bibliography are the shared ones (``backstory.knowledge.files``).
 """
 
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 from importlib.resources.abc import Traversable
-from typing import Any, TypeVar
-
-import yaml
-from pydantic import BaseModel, ValidationError
 
 from backstory.ask.models import QuestionsKnowledge, Source
-
-#: The C loader is much faster; fall back to the pure-Python one where libyaml is missing.
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from backstory.knowledge.files import (
+    KnowledgeError,
+    data_root,
+    load_bibliography,
+    load_bibliography_from,
+    parse_yaml,
+    read_yaml,
+    validate,
+)
 
 QUESTIONS_FILE = "questions.yaml"
 BIBLIOGRAPHY_FILE = "questions.yaml"
@@ -27,73 +29,75 @@ SHARED_SOURCE_IDS = frozenset(
     {"nice-ng59", "brinjikji-2015", "girft-ces-2023", "menezes-costa-2012"}
 )
 
-
-_M = TypeVar("_M", bound=BaseModel)
-
-
-class QuestionsKnowledgeError(ValueError):
-    """The questions data failed validation; the message names the file."""
-
-
-def data_root() -> Traversable:
-    """The folder that holds the bundled knowledge files."""
-    return resources.files("backstory").joinpath("knowledge", "data")
-
-
-def _read_yaml(path: Traversable) -> Any:
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+__all__ = [
+    "BIBLIOGRAPHY_FILE",
+    "QUESTIONS_FILE",
+    "SHARED_SOURCE_IDS",
+    "QuestionsKnowledgeError",
+    "data_root",
+    "load_question_sources",
+    "load_questions_knowledge",
+    "load_questions_knowledge_from",
+    "parse_questions_knowledge",
+    "source_short_names",
+]
 
 
-def _validate(model: type[_M], raw: Any, where: str) -> _M:
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        raise QuestionsKnowledgeError(f"{where}: {exc}") from exc
+class QuestionsKnowledgeError(KnowledgeError):
+    """The questions data failed validation; the message names the file and the place."""
 
 
 def parse_questions_knowledge(text: str, where: str = "<text>") -> QuestionsKnowledge:
     """Validate questions YAML given as text (lets tests check broken data without files)."""
-    return _validate(QuestionsKnowledge, yaml.load(text, Loader=_LOADER), where)
+    raw = parse_yaml(text, where, QuestionsKnowledgeError)
+    return validate(QuestionsKnowledge, raw, where, error=QuestionsKnowledgeError)
+
+
+def load_questions_knowledge_from(root: Traversable) -> QuestionsKnowledge:
+    """The questions knowledge in a folder laid out like the bundled one, with its citations.
+
+    Every citation must resolve, and every source the questions' own bibliography file
+    defines must be cited.
+
+    Raises:
+        QuestionsKnowledgeError: naming the file and the place of the first problem.
+    """
+    raw = read_yaml(root, QUESTIONS_FILE, QuestionsKnowledgeError)
+    kn = validate(QuestionsKnowledge, raw, QUESTIONS_FILE, error=QuestionsKnowledgeError)
+    bib = load_bibliography_from(root)
+    cited: dict[str, str] = {}
+    for i, e in enumerate(kn.entries):
+        for c in e.citations:
+            cited.setdefault(c, f"entries[{i}].citations")
+    for c in kn.messages.safety_net_citations:
+        cited.setdefault(c, "messages.safety_net_citations")
+    for cid, where in cited.items():
+        if cid not in bib.sources:
+            raise QuestionsKnowledgeError(
+                f"cites unknown source {cid!r}", file=QUESTIONS_FILE, path=where
+            )
+    uncited = [s.id for s in bib.defined_in(BIBLIOGRAPHY_FILE) if s.id not in cited]
+    if uncited:
+        raise QuestionsKnowledgeError(
+            f"sources never cited in {QUESTIONS_FILE}: {uncited}",
+            file=f"bibliography/{BIBLIOGRAPHY_FILE}",
+        )
+    return kn
 
 
 @cache
 def load_questions_knowledge() -> QuestionsKnowledge:
     """The bundled, validated questions knowledge."""
-    path = data_root().joinpath(QUESTIONS_FILE)
-    return _validate(QuestionsKnowledge, _read_yaml(path), f"knowledge/data/{QUESTIONS_FILE}")
+    return load_questions_knowledge_from(data_root())
 
 
 @cache
 def load_question_sources() -> tuple[Source, ...]:
     """The sources defined in this feature's own bibliography file, validated strictly."""
-    path = data_root().joinpath("bibliography", BIBLIOGRAPHY_FILE)
-    where = f"knowledge/data/bibliography/{BIBLIOGRAPHY_FILE}"
-    raw = _read_yaml(path)
-    if not isinstance(raw, list):
-        raise QuestionsKnowledgeError(f"{where}: must be a list of sources")
-    return tuple(_validate(Source, item, f"{where}[{i}]") for i, item in enumerate(raw))
+    return load_bibliography().defined_in(BIBLIOGRAPHY_FILE)
 
 
 @cache
 def source_short_names() -> dict[str, str]:
-    """Short names of every source in every bibliography file, for display.
-
-    Other files belong to other parts of the project and are read leniently (only ``id`` and
-    ``short``): showing a citation must not fail because a neighbouring file is mid-edit.
-    """
-    names: dict[str, str] = {}
-    folder = data_root().joinpath("bibliography")
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".yaml") or entry.name == BIBLIOGRAPHY_FILE:
-            continue
-        try:
-            raw = _read_yaml(entry)
-        except yaml.YAMLError:
-            continue
-        for item in raw if isinstance(raw, list) else []:
-            if isinstance(item, dict):
-                sid, short = item.get("id"), item.get("short")
-                if isinstance(sid, str) and isinstance(short, str):
-                    names[sid] = short
-    names.update({s.id: s.short for s in load_question_sources()})
-    return names
+    """Short names of every source in every bibliography file, for display."""
+    return {sid: s.short for sid, s in load_bibliography().sources.items()}

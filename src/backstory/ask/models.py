@@ -7,9 +7,11 @@ models frozen) guarantees that what they reviewed is exactly what the matcher an
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from backstory.knowledge.files import Source as Source  # the one bibliography entry model
 
 _KEBAB = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
@@ -103,17 +105,3 @@ class QuestionsKnowledge(_Frozen):
             if e.id == entry_id:
                 return e
         raise KeyError(entry_id)
-
-
-class Source(_Frozen):
-    """One bibliography entry, with exactly the keys every bibliography file uses."""
-
-    id: KebabId
-    short: Text
-    title: Text
-    authors: Text
-    year: StrictInt
-    url: str | None
-    doi: str | None
-    verified: Literal["primary", "secondary"]
-    note: str

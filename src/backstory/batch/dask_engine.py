@@ -10,11 +10,22 @@ of every result is checked against the client's.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from backstory.batch.run import BatchError, Chunk, ChunkResult, Source, score_chunk
+from backstory.batch.run import (
+    BatchError,
+    Chunk,
+    ChunkResult,
+    Progress,
+    RunStats,
+    Source,
+    run_batch,
+    score_chunk,
+)
 from backstory.knowledge.loader import load_knowledge
 
 
@@ -74,3 +85,33 @@ def map_chunks(src: Source, scheduler: str | None, in_flight: int = 0) -> Iterat
             raise BatchError(f"the cluster returned {nxt} of {total} chunks")
     finally:
         client.close()  # type: ignore[no-untyped-call]
+
+
+def run_on_cluster(
+    inp: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    scheduler: str | None,
+    chunk_size: int | None = None,
+    progress: Progress | None = None,
+    on_plan: Callable[[Source], None] | None = None,
+    today: dt.date | None = None,
+) -> RunStats:
+    """``run_batch`` with every chunk scored on the Dask cluster at ``scheduler``
+    (``today`` as for ``run_batch``).
+
+    Raises:
+        BatchError: no scheduler, the cluster cannot be reached, or the input is unreadable.
+        AccountingError: rows were lost or double-counted; the outputs are not kept.
+    """
+    return run_batch(
+        inp,
+        out,
+        chunk_size=chunk_size,
+        engine="dask",
+        scheduler=scheduler,
+        progress=progress,
+        on_plan=on_plan,
+        today=today,
+        score_chunks=lambda src: map_chunks(src, scheduler),
+    )

@@ -35,6 +35,7 @@ import polars as pl
 
 from backstory.batch.pipeline import Pipeline
 from backstory.batch.validate import ERROR_SCHEMA, ColumnError, Messages, check_columns, validate
+from backstory.errors import InputError, IntegrityError
 from backstory.knowledge.loader import load_knowledge
 
 Format = Literal["csv", "parquet"]
@@ -43,11 +44,11 @@ CSV_CHUNK_BYTES = 32 << 20  # text per chunk of a CSV file, when no row count is
 _BLOCK = 16 << 20  # bytes read at a time when splitting a CSV into rows
 
 
-class BatchError(ValueError):
+class BatchError(InputError):
     """A problem with the whole run (unreadable file, unknown column): nothing is written."""
 
 
-class AccountingError(RuntimeError):
+class AccountingError(IntegrityError):
     """Rows in did not equal rows scored plus rows rejected: the run is not trusted."""
 
 
@@ -541,6 +542,7 @@ class RunStats:
 
 
 Progress = Callable[[int], None]
+ScoreChunks = Callable[["Source"], Iterator["ChunkResult"]]
 
 
 def run_batch(
@@ -553,11 +555,15 @@ def run_batch(
     progress: Progress | None = None,
     on_plan: Callable[[Source], None] | None = None,
     today: dt.date | None = None,
+    score_chunks: ScoreChunks | None = None,
 ) -> RunStats:
     """Score every row of ``inp`` into ``out`` and its errors file; check the accounting.
 
     ``today`` is the run's date from the caller's clock (dates after it, plus the
-    contract's margin, are refused).
+    contract's margin, are refused). ``score_chunks`` scores the chunk plan somewhere else
+    and yields results in chunk order (``backstory.batch.dask_engine.run_on_cluster`` passes
+    the Dask one); by default the chunks are scored here. This module never imports the Dask
+    engine, which imports it.
 
     Raises:
         BatchError: the input cannot be read as the flat form; nothing is written.
@@ -581,10 +587,12 @@ def run_batch(
         writers.append(writer)
         err_writer = _Writer(stats.errors, "csv", pl.DataFrame(schema=ERROR_SCHEMA))
         writers.append(err_writer)
-        if engine == "dask":
-            from backstory.batch.dask_engine import map_chunks
-
-            results: Iterator[ChunkResult] = map_chunks(src, scheduler)
+        if score_chunks is not None:
+            results: Iterator[ChunkResult] = score_chunks(src)
+        elif engine == "dask":
+            raise BatchError(
+                "the dask engine runs through backstory.batch.dask_engine.run_on_cluster"
+            )
         else:
             results = score_local(src)
         # the previous chunk is written in a second thread while the next one is scored

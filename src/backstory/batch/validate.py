@@ -31,15 +31,16 @@ from backstory.contract import AssessmentError, load_contract, parse_assessment
 from backstory.contract.spec import AtMost, Contract
 from backstory.contract.suggest import suggest
 from backstory.contract.validate import date_problem, text_problem
+from backstory.errors import InputError, IntegrityError
 
 ERROR_SCHEMA = {"row": pl.Int64, "id": pl.String, "field": pl.String, "message": pl.String}
 
 
-class ColumnError(ValueError):
+class ColumnError(InputError):
     """The file's columns cannot be read as the contract's flat form (the whole run stops)."""
 
 
-class ValidatorMismatch(AssertionError):
+class ValidatorMismatch(IntegrityError, AssertionError):
     """The batch checks and the single-assessment validator disagreed (a bug, never data)."""
 
 

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-import yaml
-
+from backstory import yamlio
 from backstory.fhir.response import assessment_to_response
 
 LUMBAR_MRI = {
@@ -40,7 +39,7 @@ class Call:
 def cases() -> list[dict[str, Any]]:
     """The bundled synthetic cases."""
     text = resources.files("backstory.cds").joinpath("replay_cases.yaml").read_text("utf-8")
-    return list(yaml.safe_load(text)["cases"])
+    return list(yamlio.safe_load(text)["cases"])
 
 
 def calls(services: tuple[str, ...] = ("patient-view", "order-select")) -> Iterator[Call]:

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from backstory.errors import ConfigError
+
 MAX_URL_LENGTH = 2000
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
-class ServerListError(ValueError):
+class ServerListError(ConfigError):
     """An allow-list entry that cannot be used (the message says why, quoting the entry)."""
 
 

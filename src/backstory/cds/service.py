@@ -15,18 +15,27 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from backstory.contract import AssessmentError, parse_assessment
 from backstory.core.engine import assess
 from backstory.core.report import Report
+from backstory.errors import BackstoryError
 from backstory.fhir.questionnaire import questionnaire_url
 from backstory.fhir.response import response_to_assessment
+from backstory.knowledge.files import (
+    KnowledgeError,
+    data_root,
+    load_bibliography_from,
+    read_yaml,
+    validate,
+)
 from backstory.knowledge.loader import KnowledgeBase, load_knowledge
+
+DATA_FILE = "cds.yaml"
 
 _NS = uuid.UUID("5f1d7c3e-8a1b-4f7e-9c2d-6b0a3e4d2c11")
 MAX_SUMMARY = 140
@@ -88,21 +97,43 @@ class CdsKnowledge(_Model):
     override_reasons: list[OverrideReason]
 
 
-@cache
-def load_cds_knowledge() -> CdsKnowledge:
-    """The bundled CDS Hooks knowledge (validated once per process)."""
-    path = resources.files("backstory.knowledge").joinpath("data", "cds.yaml")
-    raw = yaml.load(path.read_text("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    try:
-        ck = CdsKnowledge.model_validate(raw)
-    except ValidationError as exc:  # pragma: no cover - guarded by the knowledge tests
-        raise ValueError(f"cds.yaml: {exc}") from None
-    for pattern in (*ck.imaging_order.site, *ck.imaging_order.modality):
-        re.compile(pattern)
+def load_cds_knowledge_from(root: Traversable) -> CdsKnowledge:
+    """The CDS Hooks knowledge in a folder laid out like the bundled one, checked.
+
+    Every pattern must compile and every citation must resolve.
+
+    Raises:
+        KnowledgeError: naming the file and the place of the first problem.
+    """
+    ck = validate(CdsKnowledge, read_yaml(root, DATA_FILE), DATA_FILE)
+    order = ck.imaging_order
+    for kind, patterns in (("site", order.site), ("modality", order.modality)):
+        for i, pattern in enumerate(patterns):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise KnowledgeError(
+                    f"pattern does not compile ({exc})",
+                    file=DATA_FILE,
+                    path=f"imaging_order.{kind}[{i}]",
+                ) from None
+    sources = load_bibliography_from(root).sources
+    cited = [("imaging_order.citations", order.citations)]
+    cited += [(f"cards.{n}.citations", getattr(ck.cards, n).citations) for n in Cards.model_fields]
+    for where, ids in cited:
+        for cid in ids:
+            if cid not in sources:
+                raise KnowledgeError(f"cites unknown source {cid!r}", file=DATA_FILE, path=where)
     return ck
 
 
-class CdsError(Exception):
+@cache
+def load_cds_knowledge() -> CdsKnowledge:
+    """The bundled CDS Hooks knowledge (validated once per process)."""
+    return load_cds_knowledge_from(data_root())
+
+
+class CdsError(BackstoryError):
     """A hook call that cannot be answered; ``status`` is the HTTP status to return."""
 
     def __init__(self, status: int, message: str) -> None:

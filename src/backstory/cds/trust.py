@@ -32,9 +32,11 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import jwt
-import yaml
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from backstory import yamlio
+from backstory.errors import AccessError, ConfigError, validation_problems
 
 ALGORITHMS = ("ES384", "RS384")
 """The only signing algorithms accepted (CDS Hooks 2.0 recommends exactly these)."""
@@ -52,11 +54,11 @@ Alg = Literal["ES384", "RS384"]
 ReplayAnswer = Literal["new", "seen", "full"]
 
 
-class TrustConfigError(ValueError):
+class TrustConfigError(ConfigError):
     """A trusted-clients file that cannot be used (the message says what to fix)."""
 
 
-class Refused(Exception):
+class Refused(AccessError):
     """A JWT that is not accepted: ``reason`` is a short code for the audit log."""
 
     def __init__(self, reason: str, message: str, client: str | None = None) -> None:
@@ -219,7 +221,7 @@ def trusted_clients(data: Any, folder: Path | None = None) -> TrustedClients:
         parsed = _ClientsFile.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in exc.errors()
+            f"{loc or 'file'}: {msg}" for loc, msg in validation_problems(exc, exc.error_count())
         )
         raise TrustConfigError(f"trusted CDS clients: {problems}") from None
     by_iss: dict[str, TrustedClient] = {}
@@ -249,8 +251,8 @@ def load_trusted_clients(path: str | Path) -> TrustedClients:
             f"cannot read the trusted CDS clients file {p}: {exc.strerror}"
         ) from None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
+        data = yamlio.safe_load(text)
+    except yamlio.YAMLError:
         raise TrustConfigError(f"{p} is not valid YAML or JSON") from None
     try:
         return trusted_clients(data, p.parent)

@@ -74,16 +74,27 @@ def batch_command(
 
     handlers = _exit_on_signals()
     try:
-        stats = run_batch(
-            inp,
-            out,
-            chunk_size=chunk_size,
-            engine=engine,
-            scheduler=scheduler,
-            progress=progress,
-            on_plan=on_plan,
-            today=dt.date.today(),
-        )
+        if engine == "dask":
+            from backstory.batch.dask_engine import run_on_cluster
+
+            stats = run_on_cluster(
+                inp,
+                out,
+                scheduler=scheduler,
+                chunk_size=chunk_size,
+                progress=progress,
+                on_plan=on_plan,
+                today=dt.date.today(),
+            )
+        else:
+            stats = run_batch(
+                inp,
+                out,
+                chunk_size=chunk_size,
+                progress=progress,
+                on_plan=on_plan,
+                today=dt.date.today(),
+            )
     except BatchError as exc:
         fail(str(exc))
     except AccountingError as exc:

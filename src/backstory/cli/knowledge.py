@@ -8,8 +8,9 @@ import click
 
 from backstory.cli.common import fail
 from backstory.knowledge.catalogue import render_catalogue
-from backstory.knowledge.checks import check_knowledge
-from backstory.knowledge.loader import KnowledgeError, load_knowledge, load_questionnaire
+from backstory.knowledge.files import KnowledgeError
+from backstory.knowledge.loader import load_knowledge
+from backstory.knowledge.questionnaire import load_questionnaire
 
 
 @click.group("knowledge")
@@ -19,11 +20,17 @@ def knowledge_group() -> None:
 
 @knowledge_group.command("check")
 def check_command() -> None:
-    """Validate every knowledge file and print what it holds."""
+    """Validate every knowledge file and print what it holds.
+
+    Exit status 1 if any file fails (the file and the place inside it are named).
+    """
+    from backstory.preflight import PARTS, check_now
+
     try:
-        result = check_knowledge()
+        everything = check_now()
     except KnowledgeError as exc:
-        fail(f"knowledge check failed: {exc}", code=1)
+        fail(f"knowledge check failed: {exc.one_line()}", code=1)
+    result = everything.core
     kb = result.kb
     levels = Counter(r.level for r in kb.red_flags.rules)
     click.echo(f"Knowledge {kb.manifest.name} {kb.version} (contract {kb.manifest.contract}): OK")
@@ -50,6 +57,7 @@ def check_command() -> None:
         f"  pre-visit questionnaire: {len(form.parts)} parts, {len(asked)} questions "
         f"({sum(q.ces for q in asked)} cauda equina), emergency banner"
     )
+    click.echo(f"  also checked: {', '.join(PARTS)}")
     click.echo(
         f"  sources: {result.sources}, all cited; citations: {result.citations}, all resolve"
     )

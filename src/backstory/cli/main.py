@@ -1,16 +1,73 @@
-"""The ``backstory`` command group."""
+"""The ``backstory`` command group.
+
+Two things happen here for every command:
+
+- before it runs, all the knowledge is checked (``backstory.preflight``): with a broken
+  knowledge file no command starts; it prints the file and the place and exits 2
+  (``backstory knowledge`` itself reports in detail instead, and ``--help`` always works);
+- a ``BackstoryError`` a command did not handle itself becomes one plain line on standard
+  error and exit status 2 (a ``StorageError``: its own exit code), never a traceback. This
+  is the command line's one mapping of the error family (``backstory.errors``).
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import click
 
 from backstory import __version__
+from backstory.cli.common import EXIT_INVALID, fail
+from backstory.errors import BackstoryError, KnowledgeError
+from backstory.storage.errors import StorageError
+
+#: Commands that run without the knowledge check: ``knowledge`` reports problems itself.
+UNCHECKED = frozenset({"knowledge"})
+_HELP = "backstory.help"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def exit_code(exc: BackstoryError) -> int:
+    """The exit status for an error no command handled: 2, or a storage error's own."""
+    if isinstance(exc, StorageError):
+        return int(exc.exit_code)
+    return EXIT_INVALID
+
+
+def error_line(exc: BackstoryError) -> str:
+    """The one line printed for an error (a knowledge problem says it is one)."""
+    if isinstance(exc, KnowledgeError):
+        return f"the knowledge is broken, nothing was done: {exc.one_line()}"
+    return exc.one_line()
+
+
+class BackstoryGroup(click.Group):
+    """The top-level group: checks the knowledge first and maps every BackstoryError."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        ctx.meta[_HELP] = any(arg in ("-h", "--help") for arg in args)
+        return super().resolve_command(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BackstoryError as exc:
+            fail(error_line(exc), code=exit_code(exc))
+
+
+@click.group(cls=BackstoryGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="backstory")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Backstory: triage, classify and explain a low back pain assessment."""
+    if ctx.invoked_subcommand in UNCHECKED or ctx.resilient_parsing:
+        return
+    if ctx.meta.get(_HELP):
+        return
+    from backstory.preflight import preflight
+
+    preflight()
 
 
 # Sub-commands register here, one line each.

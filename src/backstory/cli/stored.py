@@ -16,10 +16,9 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
 from backstory.cli.common import EXIT_INVALID, fail
-from backstory.storage import Database, StorageError, Store, resolve_url
+from backstory.storage import DATABASE_ERRORS, Database, StorageError, Store, resolve_url
 
 ENV_USER = "BACKSTORY_USER"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -59,7 +58,7 @@ def plain_errors() -> Iterator[None]:
         yield
     except StorageError as exc:
         fail(str(exc), code=exc.exit_code)
-    except SQLAlchemyError as exc:
+    except DATABASE_ERRORS as exc:
         fail(f"database error ({type(exc).__name__}); nothing was changed", code=1)
     except OSError as exc:
         fail(f"{exc.strerror or 'input/output error'}: {exc.filename or ''}".rstrip(": "), code=1)

@@ -21,6 +21,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from backstory.errors import InputError
+
 MAX_BYTES = 1024 * 1024
 """Default size limit: 1 MiB (a full assessment is a few KiB; a FHIR response tens)."""
 MAX_DEPTH = 64
@@ -34,7 +36,7 @@ _OPEN = frozenset(b"[{")
 _SURROGATE = "a text holds a lone surrogate (\\ud800-\\udfff), which is not Unicode"
 
 
-class UnsafeJson(ValueError):
+class UnsafeJson(InputError):
     """JSON refused before or while parsing; ``str(exc)`` is one plain sentence."""
 
 

@@ -11,7 +11,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
-import yaml
+from backstory import yamlio
 
 FieldType = Literal["bool", "int", "number", "enum", "date", "string"]
 
@@ -128,7 +128,7 @@ def _field(path: str, raw: dict[str, Any]) -> FieldSpec:
 def load_contract() -> Contract:
     """Read the bundled contract definition (cached: it never changes at run time)."""
     text = resources.files("backstory.contract").joinpath("assessment-v1.yaml").read_text("utf-8")
-    raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    raw = yamlio.safe_load(text)
     top = {k: _field(k, v) for k, v in raw["top"].items()}
     groups = {
         g: {k: _field(f"{g}.{k}", v) for k, v in fields.items()}

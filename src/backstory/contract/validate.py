@@ -16,6 +16,7 @@ from typing import Any
 from backstory.contract import safejson
 from backstory.contract.spec import SCHEMA_ID, Contract, FieldSpec, load_contract
 from backstory.contract.suggest import suggest
+from backstory.errors import InputError
 
 MIN_AGE = 16
 
@@ -31,7 +32,7 @@ class Issue:
         return f"{self.field}: {self.message}" if self.field else self.message
 
 
-class AssessmentError(ValueError):
+class AssessmentError(InputError):
     """An assessment that breaks the contract; ``issues`` lists every problem."""
 
     def __init__(self, issues: list[Issue]) -> None:

@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from functools import cache
+from importlib.resources.abc import Traversable
 from string import Formatter
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -24,11 +24,10 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StringConstraints,
-    ValidationError,
     model_validator,
 )
 
-from backstory.knowledge.codes import load_code_table
+from backstory.knowledge.codes import CodeTable, load_code_table, load_code_table_from
 from backstory.knowledge.conditions import (
     Condition,
     ConditionError,
@@ -36,9 +35,18 @@ from backstory.knowledge.conditions import (
     parse_condition,
     walk,
 )
-from backstory.knowledge.loader import KnowledgeBase, data_root, load_knowledge
-
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from backstory.knowledge.files import (
+    KnowledgeError,
+    data_root,
+    load_bibliography,
+    load_bibliography_from,
+    read_yaml,
+    validate,
+)
+from backstory.knowledge.files import (
+    Source as Source,  # the one bibliography entry model
+)
+from backstory.knowledge.loader import KnowledgeBase, load_knowledge, load_knowledge_from
 
 EXPLANATIONS_FILE = "explanations.yaml"
 BIBLIOGRAPHY_FILE = "explanations.yaml"
@@ -115,7 +123,7 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Conditions = dict[str, tuple[str, ...]]
 
 
-class ExplainKnowledgeError(ValueError):
+class ExplainKnowledgeError(KnowledgeError):
     """The explanation or code knowledge is broken; the message names the file and place."""
 
 
@@ -562,47 +570,17 @@ def _may_be_act_now(when: Conditions) -> bool:
     return levels is None or any(v in levels for v in ("emergency", "urgent"))
 
 
-class Source(_Frozen):
-    """One bibliography entry: exactly the keys every bibliography file uses."""
-
-    id: KebabId
-    short: Text
-    title: Text
-    authors: Text
-    year: StrictInt
-    url: str | None
-    doi: str | None
-    verified: Literal["primary", "secondary"]
-    note: str
-
-
 # --------------------------------------------------------------------------------- loading
-
-
-def _read(name: str) -> Any:
-    try:
-        return yaml.load(data_root().joinpath(name).read_text("utf-8"), Loader=_LOADER)
-    except (OSError, yaml.YAMLError) as exc:
-        raise ExplainKnowledgeError(f"{name}: cannot be read ({exc})") from exc
-
-
-def _short_errors(exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors()[:20]:
-        loc = ".".join(str(p) for p in err["loc"])
-        lines.append(f"{loc}: {err['msg']}" if loc else str(err["msg"]))
-    return "; ".join(lines)
 
 
 def parse_explanations(raw: Any, where: str = EXPLANATIONS_FILE) -> ExplanationsKnowledge:
     """Validate explanation data (lets tests check broken data without files)."""
-    try:
-        return ExplanationsKnowledge.model_validate(raw)
-    except ValidationError as exc:
-        raise ExplainKnowledgeError(f"{where}: {_short_errors(exc)}") from None
+    return validate(ExplanationsKnowledge, raw, where, error=ExplainKnowledgeError)
 
 
-def check_against_core(kn: ExplanationsKnowledge, kb: KnowledgeBase) -> list[str]:
+def check_against_core(
+    kn: ExplanationsKnowledge, kb: KnowledgeBase, codes: CodeTable | None = None
+) -> list[str]:
     """Problems between the explanations and the core knowledge (rules, questions, plan).
 
     Every triage rule needs plain words suited to its level, every field a rule reads and every
@@ -638,7 +616,7 @@ def check_against_core(kn: ExplanationsKnowledge, kb: KnowledgeBase) -> list[str
     for mid in sorted(set(kn.not_recommended) - dno):
         problems.append(f"not_recommended/{mid}: not a do_not_offer item in management.yaml")
     problems += _check_signals(kn, kb)
-    for cited, places in sorted(_all_citations(kn).items()):
+    for cited, places in sorted(_all_citations(kn, codes).items()):
         if cited not in kb.sources:
             problems.append(f"{places[0]}: citation {cited!r} is not in any bibliography")
     return problems
@@ -682,9 +660,11 @@ def _check_signals(kn: ExplanationsKnowledge, kb: KnowledgeBase) -> list[str]:
     return problems
 
 
-def _all_citations(kn: ExplanationsKnowledge) -> dict[str, list[str]]:
+def _all_citations(
+    kn: ExplanationsKnowledge, codes: CodeTable | None = None
+) -> dict[str, list[str]]:
     used = kn.citations_used()
-    for cited, places in load_code_table().citations_used().items():
+    for cited, places in (codes or load_code_table()).citations_used().items():
         used.setdefault(cited, []).extend(places)
     return used
 
@@ -692,33 +672,35 @@ def _all_citations(kn: ExplanationsKnowledge) -> dict[str, list[str]]:
 @cache
 def load_explanation_sources() -> tuple[Source, ...]:
     """The sources this feature's own bibliography file defines, strictly validated."""
-    where = f"bibliography/{BIBLIOGRAPHY_FILE}"
-    raw = _read(f"bibliography/{BIBLIOGRAPHY_FILE}")
-    if not isinstance(raw, list):
-        raise ExplainKnowledgeError(f"{where}: must be a list of sources")
-    out: list[Source] = []
-    for i, item in enumerate(raw):
-        try:
-            out.append(Source.model_validate(item))
-        except ValidationError as exc:
-            raise ExplainKnowledgeError(f"{where}[{i}]: {_short_errors(exc)}") from None
-    return tuple(out)
+    return load_bibliography().defined_in(BIBLIOGRAPHY_FILE)
 
 
-@cache
-def load_explanations() -> ExplanationsKnowledge:
-    """Read and validate the bundled explanations (cached: they never change at run time).
+def load_explanations_from(
+    root: Traversable, kb: KnowledgeBase | None = None
+) -> ExplanationsKnowledge:
+    """Read and validate the explanations in a knowledge folder laid out like the bundled one.
 
     Also checks them against the core knowledge, and the bibliography both ways: every
     citation resolves, and every source this feature's bibliography defines is cited.
+
+    Raises:
+        ExplainKnowledgeError: naming the file and the place of the first problem.
     """
-    kn = parse_explanations(_read(EXPLANATIONS_FILE))
-    kb = load_knowledge()
-    problems = check_against_core(kn, kb)
-    used = _all_citations(kn)
-    uncited = [s.id for s in load_explanation_sources() if s.id not in used]
+    kn = parse_explanations(read_yaml(root, EXPLANATIONS_FILE, ExplainKnowledgeError))
+    kb = kb if kb is not None else load_knowledge_from(root)
+    codes = load_code_table_from(root)
+    problems = check_against_core(kn, kb, codes)
+    used = _all_citations(kn, codes)
+    own = load_bibliography_from(root).defined_in(BIBLIOGRAPHY_FILE)
+    uncited = [s.id for s in own if s.id not in used]
     if uncited:
         problems.append(f"bibliography/{BIBLIOGRAPHY_FILE}: sources never cited: {uncited}")
     if problems:
         raise ExplainKnowledgeError(f"{EXPLANATIONS_FILE}: " + "; ".join(problems))
     return kn
+
+
+@cache
+def load_explanations() -> ExplanationsKnowledge:
+    """The bundled explanations, validated (cached: they never change at run time)."""
+    return load_explanations_from(data_root(), load_knowledge())

@@ -15,8 +15,7 @@ from functools import cache
 from importlib.resources.abc import Traversable
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from backstory.contract.spec import Contract, FieldSpec, load_contract
 from backstory.knowledge.codes import (
@@ -26,7 +25,8 @@ from backstory.knowledge.codes import (
     load_code_table,
     load_code_table_from,
 )
-from backstory.knowledge.loader import KnowledgeBase, data_root, load_knowledge, load_knowledge_from
+from backstory.knowledge.files import KnowledgeError, data_root, read_yaml, validate
+from backstory.knowledge.loader import KnowledgeBase, load_knowledge, load_knowledge_from
 
 DATA_FILE = "fhir.yaml"
 
@@ -43,7 +43,7 @@ FIXED_CODES = (
 Operator = Literal["exists", "=", "!=", ">", "<", ">=", "<="]
 
 
-class FhirTableError(ValueError):
+class FhirTableError(KnowledgeError):
     """The FHIR table is broken or no longer fits the contract, knowledge or code table; the
     message says where."""
 
@@ -184,22 +184,26 @@ def _check(table: FhirTable, contract: Contract, kb: KnowledgeBase) -> None:
     """Cross-check the table against the contract and the knowledge."""
     if set(table.group_labels) != set(contract.groups):
         raise FhirTableError(
-            f"{DATA_FILE}: group_labels must name exactly the contract groups "
-            f"{sorted(contract.groups)}"
+            f"must name exactly the contract groups {sorted(contract.groups)}",
+            file=DATA_FILE,
+            path="group_labels",
         )
     if set(table.instruments) != set(contract.instruments):
-        raise FhirTableError(f"{DATA_FILE}: instruments must be exactly the contract's")
+        raise FhirTableError("must be exactly the contract's", file=DATA_FILE, path="instruments")
     for name, form in table.instruments.items():
         spec = contract.instruments[name]
         if form.topics and len(form.topics) != spec.length:
-            raise FhirTableError(f"{DATA_FILE}: instruments.{name} needs {spec.length} topics")
+            raise FhirTableError(
+                f"needs {spec.length} topics", file=DATA_FILE, path=f"instruments.{name}.topics"
+            )
         for i, item in enumerate(spec.items, start=1):
             if item.type == "int":
                 lo, hi = int(item.minimum or 0), int(item.maximum or 0)
                 if set(form.int_answers) != set(range(lo, hi + 1)):
                     raise FhirTableError(
-                        f"{DATA_FILE}: instruments.{name}.int_answers must cover {lo}..{hi} "
-                        f"(item {i})"
+                        f"must cover {lo}..{hi} (item {i})",
+                        file=DATA_FILE,
+                        path=f"instruments.{name}.int_answers",
                     )
     project = {c.code for c in table.project_codes}
     for cid in FIXED_CODES:
@@ -233,15 +237,21 @@ def _check(table: FhirTable, contract: Contract, kb: KnowledgeBase) -> None:
     startback = next(i for i in kb.instruments.instruments if i.id == "startback")
     groups = {g["value"] for g in startback.groups}
     if set(table.risk_groups) != groups:
-        raise FhirTableError(f"{DATA_FILE}: risk_groups must map exactly {sorted(groups)}")
+        raise FhirTableError(
+            f"must map exactly {sorted(groups)}", file=DATA_FILE, path="risk_groups"
+        )
     for group, cid in table.risk_groups.items():
         _code_ref(table, cid, f"{DATA_FILE}/risk_groups/{group}", verified=True)
     conditions = {c.id for c in kb.red_flags.conditions}
     if set(table.suspected) != conditions:
-        raise FhirTableError(f"{DATA_FILE}: suspected must map exactly {sorted(conditions)}")
+        raise FhirTableError(
+            f"must map exactly {sorted(conditions)}", file=DATA_FILE, path="suspected"
+        )
     categories = {c.id for c in kb.classification.precedence}
     if set(table.conditions) != categories:
-        raise FhirTableError(f"{DATA_FILE}: conditions must map exactly {sorted(categories)}")
+        raise FhirTableError(
+            f"must map exactly {sorted(categories)}", file=DATA_FILE, path="conditions"
+        )
     for section, mapping in (("suspected", table.suspected), ("conditions", table.conditions)):
         for key, mapped in mapping.items():
             if mapped is not None:
@@ -282,21 +292,13 @@ def build_table(raw: Any, codes: CodeTable) -> FhirTable:
 
     Not yet cross-checked against the contract and knowledge (``_check`` does that).
     """
-    try:
-        file = FhirFile.model_validate(raw)
-    except ValidationError as exc:
-        lines = [f"{DATA_FILE}: {len(exc.errors())} problem(s)"]
-        for err in exc.errors()[:20]:
-            loc = ".".join(str(p) for p in err["loc"])
-            lines.append(f"  {loc}: {err['msg']}")
-        raise FhirTableError("\n".join(lines)) from None
+    file = validate(FhirFile, raw, DATA_FILE, error=FhirTableError)
     fields = {name: getattr(file, name) for name in FhirFile.model_fields}
     return FhirTable(**fields, codes=tuple(Code.from_entry(c, codes) for c in codes.codes))
 
 
 def _read(root: Traversable) -> Any:
-    text = root.joinpath(DATA_FILE).read_text("utf-8")
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return read_yaml(root, DATA_FILE, FhirTableError)
 
 
 def load_table_from(root: Traversable) -> FhirTable:

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from backstory.errors import InputError, validation_problems
 
-class FhirValidationError(ValueError):
+
+class FhirValidationError(InputError):
     """JSON that the R4B models reject; ``problems`` lists each in plain words."""
 
     def __init__(self, problems: list[str]) -> None:
@@ -39,8 +41,7 @@ def validate(resource: Mapping[str, Any]) -> None:
     try:
         model.model_validate(dict(resource))
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors()[:20]:
-            loc = ".".join(str(p) for p in err["loc"] if p != "__root__")
-            problems.append(f"{kind}{'.' + loc if loc else ''}: {err['msg']}")
+        problems = [
+            f"{kind}{'.' + loc if loc else ''}: {msg}" for loc, msg in validation_problems(exc)
+        ]
         raise FhirValidationError(problems) from None

@@ -19,6 +19,7 @@ from heapq import heappop, heappush
 from math import floor
 from typing import Any
 
+from backstory.errors import InputError
 from backstory.imaging.knowledge import (
     FLAGS,
     Concern,
@@ -35,7 +36,7 @@ MAX_REPORT_CHARS = 50_000
 the text is not a single scan report, and refusing it keeps every answer quick."""
 
 
-class ScanInputError(ValueError):
+class ScanInputError(InputError):
     """A report or age the explainer cannot work with; the message is fit to show a person."""
 
 

@@ -11,12 +11,23 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from functools import cache
-from importlib import resources
 from importlib.resources.abc import Traversable
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from backstory.knowledge.files import (
+    Bibliography,
+    KnowledgeError,
+    data_root,
+    load_bibliography,
+    load_bibliography_from,
+    read_yaml,
+    validate,
+)
+from backstory.knowledge.files import (
+    Source as Source,  # the one bibliography entry model
+)
 
 Concern = Literal["reassure", "discuss", "urgent"]
 CaveatWhen = Literal["always", "finding_present", "age_below_table", "age_above_table"]
@@ -29,32 +40,17 @@ _KEBAB_ID = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 _FRAGMENT = re.compile(r"\{\{([a-z_]+)\}\}")
 # A group repeated without an upper bound: ")*", ")+" (not an escaped "\)").
 _UNBOUNDED_GROUP = re.compile(r"(?<!\\)\)[*+]")
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 DATA_FILE = "imaging.yaml"
 BIBLIOGRAPHY_FILE = "imaging.yaml"
 
 
-class ImagingKnowledgeError(ValueError):
+class ImagingKnowledgeError(KnowledgeError):
     """The imaging knowledge files are broken; the message names the file and entry."""
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Source(_Frozen):
-    """One bibliography entry; the same keys every bibliography file uses."""
-
-    id: str = Field(pattern=_KEBAB_ID)
-    short: str = Field(min_length=1)
-    title: str = Field(min_length=1)
-    authors: str = Field(min_length=1)
-    year: int = Field(ge=1900, le=2100)
-    url: str | None
-    doi: str | None
-    verified: Literal["primary", "secondary"]
-    note: str
 
 
 class SourceRef(_Frozen):
@@ -428,89 +424,52 @@ class ImagingKnowledge(_Frozen):
         return out
 
 
-def _data_dir() -> Traversable:
-    return resources.files("backstory").joinpath("knowledge", "data")
-
-
-def _read_yaml(path: Traversable, where: str) -> Any:
-    try:
-        return yaml.load(path.read_text("utf-8"), Loader=_LOADER)
-    except (OSError, yaml.YAMLError) as exc:
-        raise ImagingKnowledgeError(f"{where}: cannot be read ({exc})") from exc
-
-
 def load_imaging_sources() -> tuple[Source, ...]:
     """The sources this module's own bibliography file defines, strictly validated."""
-    where = f"bibliography/{BIBLIOGRAPHY_FILE}"
-    raw = _read_yaml(_data_dir().joinpath("bibliography", BIBLIOGRAPHY_FILE), where)
-    if not isinstance(raw, list):
-        raise ImagingKnowledgeError(f"{where}: must be a list of sources")
-    out: list[Source] = []
-    for i, item in enumerate(raw):
-        try:
-            out.append(Source.model_validate(item))
-        except ValidationError as exc:
-            raise ImagingKnowledgeError(f"{where}[{i}]: {exc}") from exc
-    return tuple(out)
+    return load_bibliography().defined_in(BIBLIOGRAPHY_FILE)
 
 
-def _all_source_refs(own: tuple[Source, ...]) -> tuple[SourceRef, ...]:
-    """Own sources first, then ids defined in the project's other bibliography files.
+def _all_source_refs(bib: Bibliography) -> tuple[SourceRef, ...]:
+    """Own sources first, then those the project's other bibliography files define.
 
-    All bibliography files share one namespace, so a source cited here may be defined in
-    another file; an id this module defines must not be defined again elsewhere.
+    All bibliography files share one namespace (``knowledge.files.load_bibliography``
+    refuses an id defined twice), so a source cited here may be defined in another file.
     """
-    refs = [SourceRef(id=s.id, short=s.short, url=s.url, doi=s.doi) for s in own]
-    own_ids = {s.id for s in own}
-    seen = set(own_ids)
-    bib = _data_dir().joinpath("bibliography")
-    for entry in sorted(bib.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".yaml") or entry.name == BIBLIOGRAPHY_FILE:
-            continue
-        raw = _read_yaml(entry, f"bibliography/{entry.name}") or []
-        for item in raw if isinstance(raw, list) else []:
-            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
-                continue
-            sid = item["id"]
-            if sid in own_ids:
-                raise ImagingKnowledgeError(
-                    f"bibliography/{entry.name}: source {sid!r} is also defined in "
-                    f"bibliography/{BIBLIOGRAPHY_FILE}"
-                )
-            if sid in seen:
-                continue
-            seen.add(sid)
-            url, doi = item.get("url"), item.get("doi")
-            refs.append(
-                SourceRef(
-                    id=sid,
-                    short=str(item.get("short") or sid),
-                    url=url if isinstance(url, str) else None,
-                    doi=doi if isinstance(doi, str) else None,
-                )
-            )
-    return tuple(refs)
+    own = bib.defined_in(BIBLIOGRAPHY_FILE)
+    rest = [s for s in bib.sources.values() if bib.file_of[s.id] != BIBLIOGRAPHY_FILE]
+    return tuple(SourceRef(id=s.id, short=s.short, url=s.url, doi=s.doi) for s in (*own, *rest))
+
+
+def load_imaging_knowledge_from(root: Traversable) -> ImagingKnowledge:
+    """Read and validate the imaging knowledge in a folder laid out like the bundled one.
+
+    Also checks the bibliography both ways: every citation resolves, and every source this
+    module's bibliography file defines is cited somewhere in the knowledge.
+
+    Raises:
+        ImagingKnowledgeError: naming the file and the place of the first problem.
+    """
+    raw = read_yaml(root, DATA_FILE, ImagingKnowledgeError)
+    if not isinstance(raw, dict):
+        raise ImagingKnowledgeError("must be a mapping", file=DATA_FILE)
+    bib = load_bibliography_from(root)
+    knowledge = validate(
+        ImagingKnowledge,
+        {**raw, "sources": _all_source_refs(bib)},
+        DATA_FILE,
+        error=ImagingKnowledgeError,
+    )
+    used = knowledge.citations_used()
+    uncited = [s.id for s in bib.defined_in(BIBLIOGRAPHY_FILE) if s.id not in used]
+    if uncited:
+        raise ImagingKnowledgeError(
+            f"sources never cited in {DATA_FILE}: {uncited}",
+            file=f"bibliography/{BIBLIOGRAPHY_FILE}",
+        )
+    return knowledge
 
 
 @cache
 def load_imaging_knowledge() -> ImagingKnowledge:
-    """Read and validate the bundled imaging knowledge (cached: it never changes at run time).
-
-    Also checks the bibliography both ways: every citation resolves, and every source this
-    module's bibliography file defines is cited somewhere in the knowledge.
-    """
-    raw = _read_yaml(_data_dir().joinpath(DATA_FILE), DATA_FILE)
-    if not isinstance(raw, dict):
-        raise ImagingKnowledgeError(f"{DATA_FILE}: must be a mapping")
-    own = load_imaging_sources()
-    try:
-        knowledge = ImagingKnowledge.model_validate({**raw, "sources": _all_source_refs(own)})
-    except ValidationError as exc:
-        raise ImagingKnowledgeError(f"{DATA_FILE}: {exc}") from exc
-    used = knowledge.citations_used()
-    uncited = [s.id for s in own if s.id not in used]
-    if uncited:
-        raise ImagingKnowledgeError(
-            f"bibliography/{BIBLIOGRAPHY_FILE}: sources never cited in {DATA_FILE}: {uncited}"
-        )
-    return knowledge
+    """The bundled imaging knowledge, validated (cached: it never changes at run time)."""
+    return load_imaging_knowledge_from(data_root())

@@ -15,21 +15,23 @@ from functools import cache
 from importlib.resources.abc import Traversable
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
-    ValidationError,
     model_validator,
 )
 
-from backstory.knowledge.loader import KnowledgeError, data_root, load_sources
+from backstory.knowledge.files import (
+    KnowledgeError,
+    data_root,
+    load_bibliography_from,
+    read_yaml,
+    validate,
+)
 
 CODES_FILE = "codes.yaml"
-
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 CodeStatus = Literal["verified", "secondary", "unverified"]
 
@@ -201,36 +203,22 @@ def _entry_problems(c: CodeEntry, system: CodeSystem | None, trap: bool) -> list
     return out
 
 
-def _short_errors(exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors()[:20]:
-        loc = ".".join(str(p) for p in err["loc"])
-        lines.append(f"{loc}: {err['msg']}" if loc else str(err["msg"]))
-    return "; ".join(lines)
-
-
 def parse_codes(
     raw: Any, where: str = CODES_FILE, sources: Mapping[str, object] | None = None
 ) -> CodeTable:
     """Validate code-table data; with ``sources``, every citation must name one of them."""
-    try:
-        table = CodeTable.model_validate(raw)
-    except ValidationError as exc:
-        raise CodeTableError(f"{where}: {_short_errors(exc)}") from None
+    table = validate(CodeTable, raw, where, error=CodeTableError)
     if sources is not None:
         for cited, places in sorted(table.citations_used().items()):
             if cited not in sources:
-                raise CodeTableError(f"{where}/{places[0]}: cites unknown source {cited!r}")
+                raise CodeTableError(f"cites unknown source {cited!r}", file=where, path=places[0])
     return table
 
 
 def load_code_table_from(root: Traversable) -> CodeTable:
     """Load and check ``codes.yaml`` in ``root``, citations against its bibliography."""
-    try:
-        raw = yaml.load(root.joinpath(CODES_FILE).read_text("utf-8"), Loader=_LOADER)
-    except (OSError, yaml.YAMLError) as exc:
-        raise CodeTableError(f"{CODES_FILE}: cannot be read ({exc})") from None
-    return parse_codes(raw, sources=load_sources(root))
+    raw = read_yaml(root, CODES_FILE, CodeTableError)
+    return parse_codes(raw, sources=load_bibliography_from(root).sources)
 
 
 @cache

@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
+from backstory.errors import KnowledgeError
+
 Tri: TypeAlias = bool | None
 Env: TypeAlias = Mapping[str, Any]
 Compiled: TypeAlias = Callable[[Env], Tri]
@@ -41,7 +43,7 @@ _FIELD_OPS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-class ConditionError(ValueError):
+class ConditionError(KnowledgeError):
     """A condition that is not well formed; the message names where."""
 
 

@@ -2,7 +2,9 @@
 
 Every report is stamped with the knowledge version (HZ-12). If a rule, a threshold or a
 sentence changed while the version stayed the same, two different behaviours would carry
-one name. The manifest therefore records a SHA-256 of every other knowledge file, and
+one name. The manifest therefore records a SHA-256 of every other knowledge file and of the
+assessment contract (whose fields, ranges and allowed values change what is accepted and
+how it is read, so they change clinical output too), and
 ``backstory knowledge check`` (and the test suite) refuse files that no longer match it:
 an edit must come with a new version, a line in ``changes`` and the new fingerprint,
 which ``backstory knowledge fingerprint`` prints.
@@ -12,9 +14,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from importlib import resources
 from importlib.resources.abc import Traversable
 
 MANIFEST = "manifest.yaml"
+
+#: Files outside the knowledge folder whose content changes clinical output: the name they
+#: are hashed under, and the package and file they are read from.
+OTHER_FILES: tuple[tuple[str, str, str], ...] = (
+    ("contract/assessment-v1.yaml", "backstory.contract", "assessment-v1.yaml"),
+)
 
 
 def _files(root: Traversable, prefix: str = "") -> Iterator[tuple[str, Traversable]]:
@@ -26,14 +35,21 @@ def _files(root: Traversable, prefix: str = "") -> Iterator[tuple[str, Traversab
             yield name, entry
 
 
+def covered(root: Traversable) -> list[tuple[str, Traversable]]:
+    """Every file the fingerprint covers, by name, in name order."""
+    files = list(_files(root))
+    files += [(name, resources.files(pkg).joinpath(f)) for name, pkg, f in OTHER_FILES]
+    return sorted(files, key=lambda item: item[0])
+
+
 def fingerprint(root: Traversable) -> str:
-    """SHA-256 over every knowledge file but the manifest: names and text, in name order.
+    """SHA-256 over every knowledge file but the manifest, and the contract: names and text.
 
     Line ends are normalised, so a checkout with Windows line ends has the same
     fingerprint as the released files.
     """
     digest = hashlib.sha256()
-    for name, entry in sorted(_files(root), key=lambda item: item[0]):
+    for name, entry in covered(root):
         text = entry.read_bytes().replace(b"\r\n", b"\n")
         digest.update(name.encode("utf-8") + b"\0")
         digest.update(len(text).to_bytes(8, "big") + text)

@@ -11,12 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from backstory.contract.spec import Contract, FieldSpec, load_contract
 from backstory.knowledge.conditions import (
@@ -34,6 +32,13 @@ from backstory.knowledge.conditions import (
     parse_condition,
     walk,
 )
+from backstory.knowledge.files import (
+    KnowledgeError,
+    data_root,
+    load_bibliography_from,
+    read_yaml,
+    validate,
+)
 from backstory.knowledge.schema import (
     Classification,
     Contradiction,
@@ -41,17 +46,21 @@ from backstory.knowledge.schema import (
     Management,
     Manifest,
     Patterns,
-    Questionnaire,
     RedFlags,
     Screening,
     Source,
 )
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class KnowledgeError(ValueError):
-    """Knowledge that fails validation; the message names the file and the place."""
+__all__ = [
+    "CORE_FILES",
+    "FactDef",
+    "KnowledgeBase",
+    "KnowledgeError",
+    "data_root",
+    "load_knowledge",
+    "load_knowledge_from",
+    "load_sources",
+]
 
 
 @dataclass(frozen=True)
@@ -107,37 +116,31 @@ class KnowledgeBase:
 
 
 def _read(base: Traversable, name: str) -> Any:
-    try:
-        return yaml.load(base.joinpath(name).read_text("utf-8"), Loader=_LOADER)
-    except yaml.YAMLError as exc:
-        raise KnowledgeError(f"{name}: not valid YAML: {exc}") from None
+    return read_yaml(base, name)
 
 
 def _model(model: type[BaseModel], data: Any, name: str) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        lines = [f"{name}: {len(exc.errors())} problem(s)"]
-        for err in exc.errors()[:20]:
-            loc = ".".join(str(p) for p in err["loc"])
-            lines.append(f"  {loc}: {err['msg']}")
-        raise KnowledgeError("\n".join(lines)) from None
+    file, _, index = name.partition("[")
+    return validate(model, data, file, f"[{index}" if index else "")
 
 
 def _citations_in(obj: Any, where: str) -> Iterator[tuple[str, str]]:
-    """Every (citation id, location) found under any key named ``citations``."""
+    """Every (citation id, place) found under any key named ``citations``.
+
+    The place is the path of keys to it, a list entry named by its ``id`` where it has one
+    (``/rules/RF-CES-NEW``), else by its index (``/essential[3]``).
+    """
     if isinstance(obj, Mapping):
-        label = obj.get("id", "")
-        here = f"{where}/{label}" if label else where
         for key, value in obj.items():
             if key == "citations" and isinstance(value, list):
                 for c in value:
-                    yield str(c), here
+                    yield str(c), where
             else:
-                yield from _citations_in(value, here)
+                yield from _citations_in(value, f"{where}/{key}")
     elif isinstance(obj, list):
-        for item in obj:
-            yield from _citations_in(item, where)
+        for i, item in enumerate(obj):
+            label = item.get("id", "") if isinstance(item, Mapping) else ""
+            yield from _citations_in(item, f"{where}/{label}" if label else f"{where}[{i}]")
 
 
 CORE_FILES = (
@@ -153,43 +156,9 @@ CORE_FILES = (
 )
 
 
-def data_root() -> Traversable:
-    """The folder holding the bundled knowledge files."""
-    return resources.files("backstory.knowledge").joinpath("data")
-
-
 def load_sources(base: Traversable | None = None) -> dict[str, Source]:
-    """Merge every bibliography file; a source defined twice (same id, URL or DOI) is an error.
-
-    One real source has one id, so that every citation of it reads the same and a correction
-    to its entry reaches every place that cites it.
-    """
-    root = base or data_root()
-    sources: dict[str, Source] = {}
-    seen: dict[str, str] = {}
-    bib = root.joinpath("bibliography")
-    for entry in sorted(bib.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".yaml"):
-            continue
-        raw = yaml.load(entry.read_text("utf-8"), Loader=_LOADER) or []
-        if not isinstance(raw, list):
-            raise KnowledgeError(f"bibliography/{entry.name}: must be a list of sources")
-        for i, item in enumerate(raw):
-            src: Source = _model(Source, item, f"bibliography/{entry.name}[{i}]")
-            if src.id in sources:
-                raise KnowledgeError(f"bibliography/{entry.name}: source {src.id!r} defined twice")
-            for kind, value in (("URL", src.url), ("DOI", src.doi)):
-                if value is None:
-                    continue
-                key = f"{kind} {value.strip().lower()}"
-                if key in seen:
-                    raise KnowledgeError(
-                        f"bibliography/{entry.name}: source {src.id!r} has the {kind} of "
-                        f"{seen[key]!r} ({value}); give one source one id"
-                    )
-                seen[key] = src.id
-            sources[src.id] = src
-    return sources
+    """Every source of every bibliography file, by id (see ``knowledge.files``)."""
+    return dict(load_bibliography_from(base or data_root()).sources)
 
 
 def _derived_fields(patterns: Patterns) -> dict[str, FieldSpec]:
@@ -397,7 +366,7 @@ def knowledge_from_data(raw: Mapping[str, Any], sources: Mapping[str, Source]) -
     facts = _parse_facts(raw["facts.yaml"] or {})
     order = _order_facts(facts)
     contradictions = tuple(
-        _model(Contradiction, c, f"contradictions.yaml[{i}]")
+        validate(Contradiction, c, "contradictions.yaml", f"contradictions[{i}]")
         for i, c in enumerate((raw["contradictions.yaml"] or {}).get("contradictions", []))
     )
     red_flags: RedFlags = _model(RedFlags, raw["red_flags.yaml"], "red_flags.yaml")
@@ -583,94 +552,3 @@ def _check_all(
 def load_knowledge() -> KnowledgeBase:
     """The bundled knowledge base, loaded and checked once per process."""
     return load_knowledge_from(data_root())
-
-
-QUESTIONNAIRE_FILE = "questionnaire.yaml"
-CAUDA_EQUINA = "cauda_equina_syndrome"
-_KIND_TYPES: Mapping[str, tuple[str, ...]] = {
-    "yesno": ("bool",),
-    "choice": ("enum",),
-    "number": ("int", "number"),
-    "scale": ("int",),
-}
-
-
-def load_questionnaire_from(root: Traversable, kb: KnowledgeBase | None = None) -> Questionnaire:
-    """Load and check ``questionnaire.yaml`` against the contract and the knowledge in ``root``.
-
-    Every question must answer a contract field of a type its kind can give (yesno: true or
-    false; choice: an enum, with options the contract allows; number: a number; scale: a 0 to
-    10 whole number). A cauda equina (``ces``) question must be a ``red_flags`` field that a
-    cauda equina rule reads, and a "yes" to it alone must make such a rule fire at the
-    emergency level, because a "yes" shows the emergency banner; every cauda equina screening
-    question must be asked as one. Every citation must resolve.
-
-    Raises:
-        KnowledgeError: naming the file and the place of the first problem.
-    """
-    kb = kb if kb is not None else load_knowledge_from(root)
-    q: Questionnaire = _model(Questionnaire, _read(root, QUESTIONNAIRE_FILE), QUESTIONNAIRE_FILE)
-    chk = _Checker(kb.contract.fields, kb.facts)
-    ces_rules = [r for r in kb.red_flags.rules if CAUDA_EQUINA in r.suspected]
-    ces_reads = {f for r in ces_rules for f in kb.fields_of(r.when)}
-    emergency = [kb.compile(r.when) for r in ces_rules if r.level == "emergency"]
-
-    def cited(ids: list[str], where: str) -> None:
-        for cid in ids:
-            if cid not in kb.sources:
-                raise KnowledgeError(f"{where}: cites unknown source {cid!r}")
-
-    for part in q.parts:
-        cited(part.citations, f"{QUESTIONNAIRE_FILE}/{part.id}")
-        for question in part.questions:
-            field_ = question.field
-            where = f"{QUESTIONNAIRE_FILE}/{part.id}/{field_}"
-            spec = chk.spec(field_, where)
-            if spec.type not in _KIND_TYPES[question.kind]:
-                raise KnowledgeError(
-                    f"{where}: a {question.kind} question cannot answer {field_}, which takes "
-                    f"{spec.describe_allowed()}"
-                )
-            if question.kind == "scale" and (spec.minimum, spec.maximum) != (0, 10):
-                raise KnowledgeError(
-                    f"{where}: a scale question needs a field from 0 to 10, {field_} takes "
-                    f"{spec.describe_allowed()}"
-                )
-            for option in question.options:
-                if not _value_ok(spec, option.value):
-                    raise KnowledgeError(
-                        f"{where}: option {option.value!r} is not a possible value of {field_} "
-                        f"({spec.describe_allowed()})"
-                    )
-            if question.ces:
-                if not field_.startswith("red_flags.") or field_ not in ces_reads:
-                    raise KnowledgeError(
-                        f"{where}: marked ces, but {field_} is not a red_flags question that a "
-                        f"cauda equina rule reads ({', '.join(r.id for r in ces_rules)})"
-                    )
-                if not any(rule({field_: True}) is True for rule in emergency):
-                    raise KnowledgeError(
-                        f"{where}: marked ces, but a yes to {field_} alone makes no cauda "
-                        "equina rule fire at the emergency level"
-                    )
-            cited(question.citations, where)
-    cited(q.emergency_banner.citations, f"{QUESTIONNAIRE_FILE}/emergency_banner")
-
-    asked = {question.field for question in q.questions() if question.ces}
-    missing = [
-        e.field
-        for e in kb.screening.essential
-        if e.group == "cauda_equina" and e.field not in asked
-    ]
-    if missing:
-        raise KnowledgeError(
-            f"{QUESTIONNAIRE_FILE}: every cauda equina screening question must be asked as a "
-            f"ces question; missing: {', '.join(missing)}"
-        )
-    return q
-
-
-@cache
-def load_questionnaire() -> Questionnaire:
-    """The bundled pre-visit questionnaire, loaded and checked once per process."""
-    return load_questionnaire_from(data_root(), load_knowledge())

@@ -11,15 +11,14 @@ from __future__ import annotations
 from collections import defaultdict
 from importlib.resources.abc import Traversable
 
-import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from backstory.knowledge.conditions import Condition
+from backstory.knowledge.files import read_yaml, validate
 from backstory.knowledge.loader import KnowledgeBase, KnowledgeError, data_root
 from backstory.knowledge.schema import Model
 
 UNREAD_FILE = "unread_answers.yaml"
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class UnreadAnswer(Model):
@@ -79,11 +78,7 @@ def load_unread_answers(root: Traversable | None = None) -> dict[str, str]:
         KnowledgeError: when the file is malformed or lists a field twice.
     """
     base = root or data_root()
-    try:
-        raw = yaml.load(base.joinpath(UNREAD_FILE).read_text("utf-8"), Loader=_LOADER)
-        data = UnreadAnswers.model_validate(raw)
-    except (yaml.YAMLError, ValidationError) as exc:
-        raise KnowledgeError(f"{UNREAD_FILE}: {exc}") from None
+    data = validate(UnreadAnswers, read_yaml(base, UNREAD_FILE), UNREAD_FILE)
     out: dict[str, str] = {}
     for entry in data.unread:
         if entry.field in out:

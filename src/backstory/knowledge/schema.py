@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from string import Formatter
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -20,6 +19,7 @@ from pydantic import (
 )
 
 from backstory.knowledge.conditions import Condition, parse_condition
+from backstory.knowledge.files import Source as Source  # the one bibliography entry model
 
 Level = Literal["emergency", "urgent", "soon", "routine"]
 Fit = Literal["strong", "possible", "unlikely", "unknown"]
@@ -44,70 +44,6 @@ Citations = Annotated[list[str], Field(min_length=1)]
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
-
-
-# Sites that copy documents they did not publish (document-sharing sites, article mirrors,
-# aggregators). A clinician checking a claim must reach the publisher, NICE, the DOI or
-# PubMed, so a source never links to one of these.
-MIRROR_HOSTS = frozenset(
-    {
-        "scribd.com",
-        "fdocuments.us",
-        "fdocuments.in",
-        "doczz.net",
-        "studylib.net",
-        "studylib.es",
-        "docslides.com",
-        "coek.info",
-        "readkong.com",
-        "5dok.org",
-        "abcdocz.com",
-        "chiro.org",
-        "metajournal.com",
-        "integrative-archives.com",
-        "paperexplained.cn",
-        "core.ac.uk",
-    }
-)
-
-
-def _host(url: str) -> str:
-    host = urlsplit(url.strip()).hostname or ""
-    return host.rstrip(".").lower()
-
-
-def is_mirror(url: str) -> bool:
-    """Whether ``url`` points at a copy on a document-sharing or mirror site."""
-    host = _host(url)
-    return any(host == m or host.endswith("." + m) for m in MIRROR_HOSTS)
-
-
-class Source(Model):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    short: str
-    title: str
-    authors: str
-    year: int
-    url: str | None = None
-    doi: str | None = None
-    verified: Literal["primary", "secondary"]
-    note: str = ""
-
-    @model_validator(mode="after")
-    def _links_lead_to_the_source(self) -> Source:
-        if self.url is not None and is_mirror(self.url):
-            raise ValueError(
-                f"url {self.url} is a copy on a document-sharing or mirror site; link the"
-                " publisher, NICE, the DOI or PubMed instead (or no link, saying why in note)"
-            )
-        if self.url is not None and not self.url.startswith("https://"):
-            raise ValueError(f"url {self.url} must start with https://")
-        return self
-
-    @property
-    def link(self) -> str | None:
-        """The primary link first: the DOI when there is one, else the page given."""
-        return f"https://doi.org/{self.doi}" if self.doi else self.url
 
 
 class Manifest(Model):

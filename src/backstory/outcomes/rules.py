@@ -10,20 +10,23 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import cache
 from importlib.resources.abc import Traversable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from backstory.knowledge.loader import KnowledgeError, data_root, load_sources
+from backstory.knowledge.files import (
+    KnowledgeError,
+    data_root,
+    load_bibliography_from,
+    read_yaml,
+    validate,
+)
 
 DATA_FILE = "outcomes.yaml"
 
 Citations = Annotated[list[str], Field(min_length=1)]
 MeasureSource = Literal["pain.back", "pain.leg", "odi.percent", "rmdq.score"]
 """Where a measure's value is read from in a report (its JSON form)."""
-
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Model(BaseModel):
@@ -133,6 +136,16 @@ class OutcomeRules(_Model):
                 return m
         raise KeyError(measure_id)
 
+    def citations_by_place(self) -> list[tuple[str, list[str]]]:
+        """(place in the file, the ids cited there), for every place that cites."""
+        out = [
+            ("risk_group.citations", self.risk_group.citations),
+            ("recovery.citations", self.recovery.citations),
+            ("reassess.citations", self.reassess.citations),
+        ]
+        out += [(f"measures[{i}].citations", m.citations) for i, m in enumerate(self.measures)]
+        return out
+
     def citations(self) -> set[str]:
         """Every source id these rules cite."""
         out: set[str] = set(self.risk_group.citations)
@@ -148,21 +161,12 @@ def load_outcome_rules_from(root: Traversable) -> OutcomeRules:
     Raises:
         KnowledgeError: naming the file and the place of the first problem.
     """
-    try:
-        raw = yaml.load(root.joinpath(DATA_FILE).read_text("utf-8"), Loader=_LOADER)
-    except yaml.YAMLError as exc:
-        raise KnowledgeError(f"{DATA_FILE}: not valid YAML: {exc}") from None
-    try:
-        rules = OutcomeRules.model_validate(raw)
-    except ValidationError as exc:
-        lines = [f"{DATA_FILE}: {len(exc.errors())} problem(s)"]
-        for err in exc.errors()[:20]:
-            loc = ".".join(str(p) for p in err["loc"])
-            lines.append(f"  {loc}: {err['msg']}")
-        raise KnowledgeError("\n".join(lines)) from None
-    unknown = sorted(rules.citations() - set(load_sources(root)))
-    if unknown:
-        raise KnowledgeError(f"{DATA_FILE}: cites unknown source(s) {', '.join(unknown)}")
+    rules = validate(OutcomeRules, read_yaml(root, DATA_FILE), DATA_FILE)
+    sources = load_bibliography_from(root).sources
+    for path, cited in rules.citations_by_place():
+        for cid in cited:
+            if cid not in sources:
+                raise KnowledgeError(f"cites unknown source {cid!r}", file=DATA_FILE, path=path)
     return rules
 
 

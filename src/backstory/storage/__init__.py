@@ -12,7 +12,15 @@ Storage depends on the core (it stores the core's reports); the core never impor
         saved = store.save_assessment(p.id, '{"age": 42, "pain": {"back": 6}}')
 """
 
-from backstory.storage.database import ENV_URL, Database, default_url, resolve_url
+from sqlalchemy.engine import Connection
+
+from backstory.storage.database import (
+    DATABASE_ERRORS,
+    ENV_URL,
+    Database,
+    default_url,
+    resolve_url,
+)
 from backstory.storage.errors import (
     Conflict,
     DatabaseUnavailable,
@@ -25,8 +33,10 @@ from backstory.storage.errors import (
 from backstory.storage.repository import PatientSummary, Saved, Store
 
 __all__ = [
+    "DATABASE_ERRORS",
     "ENV_URL",
     "Conflict",
+    "Connection",
     "Database",
     "DatabaseUnavailable",
     "InvalidRequest",

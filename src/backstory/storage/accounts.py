@@ -25,7 +25,15 @@ from backstory.storage import audit, throttle, users
 from backstory.storage.database import as_utc
 from backstory.storage.errors import Conflict, InvalidRequest, NotAllowed, NotFound
 from backstory.storage.ids import new_id, normalise_id
-from backstory.storage.tables import account, account_link, api_token, app_user, clinic, web_session
+from backstory.storage.tables import (
+    account,
+    account_link,
+    api_token,
+    app_user,
+    clinic,
+    patient,
+    web_session,
+)
 from backstory.storage.users import Role, User, find_users
 
 LinkPurpose = Literal["setup", "invite", "reset"]
@@ -738,6 +746,12 @@ def clinic_by_name(conn: Connection, name: str) -> str | None:
 
 def clinic_name(conn: Connection, clinic_id: str) -> str:
     return str(conn.execute(select(clinic.c.name).where(clinic.c.id == clinic_id)).scalar_one())
+
+
+def clinic_patient_count(conn: Connection, clinic_id: str) -> int:
+    """How many patients the clinic has."""
+    query = select(func.count()).select_from(patient).where(patient.c.clinic_id == clinic_id)
+    return int(conn.execute(query).scalar_one())
 
 
 def first_operator_clinic(conn: Connection) -> str | None:

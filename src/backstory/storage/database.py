@@ -29,7 +29,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import platformdirs
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DataError,
+    DBAPIError,
+    OperationalError,
+    SQLAlchemyError,
+)
 
 from backstory.storage.errors import (
     DatabaseUnavailable,
@@ -38,6 +44,10 @@ from backstory.storage.errors import (
     StorageError,
 )
 from backstory.storage.migrations import HEAD
+
+#: What the database driver raises for a failure storage has no plain name for: callers
+#: outside storage catch these (they never import SQLAlchemy themselves).
+DATABASE_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError,)
 
 if TYPE_CHECKING:
     from alembic.config import Config

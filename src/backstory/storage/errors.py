@@ -6,8 +6,10 @@ database driver messages (which can quote values) are never passed through.
 
 from __future__ import annotations
 
+from backstory.errors import BackstoryError
 
-class StorageError(Exception):
+
+class StorageError(BackstoryError):
     """Base class: a stored-records operation that could not be done."""
 
     exit_code = 1

@@ -21,6 +21,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
 from backstory.contract import Issue, safejson
+from backstory.errors import BackstoryError
 from backstory.storage import Store, sharing
 from backstory.storage import accounts as acc
 from backstory.storage.records import EpisodeRecord
@@ -39,7 +40,7 @@ MAX_BODY = limits.API_BODY
 """The largest request body (enforced while it streams in, by :class:`limits.BodyLimit`)."""
 
 
-class ApiError(Exception):
+class ApiError(BackstoryError):
     """An error answered as a problem document."""
 
     def __init__(

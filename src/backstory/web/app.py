@@ -31,7 +31,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from backstory import __version__
 from backstory.cds.trust import TrustConfigError, load_trusted_clients
 from backstory.contract import AssessmentError, Issue
+from backstory.errors import BackstoryError
 from backstory.knowledge.loader import KnowledgeBase, load_knowledge
+from backstory.preflight import preflight
 from backstory.storage import Database
 from backstory.storage.database import utcnow
 from backstory.storage.errors import (
@@ -47,7 +49,7 @@ from backstory.web.cds_replay import DatabaseReplay
 from backstory.web.pages import admin, assessments, auth, patient_link, patients
 from backstory.web.pages import knowledge as knowledge_pages
 from backstory.web.pages import operator as operator_pages
-from backstory.web.problems import problem
+from backstory.web.problems import error_status, problem
 from backstory.web.security import SECURITY_HEADERS, Signer
 from backstory.web.settings import Settings, SettingsError
 from backstory.web.throttle import SigninThrottle
@@ -240,6 +242,17 @@ def _install_handlers(app: FastAPI) -> None:
             return problem(422, "The assessment breaks the contract.", exc.issues)
         return _error_page(request, 422, "Invalid assessment", str(exc))
 
+    @app.exception_handler(BackstoryError)
+    async def backstory_error(request: Request, exc: BackstoryError) -> Response:
+        """Every error of the family without a handler of its own (``problems.error_status``)."""
+        status, message = error_status(exc)
+        if status >= 500:
+            route = getattr(request.scope.get("route"), "path", None) or "(no route)"
+            log.error("%s on %s: %s", type(exc).__name__, route, exc.one_line())
+        if _is_api(request):
+            return problem(status, message)
+        return _error_page(request, status, "That did not work", message)
+
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
         issues = []
@@ -282,7 +295,9 @@ def create_app(
 
     Raises:
         SettingsError: the trusted CDS clients file cannot be used.
+        KnowledgeError: a knowledge file is broken (``backstory.preflight``): no app is built.
     """
+    preflight()
     cds_clients = None
     if settings.cds_clients_file:
         try:

@@ -36,6 +36,7 @@ import httpx
 
 from backstory.cds import FhirSearch
 from backstory.cds.servers import allowed_base
+from backstory.errors import BackstoryError
 
 CONNECT_SECONDS = 3.0
 READ_SECONDS = 5.0
@@ -52,7 +53,7 @@ def _tls() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-class FetchFailed(Exception):
+class FetchFailed(BackstoryError):
     """The search was not made, or gave nothing usable; ``reason`` is for the audit log only."""
 
     def __init__(self, reason: str) -> None:

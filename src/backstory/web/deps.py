@@ -18,6 +18,7 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from backstory.cds.trust import ReplayStore, TrustedClients
+from backstory.errors import AccessError, BackstoryError
 from backstory.knowledge.loader import KnowledgeBase
 from backstory.storage import Database, Store
 from backstory.storage import accounts as acc
@@ -29,11 +30,11 @@ from backstory.web.settings import Settings
 from backstory.web.throttle import SigninThrottle
 
 
-class SignInRequired(Exception):
+class SignInRequired(AccessError):
     """No live session: pages send the person to sign in, the API answers 401."""
 
 
-class Forbidden(Exception):
+class Forbidden(AccessError):
     """Signed in, but the role does not allow this."""
 
     def __init__(self, message: str = "Your role does not allow this.") -> None:
@@ -41,7 +42,7 @@ class Forbidden(Exception):
         self.message = message
 
 
-class Gone(Exception):
+class Gone(BackstoryError):
     """A link or page that does not exist (or no longer does): always a plain 404."""
 
     def __init__(self, message: str = "This page does not exist.") -> None:

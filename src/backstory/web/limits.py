@@ -15,6 +15,7 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backstory.contract.safejson import size_text
+from backstory.errors import InputError
 from backstory.web.problems import problem
 
 API_BODY = 256 * 1024
@@ -31,7 +32,7 @@ def limit_for(path: str) -> int:
     return PAGE_BODY
 
 
-class TooLarge(Exception):
+class TooLarge(InputError):
     """The body passed its limit while it was being read."""
 
 

@@ -14,6 +14,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from backstory.contract import Issue
+from backstory.errors import (
+    AccessError,
+    BackstoryError,
+    ConfigError,
+    InputError,
+    IntegrityError,
+    KnowledgeError,
+)
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://backstory.example/problems/"
@@ -26,6 +34,7 @@ TITLES = {
     409: "Conflict",
     413: "Request too large",
     422: "Invalid input",
+    500: "Internal error",
     429: "Too many requests",
     503: "Service unavailable",
 }
@@ -38,6 +47,7 @@ SLUGS = {
     409: "conflict",
     413: "too-large",
     422: "invalid-input",
+    500: "internal-error",
     429: "too-many-requests",
     503: "unavailable",
 }
@@ -92,3 +102,29 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         for s in statuses
     }
+
+
+#: What a person is told for an error whose own message is not for them (it names files or
+#: Backstory's internals): the detail goes to the log, never to the page.
+HIDDEN = {
+    KnowledgeError: "The clinical knowledge could not be loaded, so nothing was done.",
+    ConfigError: "The service is not configured correctly, so nothing was done.",
+    IntegrityError: "Backstory stopped because a check failed, so nothing was kept.",
+}
+
+
+def error_status(exc: BackstoryError) -> tuple[int, str]:
+    """The web layer's one mapping of the error family: (HTTP status, message to show).
+
+    Input errors are the person's to fix (422, their own words); access errors are 403;
+    broken knowledge is 503 (nothing can be assessed until it is fixed); configuration and
+    integrity errors are 500. Anything else in the family is a 400 with its message.
+    """
+    for kind, message in HIDDEN.items():
+        if isinstance(exc, kind):
+            return (503 if kind is KnowledgeError else 500), message
+    if isinstance(exc, InputError):
+        return 422, exc.one_line()
+    if isinstance(exc, AccessError):
+        return 403, exc.one_line()
+    return 400, exc.one_line()

@@ -2,7 +2,7 @@
 
 The wording is knowledge, not code: the parts, questions and the emergency banner live in
 ``knowledge/data/questionnaire.yaml`` with their sources, where a clinician can review them,
-and are validated at load (``backstory.knowledge.loader.load_questionnaire``). This module
+and are validated at load (``backstory.knowledge.questionnaire.load_questionnaire``). This module
 turns them into the objects the pages use.
 
 Each question maps to one contract answer, so what the patient gives is stored as an ordinary
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backstory.contract import Issue, load_contract
-from backstory.knowledge.loader import load_questionnaire
+from backstory.knowledge.questionnaire import load_questionnaire
 from backstory.knowledge.schema import NOT_SURE, QuestionKind, Questionnaire
 
 Kind = QuestionKind

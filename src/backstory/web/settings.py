@@ -11,10 +11,12 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from backstory.errors import ConfigError
+
 DEFAULT_SECRET = "development-only-secret-change-me"
 
 
-class SettingsError(ValueError):
+class SettingsError(ConfigError):
     """Settings that would make the service unsafe to run."""
 
 

@@ -14,12 +14,8 @@ from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.engine import Connection
-
-from backstory.storage import Database, Store
+from backstory.storage import Connection, Database, Store
 from backstory.storage import accounts as acc
-from backstory.storage.tables import patient
 from backstory.storage.users import User, clinic_id
 
 DEMO_CLINIC = "Demo clinic"
@@ -75,11 +71,7 @@ def _system_user(clinic_id: str) -> Callable[[Connection, str], User]:
 
 def load_demo(db: Database, clinic_id: str, today: dt.date | None = None) -> int:
     """Add the demo patients to a clinic that has none yet; returns how many were added."""
-    has = db.transaction(
-        lambda conn: conn.execute(
-            select(func.count()).select_from(patient).where(patient.c.clinic_id == clinic_id)
-        ).scalar_one()
-    )
+    has = db.transaction(lambda conn: acc.clinic_patient_count(conn, clinic_id))
     if has:
         return 0
     store = Store(db, ACTOR, resolve=_system_user(clinic_id))

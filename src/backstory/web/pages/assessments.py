@@ -12,11 +12,10 @@ import json
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy.engine import Connection
 
 from backstory.contract import AssessmentError, Issue
 from backstory.explain import render_pdf
-from backstory.storage import sharing
+from backstory.storage import Connection, sharing
 from backstory.storage.users import User
 from backstory.web import deps
 from backstory.web.forms import (

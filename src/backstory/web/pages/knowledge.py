@@ -16,7 +16,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from backstory.knowledge.catalogue import render_catalogue
-from backstory.knowledge.loader import load_questionnaire
+from backstory.knowledge.questionnaire import load_questionnaire
 from backstory.web import deps
 
 router = APIRouter(include_in_schema=False)

@@ -12,9 +12,8 @@ import unicodedata
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy.engine import Connection
 
-from backstory.storage import audit, sharing
+from backstory.storage import Connection, audit, sharing
 from backstory.storage.errors import Conflict, InvalidRequest, NotFound
 from backstory.storage.records import load_patient
 from backstory.storage.users import User
