@@ -4,9 +4,10 @@ A patient is on the worklist while they have an assessment nobody has reviewed y
 pre-visit questionnaire is one) or an open episode. Each row shows the assessment that most
 needs attention: its triage level, whether essential warning-sign questions were left
 unanswered, whether the patient said "not sure" to any of them, its date and who reviewed it.
-Rows are sorted by attention (``attention``): emergency first, then an assessment whose cauda
-equina questions are unanswered or unsure (the patient was told to get advice today), then
-urgent, soon and routine.
+Rows waiting for review come first, then those reviewed (an open episode keeps a patient on
+the list); each group is sorted by attention (``attention``): emergency first, then an
+assessment whose cauda equina questions are unanswered or unsure (the patient was told to get
+advice today), then urgent, soon and routine.
 
 Reviewing is an explicit act (a button), stored with who and when, and audited. The same
 facts feed the API's patient and assessment lists (paged, searched in the database by
@@ -221,10 +222,10 @@ def _flags(
 
 
 def _order(f: Flags) -> tuple[int, int, int, float]:
-    """Most attention first; unreviewed before reviewed; then the newest first."""
+    """Unreviewed before reviewed; in each, most attention first; then the newest first."""
     return (
-        -f.attention,
         1 if f.reviewed else 0,
+        -f.attention,
         -f.assessed_on.toordinal(),
         -f.created_at.timestamp(),
     )

@@ -12,15 +12,17 @@ from typing import Any
 from backstory.storage import worklist
 from backstory.storage.records import AssessmentRecord
 from backstory.storage.repository import Store
+from backstory.web.labels import readable_document
+from backstory.web.views import ReportView
 
 
-def report_extras(store: Store, record: AssessmentRecord) -> dict[str, Any]:
+def report_extras(store: Store, record: AssessmentRecord, view: ReportView) -> dict[str, Any]:
     """The worklist's facts about the report's assessment (its view is audited by the page
-    as ``report.view``)."""
+    as ``report.view``) and the clinician summary in plain labels."""
     flags = store.run(
         lambda conn, user: worklist.assessment_flags(conn, user, record.assessment.id)
     )
-    return {"flags": flags}
+    return {"flags": flags, "clinician_doc": readable_document(view.clinician_doc)}
 
 
 def _text(value: Any) -> str | None:

@@ -127,7 +127,7 @@ def report_page(
             "record": record,
             "view": view,
             "released": released,
-            **report_extras(store, record),
+            **report_extras(store, record, view),
         },
     )
 

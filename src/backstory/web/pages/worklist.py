@@ -19,7 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from backstory.storage import worklist
 from backstory.storage.errors import StorageError
 from backstory.web import deps
-from backstory.web.labels import category_words, field_label, level_meaning, level_word
+from backstory.web.labels import category_words, field_label, level_word
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -40,7 +40,6 @@ def template_helpers() -> dict[str, object]:
     return {
         "field_label": field_label,
         "level_word": level_word,
-        "level_meaning": level_meaning,
         "category_words": category_words,
     }
 
