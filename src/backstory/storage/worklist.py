@@ -89,15 +89,17 @@ class Flags:
 
     @property
     def attention(self) -> int:
-        """Higher first: emergency 6; cauda equina questions open 5; urgent 4; soon 2;
-        routine 0; one more when other warning-sign questions are unanswered."""
+        """Higher first: emergency 10; cauda equina questions unanswered or answered "not
+        sure" 8 (below emergency only); urgent 4; soon 2; routine 0; one more when essential
+        warning-sign questions are unanswered (so an incomplete screen never sorts below a
+        complete one of the same level)."""
         rank = _ranks().get(self.level or "", 0)
-        score = rank * 2
-        if self.ces_open and score < 5:
-            score = 5
-        elif self.unanswered and score % 2 == 0 and score < 6:
-            score += 1
-        return score
+        extra = 1 if self.unanswered else 0
+        if rank >= _ranks()["emergency"]:
+            return 10 + extra
+        if self.ces_open:
+            return 8
+        return rank * 2 + extra
 
     @property
     def alert(self) -> bool:

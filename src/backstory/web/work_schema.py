@@ -25,8 +25,9 @@ class WorkFacts(BaseModel):
     cauda_equina_open: list[str]
     """Cauda equina questions unanswered or answered "not sure"."""
     attention: int
-    """The worklist's order, higher first: emergency 6, cauda equina questions open 5,
-    urgent 4, soon 2, routine 0, plus 1 when other warning-sign questions are unanswered."""
+    """The worklist's order, higher first: emergency 10, cauda equina questions unanswered
+    or "not sure" 8, urgent 4, soon 2, routine 0, plus 1 when essential warning-sign
+    questions are unanswered (unreviewed assessments come before reviewed ones)."""
     reviewed_by: str | None
     reviewed_at: str | None
 
