@@ -378,3 +378,20 @@ def test_erasing_a_patient_erases_reviews_and_uncertainty(world: World) -> None:
     Store(world.db, "admin-a").erase_patient(world.patient_a)
     for table in (assessment_review, assessment_unsure):
         assert world.db.transaction(lambda conn, t=table: conn.execute(select(t)).all()) == []
+
+
+def test_the_patient_list_shows_triage_and_review_searched_in_the_database(
+    world: World,
+) -> None:
+    store = _store(world, "clin-a")
+    _save(world, store, "list-emergency", "p01-cauda-equina.json")
+    c = sign_in(world.app, "clin-a")
+    page = c.get("/patients", params={"q": "LIST-EM"}).text
+    row = page.split('id="patient-table"')[1]
+    assert "list-emergency" in row and "ref-a-1" not in row
+    assert '<span class="badge emergency">Emergency</span>' in row and "1 waiting" in row
+    assert "1 patient matching" in page
+    everyone = c.get("/patients").text
+    assert '<span class="badge routine">Routine</span>' in everyone  # ref-a-1's report
+    # a wildcard is a character like any other: no reference contains "%"
+    assert 'id="no-patients"' in c.get("/patients", params={"q": "%"}).text

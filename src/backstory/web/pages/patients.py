@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.engine import Connection
 
-from backstory.storage import audit, sharing
+from backstory.storage import audit, sharing, worklist
 from backstory.storage.errors import Conflict, InvalidRequest, NotFound
 from backstory.storage.records import load_patient
 from backstory.storage.users import User
@@ -30,13 +30,14 @@ CHART_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'non
 def patient_list(
     request: Request, principal: deps.SignedIn, state: deps.WebDep, q: str = ""
 ) -> Response:
-    found = state.store(principal.user.username).list_patients()
-    needle = q.strip().lower()[:100]
-    shown = [s for s in found if needle in s.patient.reference.lower()]
+    # searched and counted in the database, with each patient's triage (storage.worklist)
+    found = state.store(principal.user.username).run(
+        lambda conn, user: worklist.patient_page(conn, user, q=q, limit=worklist.MAX_LIMIT)
+    )
     return deps.page(
         request,
         "patients.html",
-        {"title": "Patients", "patients": shown, "q": q[:100], "total": len(found)},
+        {"title": "Patients", "patients": found.items, "q": q[:100], "total": found.total},
     )
 
 
