@@ -21,6 +21,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import func, insert, select
@@ -139,10 +140,12 @@ class WorkItem:
     others: tuple[Flags, ...] = field(default=())
 
 
+@cache
 def _ranks() -> dict[str, int]:
     return {lv.id: lv.rank for lv in load_knowledge().red_flags.levels}
 
 
+@cache
 def _ces_fields() -> tuple[str, ...]:
     return tuple(q.field for q in load_knowledge().screening.essential if q.group == "cauda_equina")
 
@@ -152,6 +155,30 @@ def _like(text: str) -> str:
     PostgreSQL) and no lone surrogates, at most 100 characters."""
     kept = "".join(ch for ch in text if ch >= " " and not 0xD800 <= ord(ch) <= 0xDFFF)
     return kept.strip().lower()[:100]
+
+
+Summary = tuple[str | None, str | None, tuple[str, ...]]
+_SUMMARIES: dict[str, Summary] = {}
+"""Triage level, category and unanswered essential questions by report id. A stored report
+never changes (a new knowledge version writes a new report), so what one process read once
+stays true; bounded, so a long-running process cannot grow without limit."""
+_SUMMARIES_MAX = 50_000
+
+
+def _summary(report_id: str, text: str | None) -> Summary:
+    found = _SUMMARIES.get(report_id)
+    if found is not None:
+        return found
+    data: dict[str, Any] = json.loads(text) if text else {}
+    summary: Summary = (
+        data.get("triage", {}).get("level"),
+        data.get("category"),
+        tuple(data.get("screening", {}).get("unanswered", ())),
+    )
+    if len(_SUMMARIES) >= _SUMMARIES_MAX:
+        _SUMMARIES.clear()
+    _SUMMARIES[report_id] = summary
+    return summary
 
 
 def _flags(
@@ -182,24 +209,31 @@ def _flags(
         .where(patient.c.clinic_id == clinic_id, assessment.c.id.not_in(corrected), *where)
     )
     rows = conn.execute(query).all()
-    reports: dict[str, tuple[dt.datetime, str, str]] = {}
+    latest: dict[str, tuple[dt.datetime, str]] = {}
+    texts: dict[str, str] = {}
     ids = [r.id for r in rows]
     for start in range(0, len(ids), 500):
         for rep in conn.execute(
-            select(
-                report.c.assessment_id, report.c.created_at, report.c.id, report.c.report_json
-            ).where(report.c.assessment_id.in_(ids[start : start + 500]))
+            select(report.c.assessment_id, report.c.created_at, report.c.id).where(
+                report.c.assessment_id.in_(ids[start : start + 500])
+            )
         ):
-            key = (as_utc(rep.created_at), rep.id, rep.report_json)
-            if rep.assessment_id not in reports or key[:2] > reports[rep.assessment_id][:2]:
-                reports[rep.assessment_id] = key
+            key = (as_utc(rep.created_at), rep.id)
+            if rep.assessment_id not in latest or key > latest[rep.assessment_id]:
+                latest[rep.assessment_id] = key
+    wanted = [rid for _at, rid in latest.values() if rid not in _SUMMARIES]
+    for start in range(0, len(wanted), 500):
+        for rep in conn.execute(
+            select(report.c.id, report.c.report_json).where(
+                report.c.id.in_(wanted[start : start + 500])
+            )
+        ):
+            texts[rep.id] = rep.report_json
+    summaries = {aid: _summary(rid, texts.get(rid)) for aid, (_at, rid) in latest.items()}
     ces = _ces_fields()
     out = []
     for r in rows:
-        data: dict[str, Any] = {}
-        if r.id in reports:
-            data = json.loads(reports[r.id][2])
-        unanswered = tuple(data.get("screening", {}).get("unanswered", ()))
+        level, category, unanswered = summaries.get(r.id, (None, None, ()))
         unsure = tuple(json.loads(r.unsure)) if r.unsure else ()
         out.append(
             Flags(
@@ -211,8 +245,8 @@ def _flags(
                 assessed_on=r.assessed_on,
                 created_at=as_utc(r.created_at),
                 from_questionnaire=str(r.created_by).startswith(QUESTIONNAIRE_ACTOR),
-                level=data.get("triage", {}).get("level"),
-                category=data.get("category"),
+                level=level,
+                category=category,
                 unanswered=unanswered,
                 unsure=unsure,
                 ces_open=tuple(f for f in ces if f in unanswered or f in unsure),
