@@ -223,12 +223,12 @@ def _flags(
                 latest[rep.assessment_id] = key
     wanted = [rid for _at, rid in latest.values() if rid not in _SUMMARIES]
     for start in range(0, len(wanted), 500):
-        for rep in conn.execute(
+        for text_row in conn.execute(
             select(report.c.id, report.c.report_json).where(
                 report.c.id.in_(wanted[start : start + 500])
             )
         ):
-            texts[rep.id] = rep.report_json
+            texts[text_row.id] = text_row.report_json
     summaries = {aid: _summary(rid, texts.get(rid)) for aid, (_at, rid) in latest.items()}
     ces = _ces_fields()
     out = []
