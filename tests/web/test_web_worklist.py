@@ -395,3 +395,33 @@ def test_the_patient_list_shows_triage_and_review_searched_in_the_database(
     assert '<span class="badge routine">Routine</span>' in everyone  # ref-a-1's report
     # a wildcard is a character like any other: no reference contains "%"
     assert 'id="no-patients"' in c.get("/patients", params={"q": "%"}).text
+
+
+def test_when_the_banner_cannot_be_checked_the_page_says_so(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HZ-87: a failed look-up never looks like "nothing waiting"."""
+    from backstory.storage.errors import DatabaseUnavailable
+
+    def fail(conn: Any, user: Any) -> list[work.Flags]:
+        raise DatabaseUnavailable("the database is not available")
+
+    monkeypatch.setattr(work, "alerts", fail)
+    page = sign_in(world.app, "clin-a").get("/knowledge").text
+    assert "could not be checked just now" in page
+
+
+def test_the_worklist_page_pages_and_searches(world: World) -> None:
+    store = _store(world, "clin-a")
+    text = json.dumps(example("p02-facet-pattern.json"))
+    for n in range(51):  # with ref-a-1, one more than a page of 50
+        store.save_assessment(store.add_patient(f"open-{n:02d}").id, text)
+    c = sign_in(world.app, "clin-a")
+    first = c.get("/worklist").text
+    assert "52 patients on the worklist" in first and "(page 1 of 2)" in first
+    assert 'id="next-page"' in first and 'id="previous-page"' not in first
+    second = c.get("/worklist", params={"page": 2}).text
+    assert second.count('class="level-') == 2 and 'id="previous-page"' in second
+    found = c.get("/worklist", params={"q": "OPEN-07"}).text
+    assert "1 patient on the worklist" in found and "open-07" in found
+    assert c.get("/worklist", params={"page": 0}).status_code == 400
