@@ -74,7 +74,14 @@ def _visible(html: str, banner: str) -> bool:
 
 def test_not_sure_stays_unknown_and_is_kept_beside_the_assessment(world: World) -> None:
     """HZ-85: never stored as "no"; the uncertainty is kept, in the same transaction."""
-    html, aid = _send(world, **{"red_flags.bladder_dysfunction": "not_sure", "pain.leg": ""})
+    html, aid = _send(
+        world,
+        **{
+            "red_flags.bladder_dysfunction": "not_sure",
+            "pain.leg": "",
+            "history.onset": "not_sure",  # "I would rather not say": not uncertainty
+        },
+    )
     assert _visible(html, "unsure-banner") and not _visible(html, "ces-banner")
     stored = Store(world.db, "clin-a").run(
         lambda conn, user: work.assessment_flags(conn, user, aid)

@@ -178,9 +178,14 @@ def unsure_ces(form: Mapping[str, str]) -> bool:
 
 
 def unsure_fields(form: Mapping[str, str]) -> list[str]:
-    """The questions answered "not sure", in page order: kept beside the assessment, where
-    those fields stay unanswered."""
-    return [q.field for q in questions() if (form.get(q.field) or "").strip() == NOT_SURE]
+    """The yes/no questions answered "Not sure", in page order: kept beside the assessment,
+    where those fields stay unanswered. A choice question's "I would rather not say" is not
+    uncertainty and is left out (it stays unanswered like a blank)."""
+    return [
+        q.field
+        for q in questions()
+        if q.kind == "yesno" and (form.get(q.field) or "").strip() == NOT_SURE
+    ]
 
 
 def answers_to_assessment(
