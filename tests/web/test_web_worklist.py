@@ -432,3 +432,15 @@ def test_the_worklist_page_pages_and_searches(world: World) -> None:
     found = c.get("/worklist", params={"q": "OPEN-07"}).text
     assert "1 patient on the worklist" in found and "open-07" in found
     assert c.get("/worklist", params={"page": 0}).status_code == 400
+
+
+def test_an_unreadable_database_is_reported_not_taken_for_no_alerts(tmp_path: Any) -> None:
+    from backstory.storage import Database
+    from backstory.storage.errors import DatabaseUnavailable
+    from backstory.storage.users import User
+
+    empty = Database(f"sqlite:///{tmp_path / 'no-schema.db'}")  # no tables at all
+    user = User("U1", "C1", "Clinic", "someone", "clinician", True)
+    with pytest.raises(DatabaseUnavailable):
+        work.unreviewed_alerts(empty, user)
+    empty.close()

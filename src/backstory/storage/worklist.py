@@ -26,11 +26,12 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from backstory.knowledge.loader import load_knowledge
 from backstory.storage import audit
-from backstory.storage.database import as_utc
-from backstory.storage.errors import InvalidRequest
+from backstory.storage.database import Database, as_utc
+from backstory.storage.errors import DatabaseUnavailable, InvalidRequest
 from backstory.storage.records import Patient, load_assessment, patient_of_episode
 from backstory.storage.tables import (
     assessment,
@@ -419,6 +420,20 @@ def alerts(conn: Connection, user: User) -> list[Flags]:
     return sorted((f for f in _flags(conn, user.clinic_id, where) if f.alert), key=_order)
 
 
+def unreviewed_alerts(db: Database, user: User) -> list[Flags]:
+    """``alerts`` read without the write lock, for the banner on every page (``user`` is
+    the signed-in session's, already checked).
+
+    Raises:
+        DatabaseUnavailable: when the database cannot be read, so the page can say that it
+            could not check rather than show nothing.
+    """
+    try:
+        return db.read(lambda conn: alerts(conn, user))
+    except SQLAlchemyError:
+        raise DatabaseUnavailable("the database could not be read") from None
+
+
 def review(conn: Connection, user: User, assessment_id: str, now: dt.datetime) -> Flags:
     """Record that the actor reviewed an assessment (audited as ``assessment.review``).
 
@@ -480,5 +495,6 @@ __all__ = [
     "record_unsure",
     "recorder",
     "review",
+    "unreviewed_alerts",
     "worklist",
 ]

@@ -28,9 +28,7 @@ PAGE_SIZE = 50
 def alerts_for(state: deps.WebState, principal: deps.Principal) -> dict[str, object]:
     """What the banner on every clinician page shows (no patient reference: not audited)."""
     try:
-        found = state.store(principal.user.username).run(
-            lambda conn, user: worklist.alerts(conn, user)
-        )
+        found = worklist.unreviewed_alerts(state.db, principal.user)
     except StorageError:
         return {"alerts": [], "alerts_failed": True}
     return {"alerts": found, "alerts_failed": False}
