@@ -109,10 +109,64 @@ CES_QUESTION = "      - field: red_flags.sexual_dysfunction\n"
             id="unresolved-citation",
         ),
         pytest.param(
-            "call 999.\n  citations: [girft-ces-2023, hssib-ces]\n",
-            "call 999.\n  citations: [girft-ces-2023, hssib-cess]\n",
+            "call {emergency_number}.\n  citations: [girft-ces-2023, hssib-ces]\n",
+            "call {emergency_number}.\n  citations: [girft-ces-2023, hssib-cess]\n",
             "questionnaire.yaml/emergency_banner: cites unknown source 'hssib-cess'",
             id="unresolved-banner-citation",
+        ),
+        pytest.param(
+            "{emergency_number}.\n  citations: [girft-ces-2023, hssib-ces]\n\n# Where",
+            "{emergency_number}.\n  citations: [girft-ces-2023, hssib]\n\n# Where",
+            "questionnaire.yaml/unsure_banner: cites unknown source 'hssib'",
+            id="unresolved-unsure-citation",
+        ),
+        pytest.param(
+            "call {emergency_number}.\n  citations",
+            "call {ambulance}.\n  citations",
+            "unknown placeholder {ambulance}",
+            id="unknown-placeholder",
+        ),
+        pytest.param(
+            "If you cannot reach them today, contact\n    {urgent_advice}.",
+            "If you cannot reach them today, contact\n    {urgent_advice} or {clinic_contact.",
+            "stray brace",
+            id="stray-brace",
+        ),
+        pytest.param(
+            "**Contact your clinic today: {clinic_contact}.**",
+            "**Contact your clinic today.**",
+            "with_contact must name {clinic_contact}",
+            id="contact-not-named",
+        ),
+        pytest.param(
+            "Tell them about your back pain and these questions.",
+            "Tell {clinic_contact} about your back pain.",
+            "only with_contact may name {clinic_contact}",
+            id="contact-in-the-wrong-text",
+        ),
+        pytest.param(
+            '    emergency_number: "112"',
+            '    emergency_number: "call 112"',
+            "emergency_number",
+            id="emergency-number-not-a-number",
+        ),
+        pytest.param(
+            "  - code: IE\n",
+            "  - code: GB\n",
+            "country codes must be unique",
+            id="country-twice",
+        ),
+        pytest.param(
+            "    citations: [eu-112]",
+            "    citations: [eu-999]",
+            "questionnaire.yaml/countries/IE: cites unknown source 'eu-999'",
+            id="unresolved-country-citation",
+        ),
+        pytest.param(
+            "  evidence: expert_opinion",
+            "  evidence: common_sense",
+            "evidence",
+            id="unsure-evidence-kind",
         ),
         pytest.param(
             "        kind: yesno\n        note: Diabetes",
@@ -168,3 +222,15 @@ def test_broken_questionnaire_is_refused(copy_root: Path, old: str, new: str, me
         load_questionnaire_from(copy_root)  # type: ignore[arg-type]
     assert message in str(exc.value)
     assert "questionnaire.yaml" in str(exc.value)
+
+
+def test_unsure_advice_says_it_is_expert_opinion_and_cites_the_ces_sources() -> None:
+    """HZ-85: the advice to a patient unsure about a cauda equina question is cited and says
+    what kind of evidence it rests on; every country gives an emergency number."""
+    form = load_questionnaire()
+    assert form.unsure_banner.evidence == "expert_opinion"
+    assert "expert opinion" in form.unsure_banner.note
+    assert {"girft-ces-2023", "hssib-ces"} <= set(form.unsure_banner.citations)
+    assert form.countries[0].code == "GB" and form.countries[0].emergency_number == "999"
+    assert form.country("IE").emergency_number == "112"
+    assert form.country("ZZ") == form.countries[0]  # unknown: the default

@@ -137,7 +137,7 @@ def _sign_in(page: Page, url: str, username: str = "root") -> None:
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.click("#signin")
-    page.wait_for_url(re.compile(r".*/patients$"))
+    page.wait_for_url(re.compile(r".*/worklist$"))
 
 
 def _submit_without_browser_checks(page: Page, form: str, button: str) -> None:
@@ -188,6 +188,11 @@ def test_clinician_pages(browser: Browser, axe: str, site: Site) -> None:
     expect(page.locator("#signin-message")).to_be_visible()
     audit.check(page, "sign-in refused")
     _sign_in(page, site.url)
+    audit.check(page, "worklist")
+    page.fill("#q", "nobody")
+    page.click("#search")
+    audit.check(page, "worklist, no match")
+    page.goto(site.url + "/patients")
     audit.check(page, "patient list")
     page.fill("#q", "nobody")
     page.click("#search")
@@ -241,6 +246,12 @@ def test_clinician_pages(browser: Browser, axe: str, site: Site) -> None:
     audit.check(page, "API token made")
     page.goto(site.url + "/operator/clinics")
     audit.check(page, "clinics")
+    page.goto(site.url + "/admin/clinic")
+    audit.check(page, "clinic settings")
+    page.fill("#contact", "phone 01632 960 000")
+    page.click("#save-settings")
+    expect(page.locator("#settings-saved")).to_be_visible()
+    audit.check(page, "clinic settings saved")
     page.goto(site.url + "/no/such/page")
     audit.check(page, "not found")
     context.close()
@@ -249,6 +260,8 @@ def test_clinician_pages(browser: Browser, axe: str, site: Site) -> None:
     narrow = browser.new_context(viewport=NARROW)
     page = narrow.new_page()
     _sign_in(page, site.url)
+    audit.check(page, "worklist (narrow)")
+    page.goto(site.url + "/patients")
     audit.check(page, "patient list (narrow)")
     page.goto(f"{site.url}/patients/{site.patient_progress}")
     audit.check(page, "patient with progress (narrow)")
@@ -262,6 +275,7 @@ def test_clinician_pages(browser: Browser, axe: str, site: Site) -> None:
         "/admin/users",
         "/admin/tokens",
         "/operator/clinics",
+        "/admin/clinic",
     ):
         page.goto(site.url + path)
         audit.reflow(page, path + " (narrow)")
@@ -318,8 +332,12 @@ def test_patient_pages(browser: Browser, axe: str, site: Site) -> None:
     page.check("#q-red-flags-bladder-dysfunction-yes")
     expect(page.locator("#ces-banner")).to_be_visible()
     audit.check(page, "questionnaire with the emergency banner")
+    page.check("#q-red-flags-bladder-dysfunction-not_sure")
+    expect(page.locator("#unsure-banner")).to_be_visible()
+    audit.check(page, "questionnaire with the not-sure advice")
     page.check("#q-red-flags-bladder-dysfunction-no")
     expect(page.locator("#ces-banner")).to_be_hidden()
+    expect(page.locator("#unsure-banner")).to_be_hidden()
     _submit_without_browser_checks(page, "#questionnaire-form", "#send-answers")
     expect(page.locator("#error-summary")).to_be_visible()
     audit.check(page, "questionnaire with errors")
@@ -392,6 +410,7 @@ def test_every_page_template_was_audited() -> None:
         "base_patient.html",
         "macros.html",
         "ces_banner.html",
+        "unsure_banner.html",  # test_web_worklist_browser.py shows it, audited there too
         "password_fields.html",
     }
     audited = {
@@ -418,5 +437,7 @@ def test_every_page_template_was_audited() -> None:
         "setup.html",
         "setup_needed.html",
         "signin.html",
+        "worklist.html",
+        "clinic_settings.html",
     }
     assert {p.name for p in templates.glob("*.html")} == parts | audited

@@ -42,10 +42,11 @@ def test_patients_assessments_reports_and_progress(world: World) -> None:
     assert made.status_code == 201
     pid = made.json()["id"]
     listed = c.get("/api/v1/patients").json()
-    assert {p["reference"] for p in listed} == {"ref-a-1", "api-1"}  # clinic A only
-    assert [
-        p["reference"] for p in c.get("/api/v1/patients", params={"reference": "API"}).json()
-    ] == ["api-1"]
+    assert {p["reference"] for p in listed["items"]} == {"ref-a-1", "api-1"}  # clinic A only
+    assert (listed["total"], listed["limit"], listed["offset"]) == (2, 50, 0)
+    for params in ({"reference": "API"}, {"q": "API"}):
+        found = c.get("/api/v1/patients", params=params).json()
+        assert [p["reference"] for p in found["items"]] == ["api-1"] and found["total"] == 1
     saved = c.post(
         f"/api/v1/patients/{pid}/assessments",
         content=json.dumps(example(assessed_on="2026-01-10")),
@@ -184,6 +185,7 @@ def test_ping_and_openapi(world: World) -> None:
         "/api/v1/patients/{patient_id}",
         "/api/v1/patients/{patient_id}/assessments",
         "/api/v1/patients/{patient_id}/progress",
+        "/api/v1/assessments",
         "/api/v1/assessments/{assessment_id}",
         "/api/v1/assessments/{assessment_id}/report",
         "/api/v1/assessments/{assessment_id}/fhir",

@@ -216,7 +216,9 @@ def test_clinician_and_patient_journeys(browser: Browser, server: Server) -> Non
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
-    page.wait_for_url(f"{server.url}/patients")
+    page.wait_for_url(f"{server.url}/worklist")  # the clinician's home page
+    expect(page.locator("#worklist-empty")).to_be_visible()
+    page.click("#nav-patients")
     expect(page.locator("#no-patients")).to_be_visible()
 
     # a new patient
@@ -241,10 +243,13 @@ def test_clinician_and_patient_journeys(browser: Browser, server: Server) -> Non
     page.wait_for_url(re.compile(r".*/assessments/[A-Z0-9]+$"))
 
     # the report: routine triage, the facet pattern described (never diagnosed)
-    expect(page.locator("#triage-level")).to_have_text("routine")
+    expect(page.locator("#triage-level")).to_have_text("Routine")
+    expect(page.locator("#working-classification")).to_contain_text("facet-joint pattern")
+    page.click("#full-summary > summary")  # the evidence is one click away
     clinician = page.locator("#clinician-summary")
     expect(clinician).to_contain_text("facet", ignore_case=True)
     expect(clinician).to_contain_text("Mechanical facet-joint pattern: strong")
+    page.click("#patient-explanation-details > summary")
     expect(page.locator("#patient-explanation")).to_be_visible()
     _both_widths(page, "04-report", shots, full_page=False)
     with page.expect_download() as download:
@@ -296,7 +301,8 @@ def test_clinician_and_patient_journeys(browser: Browser, server: Server) -> Non
     # the answers reach the clinician as an assessment entered through the link
     page.goto(patient_url)
     expect(page.locator("table.assessments tbody tr")).to_have_count(2)
-    expect(page.locator("table.assessments")).to_contain_text("link:")
+    expect(page.locator("table.assessments")).to_contain_text("the patient (questionnaire)")
+    expect(page.locator("table.assessments")).not_to_contain_text("link:")
     context.close()
 
     for shot in shots:

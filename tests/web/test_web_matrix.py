@@ -77,6 +77,10 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/assessments/{assessment_id}/release"): CLINIC,
     ("POST", "/assessments/{assessment_id}/links"): CLINIC,
     ("GET", "/knowledge"): CLINIC,
+    ("GET", "/worklist"): CLINIC,
+    ("POST", "/assessments/{assessment_id}/review"): CLINIC,
+    ("GET", "/admin/clinic"): ADMIN,
+    ("POST", "/admin/clinic"): ADMIN,
     ("GET", "/admin/users"): ADMIN,
     ("POST", "/admin/users"): ADMIN,
     ("POST", "/admin/users/{user_id}/deactivate"): ADMIN,
@@ -95,6 +99,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/patients/{patient_id}"): API_READ,
     ("GET", "/api/v1/patients/{patient_id}/progress"): API_READ,
     ("POST", "/api/v1/patients/{patient_id}/assessments"): API_WRITE,
+    ("GET", "/api/v1/assessments"): API_READ,
     ("GET", "/api/v1/assessments/{assessment_id}"): API_READ,
     ("GET", "/api/v1/assessments/{assessment_id}/report"): API_READ,
     ("GET", "/api/v1/assessments/{assessment_id}/fhir"): API_READ,
@@ -293,6 +298,8 @@ class Requests:
             form["operator"] = "yes"
         elif path == "/admin/tokens":
             form.update(name=f"matrix-{n}", scope="read")
+        elif path == "/admin/clinic":
+            form.update(country="GB", contact=f"phone 01632 960 {n:03d}")
         elif path == "/operator/clinics":
             form.update(name=f"Matrix clinic {n}", admin=f"matrix-admin-{n}")
         elif path == "/signin":

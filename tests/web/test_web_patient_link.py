@@ -17,7 +17,7 @@ import backstory.web
 from backstory.knowledge.questionnaire import load_questionnaire
 from backstory.storage import audit
 from backstory.storage.tables import assessment, patient_link
-from backstory.web.questionnaire import CES_FIELDS, PARTS, Banner, questions
+from backstory.web.questionnaire import CES_FIELDS, DEFAULT_HELP, PARTS, Banner, questions
 
 from .conftest import Clock, World, csrf_of, sign_in
 
@@ -142,9 +142,11 @@ def test_emergency_banner_words_come_from_the_knowledge(world: World) -> None:
     banner = load_questionnaire().emergency_banner
     html = TestClient(world.app).get(_make_link(world)).text
     assert f'<h2 id="ces-banner-title">{escape(banner.title)}</h2>' in html
-    for paragraph in banner.paragraph_parts():
+    for paragraph in banner.paragraph_parts():  # the clinic's country fills the number in
         body = "".join(
-            f"<strong>{escape(text)}</strong>" if strong else str(escape(text))
+            f"<strong>{escape(DEFAULT_HELP.fill(text))}</strong>"
+            if strong
+            else str(escape(DEFAULT_HELP.fill(text)))
             for text, strong in paragraph
         )
         assert f"<p>{body}</p>" in html

@@ -102,11 +102,45 @@ def render_questionnaire(form: Questionnaire) -> list[str]:
     banner = form.emergency_banner
     out.append(f"### Emergency banner: {banner.title}")
     out.append("")
+    out.append(
+        "Shown at once for a yes to any cauda equina question. Words in braces are filled in "
+        "from the clinic's settings (its country, below)."
+    )
+    out.append("")
     for paragraph in banner.paragraphs:
         out.append(f"> {paragraph}")
         out.append(">")
     out[-1] = ""
     out.append(f"Sources: {cite(banner.citations)}")
+    out.append("")
+    unsure = form.unsure_banner
+    evidence = "expert opinion" if unsure.evidence == "expert_opinion" else "guideline"
+    out.append(f"### Not-sure advice: {unsure.title} ({evidence})")
+    out.append("")
+    out.append(
+        'Shown at once for a "not sure" to any cauda equina question (the answer stays '
+        f"unknown). {unsure.note}"
+    )
+    out.append("")
+    for text in [*unsure.paragraphs, unsure.with_contact, unsure.if_sure]:
+        out.append(f"> {text}")
+        out.append(">")
+    out[-1] = ""
+    out.append(
+        f"Without a clinic contact, instead of the second paragraph: {unsure.without_contact}"
+    )
+    out.append("")
+    out.append(f"Sources: {cite(unsure.citations)}")
+    out.append("")
+    out.append("### Where patients get help, by the clinic's country")
+    out.append("")
+    out.append("| country | emergency number | emergency place | urgent advice | sources |")
+    out.append("|---|---|---|---|---|")
+    for c in form.countries:
+        out.append(
+            f"| {c.name} ({c.code}) | {c.emergency_number} | {c.emergency_place} | "
+            f"{c.urgent_advice} | {cite(c.citations)} |"
+        )
     return out
 
 

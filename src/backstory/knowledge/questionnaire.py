@@ -91,6 +91,9 @@ def load_questionnaire_from(root: Traversable, kb: KnowledgeBase | None = None) 
                     )
             cited(question.citations, where)
     cited(q.emergency_banner.citations, f"{QUESTIONNAIRE_FILE}/emergency_banner")
+    cited(q.unsure_banner.citations, f"{QUESTIONNAIRE_FILE}/unsure_banner")
+    for country in q.countries:
+        cited(country.citations, f"{QUESTIONNAIRE_FILE}/countries/{country.code}")
 
     asked = {question.field for question in q.questions() if question.ces}
     missing = [

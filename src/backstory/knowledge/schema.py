@@ -6,6 +6,7 @@ what the engine runs, with nothing silently ignored.
 
 from __future__ import annotations
 
+import re
 from string import Formatter
 from typing import Annotated, Any, Literal
 
@@ -383,6 +384,8 @@ class EmergencyBanner(Model):
             raise ValueError("the title takes no emphasis markers")
         for p in self.paragraphs:
             emphasis_parts(p)
+            if "clinic_contact" in placeholders_in(p):
+                raise ValueError("the emergency banner may not name {clinic_contact}")
         return self
 
     def paragraph_parts(self) -> tuple[tuple[tuple[str, bool], ...], ...]:
@@ -390,9 +393,73 @@ class EmergencyBanner(Model):
         return tuple(emphasis_parts(p) for p in self.paragraphs)
 
 
+PLACEHOLDERS = ("emergency_number", "emergency_place", "urgent_advice", "clinic_contact")
+"""What a patient-facing safety text may name in braces: the clinic's country's emergency
+number, where to go in an emergency, its urgent advice service, and the clinic's own contact."""
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+def placeholders_in(text: str) -> set[str]:
+    """The ``{names}`` a text uses.
+
+    Raises:
+        ValueError: for a name that is not one of ``PLACEHOLDERS`` or a stray brace.
+    """
+    names = set(_PLACEHOLDER.findall(text))
+    unknown = sorted(n for n in names if n not in PLACEHOLDERS)
+    if unknown:
+        raise ValueError(
+            f"unknown placeholder {{{unknown[0]}}} in {text!r} (known: {', '.join(PLACEHOLDERS)})"
+        )
+    if "{" in _PLACEHOLDER.sub("", text) or "}" in _PLACEHOLDER.sub("", text):
+        raise ValueError(f"a stray brace in {text!r}")
+    return names
+
+
+class Country(Model):
+    """Where a patient gets help in one country (a clinic admin chooses the clinic's country)."""
+
+    code: str = Field(pattern=r"^[A-Z]{2}$")
+    name: str = Field(min_length=1)
+    emergency_number: str = Field(pattern=r"^[0-9]{2,4}$")
+    emergency_place: str = Field(min_length=1)
+    urgent_advice: str = Field(min_length=1)
+    citations: Citations
+
+
+class UnsureBanner(Model):
+    """What a patient who is not sure about a cauda equina question is told, at once."""
+
+    title: str = Field(min_length=1)
+    evidence: Literal["guideline", "expert_opinion"]
+    note: str = Field(min_length=1)
+    paragraphs: Annotated[list[str], Field(min_length=1)]
+    with_contact: str = Field(min_length=1)
+    without_contact: str = Field(min_length=1)
+    if_sure: str = Field(min_length=1)
+    citations: Citations
+
+    @model_validator(mode="after")
+    def _texts(self) -> UnsureBanner:
+        if EMPHASIS in self.title:
+            raise ValueError("the title takes no emphasis markers")
+        for text in [*self.paragraphs, self.with_contact, self.without_contact, self.if_sure]:
+            emphasis_parts(text)
+            placeholders_in(text)
+        if "clinic_contact" not in placeholders_in(self.with_contact):
+            raise ValueError("with_contact must name {clinic_contact}")
+        for text in [*self.paragraphs, self.without_contact, self.if_sure]:
+            if "clinic_contact" in placeholders_in(text):
+                raise ValueError("only with_contact may name {clinic_contact}")
+        return self
+
+
 class Questionnaire(Model):
     parts: Annotated[list[QuestionnairePart], Field(min_length=1)]
     emergency_banner: EmergencyBanner
+    unsure_banner: UnsureBanner
+    countries: Annotated[list[Country], Field(min_length=1)]
+    """The first country is the default, for a clinic whose admin has not chosen one."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Questionnaire:
@@ -406,7 +473,14 @@ class Questionnaire(Model):
         flags = [q.ces for q in self.questions()]
         if True in flags and flags != sorted(flags, reverse=True):
             raise ValueError("the cauda equina (ces) questions must come first")
+        codes = [c.code for c in self.countries]
+        if len(set(codes)) != len(codes):
+            raise ValueError("country codes must be unique")
         return self
+
+    def country(self, code: str | None) -> Country:
+        """The country with this code, else the default (the first)."""
+        return next((c for c in self.countries if c.code == code), self.countries[0])
 
     def questions(self) -> list[QuestionnaireQuestion]:
         """Every question, in page order."""

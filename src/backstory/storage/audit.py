@@ -70,6 +70,9 @@ ACTIONS = frozenset(
         "report.view",
         "report.release",
         "report.withhold",
+        "assessment.review",
+        "worklist.view",
+        "clinic.settings",
     }
 )
 RECORD_TYPES = frozenset(

@@ -17,6 +17,8 @@ from backstory.storage import audit
 from backstory.storage.records import load_patient
 from backstory.storage.tables import (
     assessment,
+    assessment_review,
+    assessment_unsure,
     audit_event,
     episode,
     patient,
@@ -45,6 +47,12 @@ def _erase_rows(conn: Connection, patient_id: str) -> Erasure:
     # the web app's links and release switches point at the patient's records: they go first
     conn.execute(delete(patient_link).where(patient_link.c.patient_id == patient_id))
     conn.execute(delete(release).where(release.c.assessment_id.in_(assessments)))
+    conn.execute(
+        delete(assessment_review).where(assessment_review.c.assessment_id.in_(assessments))
+    )
+    conn.execute(
+        delete(assessment_unsure).where(assessment_unsure.c.assessment_id.in_(assessments))
+    )
     reports = conn.execute(delete(report).where(report.c.assessment_id.in_(assessments))).rowcount
     conn.execute(delete(assessment).where(assessment.c.id.in_(assessments)))
     conn.execute(delete(episode).where(episode.c.patient_id == patient_id))

@@ -304,11 +304,14 @@ class Store:
         *,
         episode_id: str | None = None,
         today: dt.date | None = None,
+        also: Callable[[Connection, str], None] | None = None,
     ) -> Saved:
         """Store an assessment, its report and the audit event in one transaction.
 
         The assessment joins ``episode_id``, else the patient's open episode, else a new
         episode starting on its date. Its date is ``assessed_on``, or today when absent.
+        ``also(conn, assessment_id)`` writes what belongs beside it in the same transaction
+        (the questionnaire's "not sure" answers: ``worklist.recorder``).
 
         Raises:
             AssessmentError: when the assessment is invalid (nothing is stored).
@@ -333,6 +336,8 @@ class Store:
                 report_id=rid,
                 knowledge_version=done.report.knowledge_version,
             )
+            if also is not None:
+                also(conn, stored.id)
             return Saved(stored, done.report, rid, ep, opened)
 
         return self.run(work)

@@ -242,6 +242,42 @@ digest, by the configured client's name), so that every process of the web app r
 replay; the primary key lets exactly one of two racing calls record a ``jti``. Expired rows
 are deleted; like ``signin_failure``, they are left out of JSON dumps."""
 
+# -- the worklist (migration 0006): reviews, a patient's "not sure" answers, clinic settings --
+
+assessment_review = Table(
+    "assessment_review",
+    metadata,
+    Column("assessment_id", ID, ForeignKey("assessment.id"), primary_key=True),
+    Column("reviewed_by", String(100), nullable=False),
+    Column("reviewed_at", DateTime(timezone=True), nullable=False),
+)
+"""Who reviewed an assessment, and when: an explicit act on the worklist or the report
+(audited as ``assessment.review``). Once reviewed, an assessment leaves the banner."""
+
+assessment_unsure = Table(
+    "assessment_unsure",
+    metadata,
+    Column("assessment_id", ID, ForeignKey("assessment.id"), primary_key=True),
+    Column("fields", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+"""The questions a patient answered "not sure" in the pre-visit questionnaire, as a JSON list
+of contract field names. In the assessment itself those fields stay unanswered (unknown),
+as the contract says; this keeps the patient's uncertainty beside it for the clinician."""
+
+clinic_setting = Table(
+    "clinic_setting",
+    metadata,
+    Column("clinic_id", ID, ForeignKey("clinic.id"), primary_key=True),
+    Column("country", String(2), nullable=False),
+    Column("contact", String(200), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", String(100), nullable=False),
+)
+"""A clinic's own settings, edited by its admin: its country (which sets the emergency number
+and the urgent advice service the patient pages name, from ``questionnaire.yaml``) and how a
+patient reaches the clinic for same-day advice (free text, such as a phone number)."""
+
 TABLES_IN_ORDER = (
     clinic,
     app_user,
@@ -256,6 +292,9 @@ TABLES_IN_ORDER = (
     api_token,
     patient_link,
     release,
+    assessment_review,
+    assessment_unsure,
+    clinic_setting,
 )
 """Parents before children: the order to insert a dump in (every table but ``signin_failure``
 and ``cds_jti``, whose short-lived rows a restored database does not need)."""

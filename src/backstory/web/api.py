@@ -24,6 +24,7 @@ from backstory.contract import Issue, safejson
 from backstory.errors import BackstoryError
 from backstory.storage import Store, sharing
 from backstory.storage import accounts as acc
+from backstory.storage import worklist as work
 from backstory.storage.records import EpisodeRecord
 from backstory.storage.repository import reference_problem
 from backstory.web import deps, limits
@@ -31,6 +32,7 @@ from backstory.web.problems import responses
 from backstory.web.schema import assessment_schema
 from backstory.web.security import token_digest
 from backstory.web.views import progress_data, summary_of
+from backstory.web.work_schema import WorkFacts, work_facts
 
 _HIDDEN = r"\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff"
 REFERENCE_PATTERN = rf"^[^{_HIDDEN}]*[^{_HIDDEN}\s][^{_HIDDEN}]*$"
@@ -175,6 +177,10 @@ class PatientOut(BaseModel):
     episodes: int
     assessments: int
     last_assessed: str | None
+    # the worklist's facts (api_worklist.py): the assessment that most needs attention
+    triage: str | None = None
+    worklist: WorkFacts | None = None
+    unreviewed: int = 0
 
 
 class AssessmentSummary(BaseModel):
@@ -265,34 +271,63 @@ async def ping() -> Pong:
     return Pong(pong=True)
 
 
+class PatientPage(BaseModel):
+    """One page of patients: ``items``, the ``total`` matching, and the page's place."""
+
+    items: list[PatientOut]
+    total: int
+    limit: int
+    offset: int
+
+
 @router.get(
     "/patients",
-    response_model=list[PatientOut],
+    response_model=PatientPage,
     responses=responses(403, 422),
     tags=["patients"],
 )
 def list_patients(
     who: Reader,
     state: deps.WebDep,
+    q: Annotated[str | None, Query(max_length=100)] = None,
     reference: Annotated[str | None, Query(max_length=100)] = None,
-) -> list[PatientOut]:
-    """The clinic's patients, optionally only those whose reference contains the text."""
-    found = _store(state, who, write=False).list_patients()
-    needle = unicodedata.normalize("NFC", reference or "").strip().lower()
-    return [
-        PatientOut(
-            id=s.patient.id,
-            reference=s.patient.reference,
-            birth_year=s.patient.birth_year,
-            sex=s.patient.sex,
-            created_at=s.patient.created_at.isoformat(),
-            episodes=s.episodes,
-            assessments=s.assessments,
-            last_assessed=s.last_assessed.isoformat() if s.last_assessed else None,
+    limit: Annotated[int, Query(ge=1, le=work.MAX_LIMIT)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> PatientPage:
+    """The clinic's patients by reference, a page at a time, searched in the database
+    (`q`, or the older `reference`: the reference contains the text). Each carries the
+    worklist's facts about the assessment that most needs attention (its triage level,
+    unanswered warning-sign questions, "not sure" answers, who reviewed it)."""
+    found = _store(state, who, write=False).run(
+        lambda conn, user: work.patient_page(
+            conn,
+            user,
+            q=unicodedata.normalize("NFC", q if q is not None else (reference or "")),
+            limit=limit,
+            offset=offset,
         )
-        for s in found
-        if needle in s.patient.reference.lower()
-    ]
+    )
+    return PatientPage(
+        items=[
+            PatientOut(
+                id=s.patient.id,
+                reference=s.patient.reference,
+                birth_year=s.patient.birth_year,
+                sex=s.patient.sex,
+                created_at=s.patient.created_at.isoformat(),
+                episodes=s.episodes,
+                assessments=s.assessments,
+                last_assessed=s.last_assessed.isoformat() if s.last_assessed else None,
+                triage=s.latest.level if s.latest else None,
+                worklist=work_facts(s.latest) if s.latest else None,
+                unreviewed=s.unreviewed,
+            )
+            for s in found.items
+        ],
+        total=found.total,
+        limit=found.limit,
+        offset=found.offset,
+    )
 
 
 @router.post(

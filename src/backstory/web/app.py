@@ -43,12 +43,13 @@ from backstory.storage.errors import (
     NotFound,
     StorageError,
 )
-from backstory.web import api, api_docs, cds, deps, fhir_api, limits, refusals
+from backstory.web import api, api_docs, api_worklist, cds, deps, fhir_api, limits, refusals
 from backstory.web.cds_fetch import FhirFetcher
 from backstory.web.cds_replay import DatabaseReplay
-from backstory.web.pages import admin, assessments, auth, patient_link, patients
+from backstory.web.pages import admin, assessments, auth, clinic_settings, patient_link, patients
 from backstory.web.pages import knowledge as knowledge_pages
 from backstory.web.pages import operator as operator_pages
+from backstory.web.pages import worklist as worklist_pages
 from backstory.web.problems import error_status, problem
 from backstory.web.security import SECURITY_HEADERS, Signer
 from backstory.web.settings import Settings, SettingsError
@@ -321,6 +322,7 @@ def create_app(
     )
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals["version"] = __version__
+    templates.env.globals.update(worklist_pages.template_helpers())
     now = clock or utcnow
     app.state.web = deps.WebState(
         settings=settings,
@@ -341,6 +343,7 @@ def create_app(
         cds_clients=cds_clients,
         cds_fetcher=FhirFetcher(settings.cds_fhir_servers, allow_http=not settings.production),
     )
+    app.state.web.extra["page_context"] = worklist_pages.alerts_for
     _install_handlers(app)
 
     @app.get("/healthz", include_in_schema=False)
@@ -350,12 +353,15 @@ def create_app(
 
     for router in (
         auth.router,
+        worklist_pages.router,
+        clinic_settings.router,
         patients.router,
         assessments.router,
         knowledge_pages.router,
         admin.router,
         operator_pages.router,
         patient_link.router,
+        api_worklist.router,
         api.router,
         cds.router,
         fhir_api.router,

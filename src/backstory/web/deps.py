@@ -227,6 +227,9 @@ def page(
         "settings": state.settings,
     }
     ctx.update(context or {})
+    hook = state.extra.get("page_context")
+    if principal is not None and hook is not None and not ctx.get("patient_page"):
+        ctx.update(hook(state, principal))  # the banner of unreviewed results (worklist)
     return state.templates.TemplateResponse(request, name, ctx, status_code=status_code)
 
 

@@ -22,16 +22,24 @@ from typing import Any
 
 from backstory.contract import Issue, load_contract
 from backstory.knowledge.questionnaire import load_questionnaire
-from backstory.knowledge.schema import NOT_SURE, QuestionKind, Questionnaire
+from backstory.knowledge.schema import (
+    NOT_SURE,
+    Country,
+    QuestionKind,
+    Questionnaire,
+    emphasis_parts,
+)
 
 Kind = QuestionKind
 
 __all__ = [
     "CES_FIELDS",
+    "COUNTRIES",
     "EMERGENCY_BANNER",
     "NOT_SURE",
     "PARTS",
     "Banner",
+    "Help",
     "Kind",
     "Part",
     "Question",
@@ -40,6 +48,8 @@ __all__ = [
     "plain_issue",
     "questions",
     "signals_ces",
+    "unsure_ces",
+    "unsure_fields",
 ]
 
 
@@ -102,9 +112,55 @@ def _parts(form: Questionnaire) -> tuple[Part, ...]:
 
 _FORM = load_questionnaire()
 PARTS: tuple[Part, ...] = _parts(_FORM)
-EMERGENCY_BANNER = Banner(_FORM.emergency_banner.title, _FORM.emergency_banner.paragraph_parts())
 
 CES_FIELDS = tuple(q.field for p in PARTS for q in p.questions if q.ces)
+COUNTRIES: tuple[Country, ...] = tuple(_FORM.countries)
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    """Where a clinic's patients get help: its country's numbers and its own contact.
+
+    Fills the ``{placeholders}`` of the safety texts in ``questionnaire.yaml``; the clinic's
+    contact goes in last, so nothing it contains is ever read as a placeholder.
+    """
+
+    country: Country
+    contact: str | None = None
+
+    @classmethod
+    def of(cls, country: str | None, contact: str | None) -> Help:
+        return cls(_FORM.country(country), (contact or "").strip() or None)
+
+    def fill(self, text: str) -> str:
+        c = self.country
+        for name, value in (
+            ("emergency_number", c.emergency_number),
+            ("emergency_place", c.emergency_place),
+            ("urgent_advice", c.urgent_advice),
+        ):
+            text = text.replace("{" + name + "}", value)
+        return text.replace("{clinic_contact}", self.contact or "")
+
+    def _parts(self, text: str) -> tuple[tuple[str, bool], ...]:
+        return tuple((self.fill(t), strong) for t, strong in emphasis_parts(text))
+
+    def emergency_banner(self) -> Banner:
+        """The banner a "yes" to a cauda equina question shows (HZ-11)."""
+        b = _FORM.emergency_banner
+        return Banner(self.fill(b.title), tuple(self._parts(p) for p in b.paragraphs))
+
+    def unsure_banner(self) -> Banner:
+        """The advice a "not sure" to a cauda equina question shows (HZ-85)."""
+        b = _FORM.unsure_banner
+        how = b.with_contact if self.contact else b.without_contact
+        texts = [*b.paragraphs, how, b.if_sure]
+        return Banner(self.fill(b.title), tuple(self._parts(t) for t in texts))
+
+
+DEFAULT_HELP = Help.of(None, None)
+EMERGENCY_BANNER = DEFAULT_HELP.emergency_banner()
+"""The emergency banner for a clinic that has not chosen its country (the default one)."""
 
 
 def questions() -> tuple[Question, ...]:
@@ -114,6 +170,22 @@ def questions() -> tuple[Question, ...]:
 def signals_ces(form: Mapping[str, str]) -> bool:
     """Whether any answer is a cauda equina warning sign."""
     return any(form.get(f) == "yes" for f in CES_FIELDS)
+
+
+def unsure_ces(form: Mapping[str, str]) -> bool:
+    """Whether the person is not sure about any cauda equina question (HZ-85)."""
+    return any(form.get(f) == NOT_SURE for f in CES_FIELDS)
+
+
+def unsure_fields(form: Mapping[str, str]) -> list[str]:
+    """The yes/no questions answered "Not sure", in page order: kept beside the assessment,
+    where those fields stay unanswered. A choice question's "I would rather not say" is not
+    uncertainty and is left out (it stays unanswered like a blank)."""
+    return [
+        q.field
+        for q in questions()
+        if q.kind == "yesno" and (form.get(q.field) or "").strip() == NOT_SURE
+    ]
 
 
 def answers_to_assessment(

@@ -9,13 +9,15 @@ explanation; the patient sees the explanation only once it is released (audited)
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from backstory.contract import AssessmentError, Issue
 from backstory.explain import render_pdf
 from backstory.storage import Connection, sharing
+from backstory.storage.ids import normalise_id
 from backstory.storage.users import User
 from backstory.web import deps
 from backstory.web.forms import (
@@ -26,6 +28,7 @@ from backstory.web.forms import (
 )
 from backstory.web.links import new_link
 from backstory.web.pages.patients import _link_page, patient_heading
+from backstory.web.report_top import prefill, report_extras
 from backstory.web.views import report_view
 
 router = APIRouter(include_in_schema=False)
@@ -65,10 +68,20 @@ def _form_page(
 
 @router.get("/patients/{patient_id}/assessments/new")
 def new_assessment(
-    request: Request, patient_id: str, principal: deps.SignedIn, state: deps.WebDep
+    request: Request,
+    patient_id: str,
+    principal: deps.SignedIn,
+    state: deps.WebDep,
+    from_: Annotated[str, Query(alias="from", max_length=20)] = "",
 ) -> Response:
     heading = patient_heading(state, principal, patient_id)
     values = {"assessed_on": state.now().date().isoformat()}
+    if from_:  # pre-filled from an earlier assessment: only the missing answers are left
+        found, record, _released = state.store(principal.user.username).run(
+            lambda conn, user: sharing.view_assessment(conn, user, from_)
+        )
+        if found.id == normalise_id(patient_id):
+            values = prefill(record.assessment.source_json, state.now().date())
     return _form_page(request, patient_id, heading, values, [])
 
 
@@ -113,6 +126,7 @@ def report_page(
             "record": record,
             "view": view,
             "released": released,
+            **report_extras(store, record, view),
         },
     )
 

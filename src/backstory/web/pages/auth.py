@@ -42,7 +42,7 @@ def _dummy_hash() -> str:
 @router.get("/")
 def home(request: Request, state: deps.WebDep, principal: deps.MaybeSignedIn) -> Response:
     if principal is not None:
-        return RedirectResponse("/patients", status_code=303)
+        return RedirectResponse("/worklist", status_code=303)
     if state.db.transaction(acc.needs_setup):
         return deps.page(request, "setup_needed.html", {"title": "Set up Backstory"})
     return RedirectResponse("/signin", status_code=303)
@@ -76,7 +76,7 @@ def _signin_page(
 @router.get("/signin")
 def signin_form(request: Request, state: deps.WebDep, principal: deps.MaybeSignedIn) -> Response:
     if principal is not None:
-        return RedirectResponse("/patients", status_code=303)
+        return RedirectResponse("/worklist", status_code=303)
     return _signin_page(request, state)
 
 
@@ -135,7 +135,7 @@ def signin(request: Request, state: deps.WebDep, form: deps.RawForm) -> Response
         lambda conn: acc.create_session(conn, found.user, token_digest(session), state.now())
     )
     response = RedirectResponse(
-        "/operator/clinics" if found.operator and found.user.role != "admin" else "/patients",
+        "/operator/clinics" if found.operator and found.user.role != "admin" else "/worklist",
         status_code=303,
     )
     state.set_cookie(response, state.session_cookie, session)

@@ -18,18 +18,21 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from backstory.contract import AssessmentError, Issue
-from backstory.storage import sharing
+from backstory.storage import sharing, worklist
+from backstory.storage.clinic_settings import load_settings
 from backstory.storage.errors import NotAllowed
 from backstory.web import deps
 from backstory.web.links import link_digest
 from backstory.web.questionnaire import (
-    EMERGENCY_BANNER,
     NOT_SURE,
     PARTS,
+    Help,
     answers_to_assessment,
     as_json,
     plain_issue,
     signals_ces,
+    unsure_ces,
+    unsure_fields,
 )
 from backstory.web.views import report_view
 
@@ -65,10 +68,27 @@ def _resolve(state: deps.WebState, token: str) -> tuple[str, sharing.PatientLink
     return digest, link
 
 
+def _help(state: deps.WebState, link: sharing.PatientLink) -> Help:
+    """Where this clinic's patients get help (its country and contact; HZ-85)."""
+    found = state.db.read(lambda conn: load_settings(conn, link.clinic_id))
+    return Help.of(found.country, found.contact)
+
+
+def _banners(help_: Help, values: dict[str, str]) -> dict[str, Any]:
+    return {
+        "ces": signals_ces(values),
+        "ces_banner": help_.emergency_banner(),
+        "unsure": unsure_ces(values) and not signals_ces(values),
+        "unsure_banner": help_.unsure_banner(),
+        "help": help_,
+    }
+
+
 def _questionnaire(
     request: Request,
     state: deps.WebState,
     digest: str,
+    link: sharing.PatientLink,
     values: dict[str, str],
     errors: dict[str, str],
     status: int = 200,
@@ -82,8 +102,7 @@ def _questionnaire(
             "values": values,
             "errors": errors,
             "not_sure": NOT_SURE,
-            "ces": signals_ces(values),
-            "ces_banner": EMERGENCY_BANNER,
+            **_banners(_help(state, link), values),
             "form_csrf": state.signer.csrf_token("link:" + digest),
         },
         status,
@@ -124,7 +143,7 @@ def open_link(request: Request, token: str, state: deps.WebDep) -> Response:
         return _not_valid(request)
     digest, link = found
     if link.purpose == "questionnaire" and link.used_at is None:
-        return _questionnaire(request, state, digest, {}, {})
+        return _questionnaire(request, state, digest, link, {}, {})
     return _explanation(request, state, digest, link)
 
 
@@ -145,7 +164,12 @@ def submit(request: Request, token: str, state: deps.WebDep, raw: deps.RawForm) 
             f"link:{link.id}", resolve=sharing.questionnaire_resolver(digest, state.now())
         )
         try:
-            store.save_assessment(link.patient_id, as_json(data), today=state.now().date())
+            store.save_assessment(
+                link.patient_id,
+                as_json(data),
+                today=state.now().date(),
+                also=worklist.recorder(unsure_fields(form), state.now()),
+            )
         except AssessmentError as exc:
             issues = list(exc.issues)
         except NotAllowed:
@@ -159,9 +183,9 @@ def submit(request: Request, token: str, state: deps.WebDep, raw: deps.RawForm) 
             )
             for i in issues
         }
-        return _questionnaire(request, state, digest, form, errors, 422)
+        return _questionnaire(request, state, digest, link, form, errors, 422)
     return _patient_page(
         request,
         "questionnaire_done.html",
-        {"title": "Thank you", "ces": signals_ces(form), "ces_banner": EMERGENCY_BANNER},
+        {"title": "Thank you", **_banners(_help(state, link), form)},
     )

@@ -13,7 +13,7 @@ import unicodedata
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from backstory.storage import Connection, audit, sharing
+from backstory.storage import Connection, audit, sharing, worklist
 from backstory.storage.errors import Conflict, InvalidRequest, NotFound
 from backstory.storage.records import load_patient
 from backstory.storage.users import User
@@ -31,14 +31,16 @@ CHART_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'non
 def patient_list(
     request: Request, principal: deps.SignedIn, state: deps.WebDep, q: str = ""
 ) -> Response:
-    found = state.store(principal.user.username).list_patients()
+    # searched and counted in the database, with each patient's triage (storage.worklist);
     # references are stored in Unicode NFC: search in the same form ("é" finds "é")
-    needle = unicodedata.normalize("NFC", q).strip().lower()[:100]
-    shown = [s for s in found if needle in s.patient.reference.lower()]
+    needle = unicodedata.normalize("NFC", q)
+    found = state.store(principal.user.username).run(
+        lambda conn, user: worklist.patient_page(conn, user, q=needle, limit=worklist.MAX_LIMIT)
+    )
     return deps.page(
         request,
         "patients.html",
-        {"title": "Patients", "patients": shown, "q": q[:100], "total": len(found)},
+        {"title": "Patients", "patients": found.items, "q": q[:100], "total": found.total},
     )
 
 

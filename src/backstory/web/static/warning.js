@@ -1,18 +1,24 @@
-// Reveal the emergency banner as soon as any cauda equina question is answered "yes".
-// The banner is always in the page (hidden); the server shows it too on submit, so this
-// script only makes the warning immediate. No inline script: the CSP allows 'self' only.
+// Reveal a safety banner as soon as a cauda equina question is answered: "yes" shows the
+// emergency banner (HZ-11), "not sure" shows the advice to get help today (HZ-85); a "yes"
+// anywhere wins. Both banners are always in the page (hidden); the server shows them too on
+// submit, so this script only makes the warning immediate. No inline script: the CSP allows
+// 'self' only.
 (function () {
   "use strict";
-  function update() {
-    var banner = document.getElementById("ces-banner");
+  function reveal(banner, show) {
     if (!banner) { return; }
-    var yes = document.querySelectorAll('input[data-ces="1"][value="yes"]:checked').length > 0;
     var wasHidden = banner.hidden;
-    banner.hidden = !yes;
-    if (yes && wasHidden) {
+    banner.hidden = !show;
+    if (show && wasHidden) {
       banner.setAttribute("tabindex", "-1");
       banner.scrollIntoView({ block: "start" });
     }
+  }
+  function update() {
+    var yes = document.querySelectorAll('input[data-ces="1"][value="yes"]:checked').length > 0;
+    var unsure = document.querySelectorAll('input[data-ces="1"][value="not_sure"]:checked').length > 0;
+    reveal(document.getElementById("ces-banner"), yes);
+    reveal(document.getElementById("unsure-banner"), unsure && !yes);
   }
   document.addEventListener("change", function (event) {
     var target = event.target;

@@ -1,0 +1,128 @@
+"""Plain labels for what clinicians read: a contract field by its meaning, never its key.
+
+Pages show a field as the contract's ``meaning`` ("numbness or altered feeling between the
+legs, buttocks or genitals"), capitalised; a field without one is shown as its last part in
+words ("leg side"). Codes, file paths and internal names stay out of clinicians' pages.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from functools import cache
+
+from backstory.contract import load_contract
+from backstory.explain.document import Block, Document
+from backstory.knowledge.loader import load_knowledge
+
+LEVEL_WORDS = {
+    "emergency": "Emergency",
+    "urgent": "Urgent",
+    "soon": "Soon",
+    "routine": "Routine",
+}
+
+
+DERIVED = {
+    "scores.startback.risk": "STarT Back risk group",
+    "scores.startback.total": "STarT Back total score",
+    "scores.startback.psychosocial": "STarT Back psychosocial score",
+    "triage.level": "triage level",
+    "triage.suspected_any": "any serious condition suspected",
+}
+"""Values the rules derive from the answers, in words (pattern fits are worded below)."""
+
+
+@cache
+def _facts() -> frozenset[str]:
+    return frozenset(load_knowledge().facts)
+
+
+def known_name(name: str) -> bool:
+    """Whether ``name`` is an answer, a derived value or a fact the rules read."""
+    return (
+        name in load_contract().fields
+        or name in DERIVED
+        or name in _facts()
+        or (name.startswith("patterns.") and name.endswith(".fit"))
+    )
+
+
+@cache
+def field_label(path: str) -> str:
+    """A contract field in plain words (its meaning), never its dotted key; a derived
+    value or a fact in words too."""
+    spec = load_contract().fields.get(path)
+    text = spec.meaning if spec is not None and spec.meaning else DERIVED.get(path, "")
+    if not text and path.startswith("patterns.") and path.endswith(".fit"):
+        text = f"fit of the {path.split('.')[1].replace('_', ' ')} pattern"
+    if not text:
+        text = path.rpartition(".")[2].replace("_", " ").replace("ces ", "cauda equina ")
+    return text[:1].upper() + text[1:]
+
+
+def level_word(level: str | None) -> str:
+    """A triage level as a badge says it."""
+    if level is None:
+        return "No report"
+    return LEVEL_WORDS.get(level, level.replace("_", " ").capitalize())
+
+
+@cache
+def category_words(category: str | None) -> str:
+    """A working classification's name (classification.yaml), lower-cased for a sentence."""
+    for c in load_knowledge().classification.precedence:
+        if c.id == category:
+            return c.name[:1].lower() + c.name[1:]
+    return (category or "not classified").replace("_", " ")
+
+
+_PAIR = re.compile(r"\b([a-z][a-z_0-9]*(?:\.[a-z][a-z_0-9]*)*) = ")
+_KEY = re.compile(r"\b([a-z][a-z_0-9]*(?:\.[a-z][a-z_0-9]*)+)\b")
+_CODE = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+: ")
+_FILE = re.compile(r"\s*\((?:[\w.-]+/)*[\w.-]+\.ya?ml\)")
+_KIND = re.compile(r"^\[([a-z][a-z -]*)\] ")
+HIDDEN_SECTIONS = frozenset({"codes", "leaflet"})
+"""Sections of the clinician summary the report page leaves out: the code table (codes and
+the file they come from) and the leaflet's message ids (the page shows the explanation)."""
+
+
+def plain_text(text: str) -> str:
+    """A clinician summary's text with field keys as labels, and no internal code or path."""
+
+    def pair(m: re.Match[str]) -> str:
+        return f"{field_label(m.group(1))}: " if known_name(m.group(1)) else m.group(0)
+
+    def key(m: re.Match[str]) -> str:
+        return field_label(m.group(1)) if known_name(m.group(1)) else m.group(0)
+
+    text = _PAIR.sub(pair, text)
+    text = _KEY.sub(key, text)
+    text = _CODE.sub("", text)
+    text = _FILE.sub("", text)
+    return _KIND.sub(lambda m: m.group(1).capitalize() + ": ", text)
+
+
+def readable_document(doc: Document) -> Document:
+    """The clinician summary as the report page shows it (``plain_text`` everywhere, the
+    code and leaflet-id sections left out). The stored report and the PDF are unchanged."""
+
+    def block(b: Block) -> Block:
+        return replace(
+            b,
+            text=plain_text(b.text),
+            items=tuple(plain_text(i) for i in b.items),
+            rows=tuple(tuple(plain_text(c) for c in row) for row in b.rows),
+        )
+
+    sections = tuple(
+        replace(
+            s,
+            messages=tuple(
+                replace(m, blocks=tuple(block(b) for b in m.blocks)) for m in s.messages
+            ),
+        )
+        for s in doc.sections
+        if s.id not in HIDDEN_SECTIONS
+    )
+    return replace(doc, sections=sections)
