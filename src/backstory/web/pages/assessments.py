@@ -19,6 +19,7 @@ from backstory.explain import render_pdf
 from backstory.storage import sharing
 from backstory.storage.users import User
 from backstory.web import deps
+from backstory.web.documents import document_owner, owned_assessment
 from backstory.web.forms import (
     NOT_ASKED,
     assessment_form,
@@ -120,14 +121,15 @@ def report_page(
 
 def _pdf(state: deps.WebState, principal: deps.Principal, assessment_id: str, who: str) -> Response:
     store = state.store(principal.user.username)
-    _patient, record, _released = store.run(
-        lambda conn, user: sharing.view_assessment(conn, user, assessment_id, "report.view")
+    patient, record, clinic = store.run(
+        lambda conn, user: owned_assessment(conn, user, assessment_id)
     )
     view = report_view(store, record)
     doc = view.patient_doc if who == "patient" else view.clinician_doc
     name = "leaflet" if who == "patient" else "summary"
+    owner = document_owner(patient, record, clinic, principal.user.username, state.now().date())
     return Response(
-        render_pdf(doc),
+        render_pdf(doc, owner),
         media_type="application/pdf",
         headers={
             "Content-Disposition": f'attachment; filename="{name}-{record.assessment.id}.pdf"'
