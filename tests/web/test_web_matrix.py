@@ -72,6 +72,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/patients/{patient_id}/assessments"): CLINIC,
     ("GET", "/assessments/{assessment_id}"): CLINIC,
     ("GET", "/assessments/{assessment_id}/leaflet.pdf"): CLINIC,
+    ("GET", "/assessments/{assessment_id}/correct"): CLINIC,
+    ("POST", "/assessments/{assessment_id}/correct"): CLINIC,
     ("GET", "/assessments/{assessment_id}/summary.pdf"): CLINIC,
     ("POST", "/assessments/{assessment_id}/release"): CLINIC,
     ("POST", "/assessments/{assessment_id}/links"): CLINIC,
@@ -275,6 +277,8 @@ class Requests:
             form["reference"] = f"matrix-ref-{n}"
         elif path.endswith("/assessments"):
             form.update(_complete_form())
+        elif path.endswith("/correct"):
+            form.update(_complete_form(), reason=f"matrix correction {n}")
         elif path.endswith("/release"):
             form["released"] = "yes"
         elif path == "/admin/users":

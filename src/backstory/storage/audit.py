@@ -65,6 +65,14 @@ ACTIONS = frozenset(
         "report.view",
         "report.release",
         "report.withhold",
+        # follow-ups and episode outcomes (issue 14)
+        "assessment.carry",
+        "assessment.warnings_unchanged",
+        "episode.outcome",
+        "followup.schedule",
+        "followup.list",
+        "followup.send",
+        "followup.cancel",
     }
 )
 RECORD_TYPES = frozenset(
@@ -79,6 +87,7 @@ RECORD_TYPES = frozenset(
         "token",
         "link",
         "session",
+        "followup",
     }
 )
 DETAIL_KEYS = frozenset(
@@ -104,6 +113,10 @@ DETAIL_KEYS = frozenset(
         "override",
         "reason",
         "client",
+        # follow-ups and episode outcomes (issue 14)
+        "since",
+        "due_on",
+        "weeks",
     }
 )
 _SAFE_TEXT = re.compile(r"^[A-Za-z0-9._@:+-]{0,60}$")

@@ -268,11 +268,13 @@ class Store:
         *,
         episode_id: str | None = None,
         today: dt.date | None = None,
+        then: Callable[[Connection, User, Saved], None] | None = None,
     ) -> Saved:
         """Store an assessment, its report and the audit event in one transaction.
 
         The assessment joins ``episode_id``, else the patient's open episode, else a new
         episode starting on its date. Its date is ``assessed_on``, or today when absent.
+        ``then`` runs in the same transaction after the save (a follow-up's own audit).
 
         Raises:
             AssessmentError: when the assessment is invalid (nothing is stored).
@@ -296,7 +298,10 @@ class Store:
                 report_id=rid,
                 knowledge_version=done.report.knowledge_version,
             )
-            return Saved(stored, done.report, rid, ep, opened)
+            saved = Saved(stored, done.report, rid, ep, opened)
+            if then is not None:
+                then(conn, user, saved)
+            return saved
 
         return self.run(work)
 
