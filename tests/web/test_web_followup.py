@@ -8,8 +8,10 @@ checkbox, audited as its own action); age and sex come from the patient record.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
+import re
 from html.parser import HTMLParser
 
 from pypdf import PdfReader
@@ -89,7 +91,8 @@ def test_new_assessment_starts_from_the_last_visit_marked_and_dated(world: World
     assert 'id="f-pain-back-carried">Carried forward from the visit of 2026-01-05' in html
     assert form.values["assessed_on"] != "2026-01-05"  # a new visit has its own date
     # age and sex from the patient record, not from the last visit
-    assert form.values["age"] == str(2026 - 1960) and form.values["sex"] == "female"
+    this_year = dt.datetime.now(dt.UTC).year  # the app's clock is the real one here
+    assert form.values["age"] == str(this_year - 1960) and form.values["sex"] == "female"
     assert "From the year of birth in the patient record (1960)" in html
     # warning signs: never pre-chosen, not required by the browser, the previous answer shown
     for name in warning_fields():
@@ -205,3 +208,54 @@ def test_both_pdfs_name_the_patient_on_every_page(world: World) -> None:
             assert "Patient follow-1 - Clinic A" in text, (name, n)
             assert "Clinician clin-a - assessed 2026-01-05" in text, (name, n)
             assert f"Page {n} of {len(pages)}" in text, (name, n)
+
+
+def _visit(world: World, pid: str, on: str, back: int) -> None:
+    later = example("p02-facet-pattern.json", assessed_on=on)
+    later["pain"]["back"] = back
+    Store(world.db, "clin-a").save_assessment(pid, json.dumps(later))
+
+
+def test_followups_due_then_sent_then_the_episode_closes_with_its_outcome(
+    world: World,
+) -> None:
+    pid, _first = _patient_with_visit(world)  # back pain 5 on 2026-01-05
+    _visit(world, pid, "2026-02-16", 1)
+    c = sign_in(world.app, "clin-a")
+    page = c.get(f"/patients/{pid}").text
+    eid = re.search(r'id="episode-(E[0-9A-Z]+)"', page).group(1)  # type: ignore[union-attr]
+    assert 'id="followups-due"' not in page and f'id="close-{eid}"' in page
+    assert "2, 6, 12 (expert opinion, not a guideline" in page
+    csrf = csrf_of(page)
+    bad = c.post(f"/episodes/{eid}/followups", data={"csrf": csrf, "weeks": "0"})
+    assert bad.status_code == 400
+    r = c.post(f"/episodes/{eid}/followups", data={"csrf": csrf}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/patients/{pid}#episode-{eid}"
+    page = c.get(f"/patients/{pid}").text
+    # the three fall due 2, 6 and 12 weeks after 2026-01-05: all due by today
+    assert 'id="followups-due"' in page and page.count("<strong>due</strong>") == 3
+    fid = re.search(r'action="/followups/(F[0-9A-Z]+)/link"', page).group(1)  # type: ignore[union-attr]
+    made = c.post(f"/followups/{fid}/link", data={"csrf": csrf})
+    assert made.status_code == 200 and "/p/" in made.text
+    page = c.get(f"/patients/{pid}").text
+    assert page.count("<strong>due</strong>") == 2 and "<strong>sent</strong>" in page
+    r = c.post(
+        f"/episodes/{eid}/close",
+        data={"csrf": csrf, "kind": "discharged", "note": "goals met"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    page = c.get(f"/patients/{pid}").text
+    assert f'id="outcome-{eid}"' in page and "Outcome: discharged" in page
+    assert "Back pain" in page and "5 to 1 (change -4" in page and "improved" in page
+    assert 'id="followups-due"' not in page and page.count("<strong>cancelled</strong>") == 2
+    assert f'id="close-{eid}"' not in page  # closed: no closing form any more
+    again = c.post(f"/episodes/{eid}/close", data={"csrf": csrf, "kind": "other"})
+    assert again.status_code == 409
+
+
+def test_reassessment_prompt_shows_on_the_patient_page(world: World) -> None:
+    pid, _first = _patient_with_visit(world)  # back pain 5 on 2026-01-05
+    _visit(world, pid, "2026-02-16", 9)  # worse by more than the important change
+    page = sign_in(world.app, "clin-a").get(f"/patients/{pid}").text
+    assert re.search(r'id="reassess-E[0-9A-Z]+"', page) and "Not improving" in page

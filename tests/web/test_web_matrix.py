@@ -25,7 +25,9 @@ from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
 from backstory.fhir.response import assessment_to_response
+from backstory.storage import Store
 from backstory.storage import accounts as acc
+from backstory.storage.followups import schedule_followups
 from backstory.web.forms import assessment_form
 from backstory.web.security import token_digest
 from backstory.web.settings import Settings
@@ -78,6 +80,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/assessments/{assessment_id}/release"): CLINIC,
     ("POST", "/assessments/{assessment_id}/links"): CLINIC,
     ("GET", "/knowledge"): CLINIC,
+    ("POST", "/episodes/{episode_id}/close"): CLINIC,
+    ("POST", "/episodes/{episode_id}/followups"): CLINIC,
+    ("POST", "/followups/{followup_id}/link"): CLINIC,
     ("GET", "/admin/users"): ADMIN,
     ("POST", "/admin/users"): ADMIN,
     ("POST", "/admin/users/{user_id}/deactivate"): ADMIN,
@@ -230,10 +235,26 @@ class Requests:
         )
         return made.id
 
+    def fresh_episode(self) -> str:
+        """An open episode of a new patient of clinic A (closing one uses it up)."""
+        store = Store(self.w.db, "clin-a")
+        p = store.add_patient(f"matrix-episode-{next(self.n)}")
+        return store.save_assessment(p.id, json.dumps(example())).episode.id
+
+    def followup_id(self) -> str:
+        eid = self.fresh_episode()
+        made = self.w.db.transaction(
+            lambda conn: schedule_followups(conn, self.w.clinician_a, eid, (2,))
+        )
+        return made[0].id
+
     def url(self, path: str) -> str:
         values: dict[str, Callable[[], str]] = {
             "patient_id": lambda: self.w.patient_a,
-            "episode_id": lambda: self.w.episode_a,
+            "episode_id": (
+                self.fresh_episode if path.endswith("/close") else lambda: self.w.episode_a
+            ),
+            "followup_id": self.followup_id,
             "assessment_id": lambda: self.w.assessment_a,
             "user_id": self.victim,
             "token_id": self.token_id,
@@ -279,6 +300,8 @@ class Requests:
             form.update(_complete_form())
         elif path.endswith("/correct"):
             form.update(_complete_form(), reason=f"matrix correction {n}")
+        elif path.endswith("/close"):
+            form["kind"] = "discharged"
         elif path.endswith("/release"):
             form["released"] = "yes"
         elif path == "/admin/users":

@@ -43,6 +43,7 @@ from backstory.web import api, api_docs, cds, deps, fhir_api
 from backstory.web.cds_fetch import FhirFetcher
 from backstory.web.cds_replay import DatabaseReplay
 from backstory.web.pages import admin, assessments, auth, patient_link, patients
+from backstory.web.pages import episodes as episode_pages
 from backstory.web.pages import knowledge as knowledge_pages
 from backstory.web.pages import operator as operator_pages
 from backstory.web.problems import problem
@@ -316,6 +317,7 @@ def create_app(
         auth.router,
         patients.router,
         assessments.router,
+        episode_pages.router,
         knowledge_pages.router,
         admin.router,
         operator_pages.router,
