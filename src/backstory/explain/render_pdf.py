@@ -85,7 +85,7 @@ def pdf_css(doc: Document, owner: DocumentOwner | None = None) -> str:
     content: {css_string(right)};
     font-family: {FONT}; font-size: {margin_size}; color: #1b1b1b;
   }}"""
-    margin = "12mm 11mm 12mm" if compact else "20mm 16mm 22mm"
+    margin = "11mm 10mm 11mm" if compact else "20mm 16mm 22mm"
     css = f"""
 @page {{
   size: A4;
@@ -105,7 +105,7 @@ a {{ color: #1b1b1b; }}
             css
             + """
 html { font-size: 8pt; }
-body { line-height: 1.18; }
+body { line-height: 1.12; }
 h1 { font-size: 13pt; margin: 0 0 0.3rem; }
 h2 { font-size: 9.5pt; margin: 0.45rem 0 0.2rem; padding-bottom: 0.1rem; border-width: 1px; }
 p, li { margin: 0 0 0.15rem; }
