@@ -18,8 +18,16 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from backstory.storage import Store, audit
+from backstory.storage.records import (
+    AssessmentRecord,
+    Episode,
+    EpisodeRecord,
+    Patient,
+    PatientRecord,
+    StoredAssessment,
+)
 from backstory.storage.tables import assessment
-from backstory.web.followup import CONFIRM, SOURCE, warning_fields
+from backstory.web.followup import CONFIRM, SOURCE, prefill, warning_fields
 
 from .conftest import World, csrf_of, example, sign_in
 
@@ -259,3 +267,43 @@ def test_reassessment_prompt_shows_on_the_patient_page(world: World) -> None:
     _visit(world, pid, "2026-02-16", 9)  # worse by more than the important change
     page = sign_in(world.app, "clin-a").get(f"/patients/{pid}").text
     assert re.search(r'id="reassess-E[0-9A-Z]+"', page) and "Not improving" in page
+
+
+def _record(*visits: tuple[str, str, int], birth_year: int | None = None) -> PatientRecord:
+    now = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    patient = Patient("P1", "C1", "ref", birth_year, None, now)
+    ep = Episode("E1", "P1", dt.date(2026, 1, 5), None, now)
+    items = []
+    for n, (on, by, back) in enumerate(visits):
+        data = example("p02-facet-pattern.json", assessed_on=on)
+        data["pain"]["back"] = back
+        stored = StoredAssessment(
+            f"A{n}",
+            "E1",
+            1,
+            None,
+            None,
+            dt.date.fromisoformat(on),
+            "v1",
+            json.dumps(data),
+            now + dt.timedelta(minutes=n),
+            by,
+        )
+        items.append(AssessmentRecord(stored, (), None))
+    return PatientRecord(patient, (EpisodeRecord(ep, tuple(items)),))
+
+
+def test_prefill_takes_the_latest_visit_or_questionnaire() -> None:
+    today = dt.date(2026, 3, 2)
+    record = _record(("2026-01-05", "clin-a", 5), ("2026-02-20", "link:KABC", 3))
+    fill = prefill(record, today)
+    assert fill.source is not None and fill.source.assessment.id == "A1"
+    assert fill.values["pain.back"] == "3"
+    assert fill.marks["pain.back"] == "Carried forward from the questionnaire of 2026-02-20"
+    # no year of birth recorded: age is carried (and marked) from the last visit instead
+    assert fill.values["age"] == "64" and fill.marks["age"].startswith("Carried forward")
+    assert set(fill.previous_warnings) == set(warning_fields())
+    assert not set(warning_fields()) & set(fill.values)
+    assert prefill(_record(), today).source is None  # nothing to carry: a blank form
+    blank = prefill(record, today, carry=False)
+    assert blank.source is None and set(blank.values) == {"assessed_on"}
