@@ -98,3 +98,15 @@ def test_stored_text_cannot_break_out_of_the_margin_rule(cases: dict[str, Any]) 
     owner = DocumentOwner(hostile, ClinicContact("C"), "d", dt.date(2026, 3, 2))
     pages = _pages(render_pdf(_doc(cases, "p02-facet-pattern", "patient"), owner))
     assert all(f"Patient {hostile}" in t for t in pages)
+
+
+def test_an_urgent_leaflet_never_offers_the_clinic_instead_of_acting_now(
+    cases: dict[str, Any],
+) -> None:
+    doc = for_print(_doc(cases, "p01-cauda-equina", "patient"), OWNER)
+    assert doc.urgent and doc.sections[0].id == "do-now"  # the instruction stays first
+    contact = next(s for s in doc.sections if s.id == "clinic-contact")
+    words = " ".join(b.text for m in contact.messages for b in m.blocks)
+    assert "do not wait to contact the clinic" in words
+    assert "To contact the clinic" not in words and "01632 960123" in words
+    assert [s.id for s in doc.sections][-2:] == ["clinic-contact", "get-help"]

@@ -136,10 +136,19 @@ footer h2#s-sources { break-before: page; }
     )
 
 
-def contact_section(clinic: ClinicContact) -> Section:
-    """The leaflet's last-but-one section: how to reach the clinic that gave it."""
+def contact_section(clinic: ClinicContact, urgent: bool = False) -> Section:
+    """The leaflet's last-but-one section: how to reach the clinic that gave it.
+
+    In an urgent leaflet the clinic is never offered as an alternative to acting now."""
     lines = [f"This leaflet comes from {clinic.name}."]
-    if clinic.phone:
+    if urgent:
+        lines.append(
+            "Follow the advice at the start of this leaflet first: do not wait to contact "
+            "the clinic."
+        )
+        if clinic.phone:
+            lines.append(f"The clinic's phone number is {clinic.phone}.")
+    elif clinic.phone:
         lines.append(f"To contact the clinic, phone {clinic.phone}.")
     else:
         lines.append("Contact the clinic the way you usually do if you have questions.")
@@ -156,7 +165,7 @@ def for_print(doc: Document, owner: DocumentOwner | None) -> Document:
         return doc
     net = [s for s in doc.sections if s.id == SAFETY_NET]
     rest = [s for s in doc.sections if s.id != SAFETY_NET]
-    sections = (*rest, contact_section(owner.clinic), *net)
+    sections = (*rest, contact_section(owner.clinic, doc.urgent), *net)
     return dataclasses.replace(doc, sections=sections)
 
 
