@@ -174,6 +174,8 @@ def test_pdf_leaflet_renders(
     for phrase in expected:
         assert phrase in text, phrase
     assert "Page 1 of" in text  # the margin-box footer
-    assert min(sizes) >= 12.0, sorted(sizes)  # large, readable type throughout
+    # large, readable type throughout a patient's leaflet; the clinician summary is set
+    # compactly so that a routine case fits on two pages (test_explain_pdf_owner.py)
+    assert min(sizes) >= (12.0 if audience == "patient" else 7.0), sorted(sizes)
     for box in boxes:  # A4 portrait
         assert abs(float(box.width) - 595.3) < 1 and abs(float(box.height) - 841.9) < 1

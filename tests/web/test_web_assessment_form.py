@@ -77,7 +77,8 @@ def test_every_stored_example_round_trips_through_the_form() -> None:
 
 def test_the_page_orders_warning_signs_first_with_required_radios(world: World) -> None:
     c = sign_in(world.app, "clin-a")
-    html = c.get(f"/patients/{world.patient_a}/assessments/new").text
+    # a blank form (a follow-up starts from the last visit: test_web_followup.py)
+    html = c.get(f"/patients/{world.patient_a}/assessments/new?blank=1").text
     assert html.index('id="s-warning"') < html.index('id="s-about"') < html.index("<details")
     assert 'name="red_flags.saddle_anaesthesia" value="not_asked"' in html
     radios = re.findall(r'<input type="radio" name="red_flags\.fever"[^>]*>', html)

@@ -25,7 +25,9 @@ from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
 from backstory.fhir.response import assessment_to_response
+from backstory.storage import Store
 from backstory.storage import accounts as acc
+from backstory.storage.followups import schedule_followups
 from backstory.web.forms import assessment_form
 from backstory.web.security import token_digest
 from backstory.web.settings import Settings
@@ -73,6 +75,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/patients/{patient_id}/assessments"): CLINIC,
     ("GET", "/assessments/{assessment_id}"): CLINIC,
     ("GET", "/assessments/{assessment_id}/leaflet.pdf"): CLINIC,
+    ("GET", "/assessments/{assessment_id}/correct"): CLINIC,
+    ("POST", "/assessments/{assessment_id}/correct"): CLINIC,
     ("GET", "/assessments/{assessment_id}/summary.pdf"): CLINIC,
     ("POST", "/assessments/{assessment_id}/release"): CLINIC,
     ("POST", "/assessments/{assessment_id}/links"): CLINIC,
@@ -81,6 +85,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/assessments/{assessment_id}/review"): CLINIC,
     ("GET", "/admin/clinic"): ADMIN,
     ("POST", "/admin/clinic"): ADMIN,
+    ("POST", "/episodes/{episode_id}/close"): CLINIC,
+    ("POST", "/episodes/{episode_id}/followups"): CLINIC,
+    ("POST", "/followups/{followup_id}/link"): CLINIC,
     ("GET", "/admin/users"): ADMIN,
     ("POST", "/admin/users"): ADMIN,
     ("POST", "/admin/users/{user_id}/deactivate"): ADMIN,
@@ -241,10 +248,26 @@ class Requests:
         )
         return made.id
 
+    def fresh_episode(self) -> str:
+        """An open episode of a new patient of clinic A (closing one uses it up)."""
+        store = Store(self.w.db, "clin-a")
+        p = store.add_patient(f"matrix-episode-{next(self.n)}")
+        return store.save_assessment(p.id, json.dumps(example())).episode.id
+
+    def followup_id(self) -> str:
+        eid = self.fresh_episode()
+        made = self.w.db.transaction(
+            lambda conn: schedule_followups(conn, self.w.clinician_a, eid, (2,))
+        )
+        return made[0].id
+
     def url(self, path: str) -> str:
         values: dict[str, Callable[[], str]] = {
             "patient_id": lambda: self.w.patient_a,
-            "episode_id": lambda: self.w.episode_a,
+            "episode_id": (
+                self.fresh_episode if path.endswith("/close") else lambda: self.w.episode_a
+            ),
+            "followup_id": self.followup_id,
             "assessment_id": lambda: self.w.assessment_a,
             "user_id": self.victim,
             "token_id": self.token_id,
@@ -288,6 +311,10 @@ class Requests:
             form["reference"] = f"matrix-ref-{n}"
         elif path.endswith("/assessments"):
             form.update(_complete_form())
+        elif path.endswith("/correct"):
+            form.update(_complete_form(), reason=f"matrix correction {n}")
+        elif path.endswith("/close"):
+            form["kind"] = "discharged"
         elif path.endswith("/release"):
             form["released"] = "yes"
         elif path == "/admin/users":

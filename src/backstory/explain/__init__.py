@@ -34,6 +34,7 @@ from backstory.explain.knowledge import (
 )
 from backstory.explain.render_html import render_html
 from backstory.explain.render_markdown import render_markdown
+from backstory.explain.render_pdf import ClinicContact, DocumentOwner
 from backstory.explain.render_text import render_text
 from backstory.explain.select import document_kind
 from backstory.knowledge.codes import CodeTable, load_code_table
@@ -46,9 +47,11 @@ FORMATS = ("text", "md", "html", "pdf", "json")
 __all__ = [
     "FORMATS",
     "Block",
+    "ClinicContact",
     "CodeResult",
     "CodeTable",
     "Document",
+    "DocumentOwner",
     "EmittedCode",
     "ExplainKnowledgeError",
     "ExplanationsKnowledge",
@@ -108,8 +111,8 @@ def render(doc: Document, fmt: TextFormat) -> str:
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def render_pdf(doc: Document) -> bytes:
-    """A document as an A4 PDF leaflet (needs WeasyPrint)."""
+def render_pdf(doc: Document, owner: DocumentOwner | None = None) -> bytes:
+    """A document as an A4 PDF (needs WeasyPrint); ``owner`` names it on every page."""
     from backstory.explain.render_pdf import render_pdf as _render_pdf
 
-    return _render_pdf(doc)
+    return _render_pdf(doc, owner)

@@ -1,47 +1,180 @@
-"""Render a document as a printable A4 PDF leaflet (WeasyPrint, imported only when used).
+"""Render a document as a printable A4 PDF (WeasyPrint, imported only when used).
 
-The PDF is the HTML page with a print stylesheet: A4, type of 13pt and more, and page numbers
-in the bottom margin. WeasyPrint's page-margin boxes do not inherit the body's font, so the
-font is set there too.
+The PDF is the HTML page with a print stylesheet: A4 and page numbers in the bottom margin.
+WeasyPrint's page-margin boxes do not inherit the body's font, so the font is set there too.
+
+A PDF made for a person (``owner``) belongs to them on every page: the top margin names the
+patient reference, the clinic, the clinician and the date, and the bottom margin numbers the
+pages. The patient leaflet keeps large type (13pt and more) and ends with the clinic's
+contact details and the safety-net advice; its sources move to a last page of their own.
+The clinician summary is set compactly (two columns, smaller type) so that a routine case
+fits on two pages.
 """
 
 from __future__ import annotations
 
-from backstory.explain.document import Document
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+from backstory.explain.document import Block, Document, Message, Section
 from backstory.explain.render_html import render_html
 
 FONT = '"DejaVu Sans", Verdana, Arial, sans-serif'
+SAFETY_NET = "get-help"
+"""The section of a patient document that says when and where to get help."""
 
 
-def pdf_css(doc: Document) -> str:
-    """The print stylesheet: A4, large readable type, fonts set in the margin boxes too."""
+@dataclass(frozen=True, slots=True)
+class ClinicContact:
+    """How a patient reaches the clinic: its name, and its phone numbers when it has them."""
+
+    name: str
+    phone: str | None = None
+    emergency_number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentOwner:
+    """Whose document a PDF is: shown in the margin of every page."""
+
+    patient_reference: str
+    clinic: ClinicContact
+    clinician: str
+    on: dt.date
+    """The date of the assessment the document explains."""
+    printed: dt.date | None = None
+
+
+def css_string(text: str) -> str:
+    """``text`` as a quoted CSS string: anything but plain letters, digits and spaces is
+    written as a hexadecimal escape, so no stored text can end the string or the rule."""
+    out = []
+    for ch in text:
+        if ch.isascii() and (ch.isalnum() or ch in " .,-_/():"):
+            out.append(ch)
+        elif ch < " " or ch == "\x7f":
+            out.append(" ")
+        else:
+            out.append(f"\\{ord(ch):06x} ")  # the space ends the escape
+    return '"' + "".join(out) + '"'
+
+
+def _owner_lines(owner: DocumentOwner) -> tuple[str, str]:
+    left = f"Patient {owner.patient_reference} - {owner.clinic.name}"
+    right = f"Clinician {owner.clinician} - assessed {owner.on.isoformat()}"
+    if owner.printed is not None and owner.printed != owner.on:
+        right += f", printed {owner.printed.isoformat()}"
+    return left, right
+
+
+def pdf_css(doc: Document, owner: DocumentOwner | None = None) -> str:
+    """The print stylesheet: A4, the owner in the top margin, page numbers at the bottom."""
     page, of = (w.replace('"', "'") for w in doc.page_words)
-    return f"""
+    compact = doc.audience == "clinician"
+    margin_size = "8pt" if compact else "12pt"
+    top = ""
+    if owner is not None:
+        left, right = _owner_lines(owner)
+        top = f"""
+  @top-left {{
+    content: {css_string(left)};
+    font-family: {FONT}; font-size: {margin_size}; color: #1b1b1b;
+  }}
+  @top-right {{
+    content: {css_string(right)};
+    font-family: {FONT}; font-size: {margin_size}; color: #1b1b1b;
+  }}"""
+    margin = "11mm 10mm 11mm" if compact else "20mm 16mm 22mm"
+    css = f"""
 @page {{
   size: A4;
-  margin: 18mm 16mm 22mm;
+  margin: {margin};{top}
   @bottom-center {{
     content: "{page} " counter(page) " {of} " counter(pages);
     font-family: {FONT};
-    font-size: 12pt;
+    font-size: {margin_size};
     color: #1b1b1b;
   }}
 }}
-html {{ font-size: 13pt; }}
 body {{ font-family: {FONT}; max-width: none; padding: 0; }}
-h1 {{ font-size: 22pt; }}
-h2 {{ font-size: 16pt; }}
-table {{ font-size: 12pt; }}
-footer {{ font-size: 12pt; }}
 a {{ color: #1b1b1b; }}
 """
+    if compact:
+        return (
+            css
+            + """
+html { font-size: 8pt; }
+body { line-height: 1.12; }
+h1 { font-size: 13pt; margin: 0 0 0.3rem; }
+h2 { font-size: 9.5pt; margin: 0.45rem 0 0.2rem; padding-bottom: 0.1rem; border-width: 1px; }
+p, li { margin: 0 0 0.15rem; }
+ul, ol { margin: 0 0 0.2rem; padding-left: 1rem; }
+.intro { font-size: 9pt; }
+.do-now { font-size: 9.5pt; border-width: 2px; padding: 0.3rem 0.5rem; }
+main { }
+table { font-size: 7.5pt; line-height: 1.12; margin: 0 0 0.3rem; }
+th, td { padding: 0.05rem 0.2rem; }
+footer { margin-top: 0.4rem; padding-top: 0.2rem; font-size: 7.5pt; }
+footer h2 { font-size: 9pt; margin: 0 0 0.2rem; }
+footer ol { counter-reset: source; padding: 0; font-size: 7pt; line-height: 1.15; }
+footer li { display: inline; margin: 0; counter-increment: source; }
+footer li::before { content: "[" counter(source) "] "; }
+footer li::after { content: "  "; }
+"""
+        )
+    return (
+        css
+        + """
+html { font-size: 13pt; }
+h1 { font-size: 22pt; }
+h2 { font-size: 16pt; }
+table { font-size: 12pt; }
+footer { font-size: 12pt; }
+footer h2#s-sources { break-before: page; }
+"""
+    )
 
 
-def render_pdf(doc: Document) -> bytes:
-    """The document as PDF bytes."""
+def contact_section(clinic: ClinicContact, urgent: bool = False) -> Section:
+    """The leaflet's last-but-one section: how to reach the clinic that gave it.
+
+    In an urgent leaflet the clinic is never offered as an alternative to acting now."""
+    lines = [f"This leaflet comes from {clinic.name}."]
+    if urgent:
+        lines.append(
+            "Follow the advice at the start of this leaflet first: do not wait to contact "
+            "the clinic."
+        )
+        if clinic.phone:
+            lines.append(f"The clinic's phone number is {clinic.phone}.")
+    elif clinic.phone:
+        lines.append(f"To contact the clinic, phone {clinic.phone}.")
+    else:
+        lines.append("Contact the clinic the way you usually do if you have questions.")
+    if clinic.emergency_number:
+        lines.append(f"In an emergency, phone {clinic.emergency_number}.")
+    blocks = tuple(Block("paragraph", text=t) for t in lines)
+    return Section("clinic-contact", "Your clinic", (Message("clinic-contact", blocks, ()),))
+
+
+def for_print(doc: Document, owner: DocumentOwner | None) -> Document:
+    """The leaflet as printed for a person: it ends with the clinic's contact details and
+    then the safety-net advice (its sources follow on a page of their own)."""
+    if owner is None or doc.audience != "patient":
+        return doc
+    net = [s for s in doc.sections if s.id == SAFETY_NET]
+    rest = [s for s in doc.sections if s.id != SAFETY_NET]
+    sections = (*rest, contact_section(owner.clinic, doc.urgent), *net)
+    return dataclasses.replace(doc, sections=sections)
+
+
+def render_pdf(doc: Document, owner: DocumentOwner | None = None) -> bytes:
+    """The document as PDF bytes (with ``owner``: named on every page)."""
     from weasyprint import HTML  # type: ignore[import-untyped]  # deferred: heavy, PDF only
 
-    html = render_html(doc, extra_css=pdf_css(doc))
+    printed = for_print(doc, owner)
+    html = render_html(printed, extra_css=pdf_css(printed, owner))
     pdf = HTML(string=html).write_pdf()
     assert pdf is not None
     return bytes(pdf)

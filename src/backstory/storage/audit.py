@@ -73,6 +73,14 @@ ACTIONS = frozenset(
         "assessment.review",
         "worklist.view",
         "clinic.settings",
+        # follow-ups and episode outcomes (issue 14)
+        "assessment.carry",
+        "assessment.warnings_unchanged",
+        "episode.outcome",
+        "followup.schedule",
+        "followup.list",
+        "followup.send",
+        "followup.cancel",
     }
 )
 RECORD_TYPES = frozenset(
@@ -87,6 +95,7 @@ RECORD_TYPES = frozenset(
         "token",
         "link",
         "session",
+        "followup",
     }
 )
 DETAIL_KEYS = frozenset(
@@ -114,6 +123,10 @@ DETAIL_KEYS = frozenset(
         "client",
         "status",
         "requested",
+        # follow-ups and episode outcomes (issue 14)
+        "since",
+        "due_on",
+        "weeks",
     }
 )
 _SAFE_TEXT = re.compile(r"^[A-Za-z0-9._@:+-]{0,60}$")

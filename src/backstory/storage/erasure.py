@@ -21,6 +21,8 @@ from backstory.storage.tables import (
     assessment_unsure,
     audit_event,
     episode,
+    episode_outcome,
+    followup,
     patient,
     patient_link,
     release,
@@ -45,6 +47,8 @@ def _erase_rows(conn: Connection, patient_id: str) -> Erasure:
         conn.execute(select(assessment.c.id).where(assessment.c.episode_id.in_(episodes))).scalars()
     )
     # the web app's links and release switches point at the patient's records: they go first
+    conn.execute(delete(followup).where(followup.c.patient_id == patient_id))
+    conn.execute(delete(episode_outcome).where(episode_outcome.c.episode_id.in_(episodes)))
     conn.execute(delete(patient_link).where(patient_link.c.patient_id == patient_id))
     conn.execute(delete(release).where(release.c.assessment_id.in_(assessments)))
     conn.execute(

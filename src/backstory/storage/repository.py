@@ -305,6 +305,7 @@ class Store:
         episode_id: str | None = None,
         today: dt.date | None = None,
         also: Callable[[Connection, str], None] | None = None,
+        then: Callable[[Connection, User, Saved], None] | None = None,
     ) -> Saved:
         """Store an assessment, its report and the audit event in one transaction.
 
@@ -312,6 +313,7 @@ class Store:
         episode starting on its date. Its date is ``assessed_on``, or today when absent.
         ``also(conn, assessment_id)`` writes what belongs beside it in the same transaction
         (the questionnaire's "not sure" answers: ``worklist.recorder``).
+        ``then`` runs in the same transaction after the save (a follow-up's own audit).
 
         Raises:
             AssessmentError: when the assessment is invalid (nothing is stored).
@@ -338,7 +340,10 @@ class Store:
             )
             if also is not None:
                 also(conn, stored.id)
-            return Saved(stored, done.report, rid, ep, opened)
+            saved = Saved(stored, done.report, rid, ep, opened)
+            if then is not None:
+                then(conn, user, saved)
+            return saved
 
         return self.run(work)
 

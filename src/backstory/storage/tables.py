@@ -277,6 +277,42 @@ clinic_setting = Table(
 """A clinic's own settings, edited by its admin: its country (which sets the emergency number
 and the urgent advice service the patient pages name, from ``questionnaire.yaml``) and how a
 patient reaches the clinic for same-day advice (free text, such as a phone number)."""
+# -- episode outcomes and scheduled follow-up questionnaires (migration 0007) -----------------
+
+OUTCOME_KINDS = ("discharged", "referred", "did_not_return", "other")
+
+episode_outcome = Table(
+    "episode_outcome",
+    metadata,
+    Column("episode_id", ID, ForeignKey("episode.id"), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("note", Text, nullable=True),
+    Column("summary_json", Text, nullable=False),
+    Column("closed_by", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("kind IN ('discharged', 'referred', 'did_not_return', 'other')", name="kind"),
+)
+"""How an episode ended: discharged, referred on, did not return or other, with the last
+scores against the first (``backstory.outcomes``) as they stood when it was closed."""
+
+followup = Table(
+    "followup",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("patient_id", ID, ForeignKey("patient.id"), nullable=False, index=True),
+    Column("episode_id", ID, ForeignKey("episode.id"), nullable=False, index=True),
+    Column("weeks", Integer, nullable=False),
+    Column("due_on", Date, nullable=False, index=True),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("link_id", ID, ForeignKey("patient_link.id"), nullable=True),
+    Column("cancelled_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("episode_id", "weeks"),
+)
+"""A follow-up questionnaire due some weeks after an episode's first assessment: due from
+``due_on`` until a questionnaire link is made for it (``sent_at``) or the episode closes
+(``cancelled_at``)."""
 
 TABLES_IN_ORDER = (
     clinic,
@@ -295,6 +331,8 @@ TABLES_IN_ORDER = (
     assessment_review,
     assessment_unsure,
     clinic_setting,
+    episode_outcome,
+    followup,
 )
 """Parents before children: the order to insert a dump in (every table but ``signin_failure``
 and ``cds_jti``, whose short-lived rows a restored database does not need)."""

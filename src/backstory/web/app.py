@@ -47,6 +47,7 @@ from backstory.web import api, api_docs, api_worklist, cds, deps, fhir_api, limi
 from backstory.web.cds_fetch import FhirFetcher
 from backstory.web.cds_replay import DatabaseReplay
 from backstory.web.pages import admin, assessments, auth, clinic_settings, patient_link, patients
+from backstory.web.pages import episodes as episode_pages
 from backstory.web.pages import knowledge as knowledge_pages
 from backstory.web.pages import operator as operator_pages
 from backstory.web.pages import worklist as worklist_pages
@@ -357,6 +358,7 @@ def create_app(
         clinic_settings.router,
         patients.router,
         assessments.router,
+        episode_pages.router,
         knowledge_pages.router,
         admin.router,
         operator_pages.router,

@@ -47,6 +47,9 @@ class Settings:
     cds_fhir_servers: tuple[str, ...] = ()
     """FHIR server base URLs a CDS hook call may make Backstory fetch the assessment from
     (canonical form, :mod:`backstory.cds.servers`); empty: Backstory never fetches."""
+    followup_weeks: tuple[int, ...] = (2, 6, 12)
+    """Weeks after an episode's first assessment that follow-up questionnaires fall due
+    (``BACKSTORY_FOLLOWUP_WEEKS``; the default is expert opinion, see docs/deployment.md)."""
 
     @property
     def production(self) -> bool:
@@ -112,7 +115,20 @@ def settings_from_env(env: Mapping[str, str] | None = None, *, demo: bool = Fals
         public_url=public_url,
         cds_clients_file=cds_clients,
         cds_fhir_servers=fhir_servers,
+        followup_weeks=_followup_weeks(e.get("BACKSTORY_FOLLOWUP_WEEKS") or ""),
     )
+
+
+def _followup_weeks(raw: str) -> tuple[int, ...]:
+    from backstory.storage.errors import InvalidRequest
+    from backstory.storage.followups import DEFAULT_WEEKS, parse_weeks
+
+    if not raw.strip():
+        return DEFAULT_WEEKS
+    try:
+        return parse_weeks(raw)
+    except InvalidRequest as exc:
+        raise SettingsError(f"BACKSTORY_FOLLOWUP_WEEKS: {exc}") from None
 
 
 def _fhir_servers(raw: str, environment: str) -> tuple[str, ...]:

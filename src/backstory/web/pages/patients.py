@@ -18,6 +18,7 @@ from backstory.storage.errors import Conflict, InvalidRequest, NotFound
 from backstory.storage.records import load_patient
 from backstory.storage.users import User
 from backstory.web import deps
+from backstory.web.episode_view import patient_extras
 from backstory.web.links import new_link
 from backstory.web.qr import qr_data_uri
 from backstory.web.views import chart_svg, episode_progress, summary_of
@@ -96,10 +97,18 @@ def patient_page(
         }
         for e in reversed(record.episodes)
     ]
+    # how episodes ended and the follow-ups due (issue 14: web/episode_view.py)
+    extras = patient_extras(state, principal, record.patient.id, today)
     return deps.page(
         request,
         "patient.html",
-        {"title": f"Patient {record.patient.reference}", "record": record, "episodes": episodes},
+        {
+            "title": f"Patient {record.patient.reference}",
+            "record": record,
+            "episodes": episodes,
+            "extras": extras,
+            "today": today,
+        },
     )
 
 
