@@ -36,7 +36,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("contract", ("contract",)),
     ("knowledge", ("knowledge",)),
     ("core", ("core", "backstory")),
-    ("features", ("explain", "outcomes", "imaging", "ask", "render", "testing")),
+    ("features", ("explain", "outcomes", "imaging", "ask", "render", "testing", "programme")),
     ("adapters", ("storage", "fhir", "batch", "cds")),
     ("entry points", ("web", "cli", "preflight")),
 )
@@ -67,7 +67,7 @@ EXTERNAL: Mapping[str, frozenset[str]] = {
     "pyarrow": frozenset({"batch"}),
     "dask": frozenset({"batch"}),
     "distributed": frozenset({"batch"}),
-    "weasyprint": frozenset({"explain"}),
+    "weasyprint": frozenset({"explain", "programme"}),
     "yaml": frozenset({"yamlio"}),
     "httpx": frozenset({"web"}),
     "requests": frozenset(),

@@ -33,6 +33,10 @@ from backstory.knowledge.checks import CheckResult, check_knowledge
 from backstory.knowledge.files import KnowledgeError
 from backstory.knowledge.loader import KnowledgeBase
 from backstory.outcomes.rules import load_outcome_rules, load_outcome_rules_from
+from backstory.programme.knowledge import (
+    load_programme_knowledge,
+    load_programme_knowledge_from,
+)
 
 #: The folder :func:`preflight` checks (tests point it at a corrupted copy).
 data_root = files.data_root
@@ -73,6 +77,11 @@ PARTS: Mapping[str, tuple[tuple[str, ...], Loader, Callable[[], Any]]] = {
         ("outcomes.yaml", "bibliography/outcomes.yaml"),
         lambda root, kb: load_outcome_rules_from(root),
         load_outcome_rules,
+    ),
+    "programme": (
+        ("programme.yaml",),
+        lambda root, kb: load_programme_knowledge_from(root),
+        load_programme_knowledge,
     ),
     "fhir": (
         ("fhir.yaml", "bibliography/fhir.yaml"),

@@ -94,6 +94,7 @@ DELETE: dict[str, tuple[Mutation, str]] = {
     "red_flags.yaml": (_delete("rules", 0, "title"), "rules.0.title"),
     "screening.yaml": (_delete("essential", 0, "why"), "essential.0.why"),
     "unread_answers.yaml": (_delete("unread", 0, "reason"), "unread.0.reason"),
+    "programme.yaml": (_delete("education", 0, "text"), "education"),
 }
 for _name in knowledge_files():
     if _name.startswith("bibliography/"):
