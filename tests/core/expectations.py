@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from backstory.core.report import Report
+from backstory.explain import load_explanations
+from backstory.explain.select import answer_signals, known_answers
+from backstory.knowledge.loader import KnowledgeBase, load_knowledge
 
 
 def _fits(r: Report) -> dict[str, str]:
@@ -31,10 +34,18 @@ def _score(r: Report, path: str) -> Any:
     return None if result is None else result.get(key)
 
 
-def problems(r: Report, e: Mapping[str, Any]) -> list[str]:
+def problems(
+    r: Report,
+    e: Mapping[str, Any],
+    *,
+    kb: KnowledgeBase | None = None,
+    answers: Mapping[str, Any] | None = None,
+) -> list[str]:
     """What in the report differs from the expectation (empty when it matches).
 
     Understands the vignette expectations and the boundary ones (see boundaries.yaml).
+    ``kb`` and ``answers`` (the knowledge the report came from, and the assessment's
+    answers) are needed only for ``signals``, the leaflet's wording signals.
     """
     out: list[str] = []
     fired = {x.rule for x in r.triage.reasons}
@@ -56,6 +67,14 @@ def problems(r: Report, e: Mapping[str, Any]) -> list[str]:
         want(rule in fired, f"{rule} did not fire")
     for rule in e.get("not_fired", []):
         want(rule not in fired, f"{rule} fired")
+    levels = {x.rule: x.level for x in r.triage.reasons}
+    for rule, level in e.get("fired_at", {}).items():
+        want(levels.get(rule) == level, f"{rule} at {levels.get(rule)}, expected {level}")
+    if "signals" in e:
+        base = kb or load_knowledge()
+        got = answer_signals(r, known_answers(r, answers), load_explanations(), base)
+        for name, value in e["signals"].items():
+            want(got.get(name) == value, f"signal {name} {got.get(name)}, expected {value}")
     if "category" in e:
         want(r.category == e["category"], f"category {r.category}, expected {e['category']}")
     if "warnings" in e:

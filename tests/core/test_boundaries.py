@@ -160,15 +160,15 @@ def test_boundary_pair(p: dict[str, Any], kb: KnowledgeBase) -> None:
     engine = Engine(kb)
     base = answers_of(p)
     for side in ("at", "past"):
-        r = engine.assess(parse_assessment(with_field(base, p["field"], p[side])))
-        wrong = problems(r, p[f"{side}_expect"])
+        a = parse_assessment(with_field(base, p["field"], p[side]))
+        wrong = problems(engine.assess(a), p[f"{side}_expect"], kb=kb, answers=a.answers)
         assert not wrong, f"{p['field']} = {p[side]!r} ({side}): {'; '.join(wrong)}"
 
 
 @pytest.mark.parametrize("c", CASES, ids=[c["id"] for c in CASES])
 def test_boundary_case(c: dict[str, Any], kb: KnowledgeBase) -> None:
-    r = Engine(kb).assess(parse_assessment(answers_of(c)))
-    wrong = problems(r, c["expect"])
+    a = parse_assessment(answers_of(c))
+    wrong = problems(Engine(kb).assess(a), c["expect"], kb=kb, answers=a.answers)
     assert not wrong, "; ".join(wrong)
 
 
@@ -312,7 +312,8 @@ def caught_by(mutation: Mutation, raw: Mapping[str, Any] | None = None) -> str |
     engine = Engine(kb)
     for case in _likely_first(mutation.knob):
         try:
-            wrong = problems(engine.assess(case.assessment), case.expect)
+            r = engine.assess(case.assessment)
+            wrong = problems(r, case.expect, kb=kb, answers=case.assessment.answers)
         except Exception as exc:  # a crash is a failing case too
             return f"{case.name} (raised {type(exc).__name__})"
         if wrong:
@@ -330,7 +331,11 @@ def test_every_case_passes_on_the_bundled_knowledge(kb: KnowledgeBase) -> None:
     failing = [
         f"{c.name}: {'; '.join(w)}"
         for c in all_cases()
-        if (w := problems(engine.assess(c.assessment), c.expect))
+        if (
+            w := problems(
+                engine.assess(c.assessment), c.expect, kb=kb, answers=c.assessment.answers
+            )
+        )
     ]
     assert not failing, "\n".join(failing)
 

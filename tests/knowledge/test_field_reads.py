@@ -1,9 +1,11 @@
 """No answer is silently ignored: every contract field is read by something, or exempted.
 
 A field counts as read when a rule, fact in use, contradiction, classification, pattern
-feature or cap, recommendation or pathway reads it (knowledge/reads.py); when an instrument's
-scoring table scores it; when an outcome measure follows it (outcomes.yaml); or when the
-reasoning or explanation code (core, explain, outcomes, cds) reads it by name. Anything else
+feature or cap, recommendation (or one of its cautions) or pathway reads it
+(knowledge/reads.py); when an instrument's scoring table scores it; when an outcome measure
+follows it (outcomes.yaml); when a signal that chooses a leaflet's wording reads it (the
+``signals`` of explanations.yaml, facts expanded); or when the reasoning or explanation code
+(core, explain, outcomes, cds) reads it by name. Anything else
 must be listed in knowledge/data/unread_answers.yaml with a written reason, and an exemption
 for a field that something now reads must be removed.
 """
@@ -17,6 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from backstory.explain.knowledge import load_explanations, signal_conditions
 from backstory.knowledge.catalogue import render_catalogue
 from backstory.knowledge.loader import KnowledgeBase, KnowledgeError, data_root
 from backstory.knowledge.reads import UNREAD_FILE, knowledge_reads, load_unread_answers
@@ -55,10 +58,21 @@ def outcome_reads(fields: set[str]) -> dict[str, set[str]]:
     return dict(out)
 
 
+def signal_reads(kb: KnowledgeBase) -> dict[str, set[str]]:
+    """Fields the explanation signals read (explanations.yaml ``signals``, facts expanded)."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for sid, values in signal_conditions(load_explanations()).items():
+        for value, cond in values:
+            for f in kb.fields_of(cond):
+                out[f].add(f"explain/explanations.yaml/signals/{sid}/{value}")
+    return dict(out)
+
+
 def all_reads(kb: KnowledgeBase) -> dict[str, set[str]]:
     fields = contract_fields(kb)
     out: dict[str, set[str]] = defaultdict(set)
-    for source in (knowledge_reads(kb), outcome_reads(fields), code_reads(fields)):
+    sources = (knowledge_reads(kb), outcome_reads(fields), code_reads(fields), signal_reads(kb))
+    for source in sources:
         for f, where in source.items():
             out[f] |= where
     return dict(out)

@@ -36,7 +36,8 @@ def knowledge_reads(kb: KnowledgeBase) -> dict[str, set[str]]:
     """Every field the core knowledge reads, with the places that read it.
 
     Facts count where they are used (a fact no rule uses reads nothing). Instruments count as
-    read by their scoring table; their items count where a pattern reads them.
+    read by their scoring table; their items count where a pattern reads them. A
+    recommendation's cautions count as reads of that recommendation.
     """
     out: dict[str, set[str]] = defaultdict(set)
 
@@ -64,6 +65,8 @@ def knowledge_reads(kb: KnowledgeBase) -> dict[str, set[str]]:
         out[inst.id].add(f"instruments.yaml/{inst.id}")
     for rec in kb.management.recommendations:
         add(rec.when, f"management.yaml/{rec.id}")
+        for caution in rec.cautions:
+            add(caution.when, f"management.yaml/{rec.id}/{caution.id}")
     for pw in kb.management.pathways:
         add(pw.applies_when, f"management.yaml/{pw.id}")
         for cr in pw.criteria:
