@@ -76,7 +76,9 @@ def check_knowledge(root: Traversable | None = None) -> CheckResult:
             count += 1
             if cid not in sources:
                 raise KnowledgeError(
-                    f"cites unknown source {cid!r}", file=entry.name, path=where.lstrip("/")
+                    f"cites unknown source {cid!r}",
+                    file=entry.name,
+                    path=where.lstrip("/") or "citations",
                 )
             used.add(cid)
     unused = sorted(set(sources) - used)

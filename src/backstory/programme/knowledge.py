@@ -332,9 +332,15 @@ def load_programme_knowledge_from(root: Traversable) -> ProgrammeKnowledge:
     sources = load_sources(root)
     for cited, places in sorted(kn.citations_used().items()):
         if cited not in sources:
-            problems.append(f"{places[0]}: citation {cited!r} is not in any bibliography")
+            problems.append(f"{places[0]}: cites unknown source {cited!r}")
     if problems:
-        raise KnowledgeError(f"{DATA_FILE}: " + "; ".join(problems))
+        where, _, message = problems[0].partition(": ")
+        more = (
+            f" (and {len(problems) - 1} more: {'; '.join(problems[1:])})"
+            if len(problems) > 1
+            else ""
+        )
+        raise KnowledgeError(f"{message}{more}", file=DATA_FILE, path=where)
     return kn.model_copy(update={"version": kb.version})
 
 

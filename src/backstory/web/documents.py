@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy.engine import Connection
-
 from backstory.explain import ClinicContact, DocumentOwner
-from backstory.storage import sharing
+from backstory.storage import Connection, sharing
 from backstory.storage.accounts import clinic_name
 from backstory.storage.records import AssessmentRecord, Patient
 from backstory.storage.users import User

@@ -8,9 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy.engine import Connection
-
-from backstory.storage import followups
+from backstory.storage import Connection, followups
 from backstory.storage.records import load_patient
 from backstory.storage.users import User
 from backstory.web import deps

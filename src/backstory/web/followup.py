@@ -16,9 +16,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy.engine import Connection
-
-from backstory.storage import audit
+from backstory.storage import Connection, audit
 from backstory.storage.errors import InvalidRequest
 from backstory.storage.records import AssessmentRecord, Patient, PatientRecord
 from backstory.storage.repository import Saved

@@ -13,9 +13,8 @@ import datetime as dt
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy.engine import Connection
 
-from backstory.storage import followups, sharing
+from backstory.storage import Connection, followups, sharing
 from backstory.storage.errors import InvalidRequest
 from backstory.storage.records import load_episode
 from backstory.storage.users import User
