@@ -1,4 +1,4 @@
-"""The FHIR adapter depends on the core, contract and knowledge only, and nothing inner on it."""
+"""The FHIR adapter depends on the core, contract, knowledge and programme only."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ ALLOWED = (
     "backstory.errors",
     "backstory.knowledge",
     "backstory.fhir",
+    "backstory.programme",  # the programme's CarePlan export (fhir/careplan.py)
 )
 
 

@@ -157,7 +157,7 @@ def test_references_are_normalised_and_invisible_characters_refused(
     again = client(world).post("/api/v1/patients", json={"reference": "caf\u00e9-x"})
     assert again.status_code == 409
     found = client(world).get("/api/v1/patients", params={"reference": "CAFE\u0301"})
-    assert [p["reference"] for p in found.json()] == ["caf\u00e9-x"]
+    assert [p["reference"] for p in found.json()["items"]] == ["caf\u00e9-x"]
 
 
 # -- the published document against the code ---------------------------------------------

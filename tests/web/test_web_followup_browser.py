@@ -104,7 +104,7 @@ def test_follow_up_from_the_last_visit_in_under_15_actions(
     page.fill("#username", "root")
     page.fill("#password", PASSWORD)
     page.click("#signin")
-    page.wait_for_url(re.compile(r".*/patients$"))
+    page.wait_for_url(re.compile(r".*/worklist$"))  # a clinician lands on the worklist
     page.goto(f"{clinic.url}/patients/{clinic.patient}")
 
     me = Counted(page)

@@ -75,6 +75,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/patients/{patient_id}/assessments"): CLINIC,
     ("GET", "/assessments/{assessment_id}"): CLINIC,
     ("GET", "/assessments/{assessment_id}/leaflet.pdf"): CLINIC,
+    ("POST", "/assessments/{assessment_id}/review"): CLINIC,
     ("GET", "/assessments/{assessment_id}/correct"): CLINIC,
     ("POST", "/assessments/{assessment_id}/correct"): CLINIC,
     ("GET", "/assessments/{assessment_id}/summary.pdf"): CLINIC,
@@ -82,7 +83,6 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/assessments/{assessment_id}/links"): CLINIC,
     ("GET", "/knowledge"): CLINIC,
     ("GET", "/worklist"): CLINIC,
-    ("POST", "/assessments/{assessment_id}/review"): CLINIC,
     ("GET", "/admin/clinic"): ADMIN,
     ("POST", "/admin/clinic"): ADMIN,
     ("POST", "/episodes/{episode_id}/close"): CLINIC,
@@ -254,6 +254,12 @@ class Requests:
         p = store.add_patient(f"matrix-episode-{next(self.n)}")
         return store.save_assessment(p.id, json.dumps(example())).episode.id
 
+    def fresh_assessment(self) -> str:
+        """An assessment of a new patient of clinic A (correcting one supersedes it)."""
+        store = Store(self.w.db, "clin-a")
+        p = store.add_patient(f"matrix-correct-{next(self.n)}")
+        return store.save_assessment(p.id, json.dumps(example())).assessment.id
+
     def followup_id(self) -> str:
         eid = self.fresh_episode()
         made = self.w.db.transaction(
@@ -268,7 +274,9 @@ class Requests:
                 self.fresh_episode if path.endswith("/close") else lambda: self.w.episode_a
             ),
             "followup_id": self.followup_id,
-            "assessment_id": lambda: self.w.assessment_a,
+            "assessment_id": (
+                self.fresh_assessment if path.endswith("/correct") else lambda: self.w.assessment_a
+            ),
             "user_id": self.victim,
             "token_id": self.token_id,
             "token": lambda: "forged-or-expired-token",
