@@ -1,11 +1,13 @@
-"""What a report must show: one reader of the expectations that vignettes, boundary pairs
-and boundary cases write (tests/data/vignettes.yaml, tests/data/boundaries.yaml)."""
+"""Test answers and what a report must show: one builder of screened answers, and one
+reader of the expectations that vignettes, boundary pairs and boundary cases write
+(tests/data/vignettes.yaml, tests/data/boundaries.yaml)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from backstory.contract.spec import load_contract
 from backstory.core.report import Report
 from backstory.explain import load_explanations
 from backstory.explain.select import answer_signals, known_answers
@@ -125,4 +127,31 @@ def problems(
         crs = {c.id: c.met for c in pathways[pid].criteria} if pid in pathways else {}
         got = crs.get(cid, "missing")
         want(got == met, f"criterion {key} {got}, expected {met}")
+    return out
+
+
+def screened_base() -> dict[str, Any]:
+    """Every red-flag question answered no, no leg pain: only the answers given matter."""
+    c = load_contract()
+    flags = {
+        k: False
+        for k, spec in c.groups["red_flags"].items()
+        if spec.type == "bool" and k != "ces_symptoms_stable_over_2_weeks"
+    }
+    return {
+        "red_flags": flags,
+        "history": {"trauma": "none"},
+        "neuro": {"progressive_deficit": False},
+        "pain": {"leg_side": "none"},
+    }
+
+
+def merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``extra`` on top, group by group."""
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k].update(v)
+        else:
+            out[k] = v
     return out

@@ -53,7 +53,7 @@ from backstory.outcomes import Visit, classify, progress, recovered
 from backstory.outcomes.rules import DATA_FILE as OUTCOMES_FILE
 from backstory.outcomes.rules import OutcomeRules, load_outcome_rules
 
-from .expectations import problems
+from .expectations import merge, problems, screened_base
 
 DATA = Path(__file__).parents[1] / "data"
 BOUNDARIES_FILE = DATA / "boundaries.yaml"
@@ -67,32 +67,6 @@ EQUIVALENT: list[dict[str, Any]] = BOUNDARIES.get("equivalent", [])
 
 
 # ------------------------------------------------------------------------ building answers
-def screened_base() -> dict[str, Any]:
-    """Every red-flag question answered no, no leg pain: only the answers given matter."""
-    c = load_knowledge().contract
-    flags = {
-        k: False
-        for k, spec in c.groups["red_flags"].items()
-        if spec.type == "bool" and k != "ces_symptoms_stable_over_2_weeks"
-    }
-    return {
-        "red_flags": flags,
-        "history": {"trauma": "none"},
-        "neuro": {"progressive_deficit": False},
-        "pain": {"leg_side": "none"},
-    }
-
-
-def merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    out = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
-    for k, v in extra.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k].update(v)
-        else:
-            out[k] = v
-    return out
-
-
 def with_field(answers: Mapping[str, Any], path: str, value: Any) -> dict[str, Any]:
     """The answers with one field set (``group.name``, or a top-level name or instrument)."""
     if "." in path:

@@ -9,39 +9,12 @@ from typing import Any
 import pytest
 import yaml
 
-from backstory.contract.spec import load_contract
 from backstory.core.report import Report
 from backstory.knowledge.loader import KnowledgeBase
 
-from .expectations import problems
+from .expectations import merge, problems, screened_base
 
 VIGNETTES = yaml.safe_load((Path(__file__).parents[1] / "data" / "vignettes.yaml").read_text())
-
-
-def screened_base() -> dict[str, Any]:
-    """Every red-flag question answered no, no leg pain: a fully screened baseline."""
-    c = load_contract()
-    flags = {
-        k: False
-        for k, spec in c.groups["red_flags"].items()
-        if spec.type == "bool" and k != "ces_symptoms_stable_over_2_weeks"
-    }
-    return {
-        "red_flags": flags,
-        "history": {"trauma": "none"},
-        "neuro": {"progressive_deficit": False},
-        "pain": {"leg_side": "none"},
-    }
-
-
-def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
-    for k, v in extra.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k].update(v)
-        else:
-            out[k] = v
-    return out
 
 
 def build(v: dict[str, Any]) -> dict[str, Any]:

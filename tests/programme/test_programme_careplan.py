@@ -4,35 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from backstory.contract import parse_assessment
-from backstory.contract.spec import load_contract
-from backstory.core.engine import assess
 from backstory.fhir.careplan import programme_careplan
 from backstory.fhir.r4b import validate
-from backstory.knowledge.loader import load_knowledge
-from backstory.programme import CheckInAnswers, build_programme, load_programme_knowledge
+from backstory.programme import CheckInAnswers, build_programme
 
-KB = load_knowledge()
-KN = load_programme_knowledge()
-RED_FLAGS = [
-    k
-    for k, s in load_contract().groups["red_flags"].items()
-    if s.type == "bool" and k != "ces_symptoms_stable_over_2_weeks"
-]
-DATA: dict[str, Any] = {
-    "age": 45,
-    "red_flags": dict.fromkeys(RED_FLAGS, False),
-    "history": {"trauma": "none"},
-    "neuro": {"progressive_deficit": False, "gait_disturbance": False},
-    "pain": {"leg_side": "none", "back": 5},
-    "movement": {"extension": "worse", "flexion": "better"},
-}
+from .helpers import CONDITIONS, KN, report_of, screened
+
+DATA = screened(
+    age=45,
+    movement={"extension": "worse", "flexion": "better"},
+)
 
 
 def programme(checkins: tuple[CheckInAnswers, ...] = ()) -> Any:
-    report = assess(parse_assessment(DATA), KB)
-    conditions = [c.id for c in KB.red_flags.conditions]
-    return build_programme(report, DATA, KN, conditions=conditions, checkins=checkins)
+    return build_programme(report_of(DATA), DATA, KN, conditions=CONDITIONS, checkins=checkins)
 
 
 def test_the_week_is_a_valid_careplan() -> None:

@@ -7,40 +7,25 @@ from typing import Any
 
 from pypdf import PdfReader
 
-from backstory.contract import parse_assessment
-from backstory.contract.spec import load_contract
-from backstory.core.engine import assess
-from backstory.knowledge.loader import load_knowledge
-from backstory.programme import build_programme, load_programme_knowledge
+from backstory.programme import build_programme
 from backstory.programme.render import (
     ClinicContact,
     render_programme_html,
     render_programme_pdf,
 )
 
-KB = load_knowledge()
-KN = load_programme_knowledge()
-RED_FLAGS = [
-    k
-    for k, s in load_contract().groups["red_flags"].items()
-    if s.type == "bool" and k != "ces_symptoms_stable_over_2_weeks"
-]
-DATA: dict[str, Any] = {
-    "age": 52,
-    "red_flags": dict.fromkeys(RED_FLAGS, False),
-    "history": {"trauma": "none"},
-    "neuro": {"progressive_deficit": False, "gait_disturbance": False},
-    "pain": {"leg_side": "none", "back": 6},
-    "movement": {"sitting": "worse", "walking": "better"},
-}
+from .helpers import CONDITIONS, KN, report_of, screened
+
+DATA = screened(
+    age=52,
+    movement={"sitting": "worse", "walking": "better"},
+)
 CLINIC = ClinicContact("Riverside Physio <&>", phone="01234 567890", email="desk@example.org")
 
 
 def programme() -> Any:
-    report = assess(parse_assessment(DATA), KB)
-    return build_programme(
-        report, DATA, KN, conditions=[c.id for c in KB.red_flags.conditions], goals=("sitting",)
-    )
+    report = report_of(DATA)
+    return build_programme(report, DATA, KN, conditions=CONDITIONS, goals=("sitting",))
 
 
 def test_html_holds_the_week_and_escapes() -> None:
