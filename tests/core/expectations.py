@@ -30,7 +30,7 @@ def _points(r: Report) -> dict[str, int | None]:
 
 def _score(r: Report, path: str) -> Any:
     name, _, key = path.partition(".")
-    result = {"startback": r.startback, "odi": r.odi, "rmdq": r.rmdq}[name]
+    result = r.scores[name]
     if not key:
         return result
     return None if result is None else result.get(key)

@@ -32,14 +32,14 @@ def test_startback(
 ) -> None:
     """Published and derived boundary vectors (instruments.md section 1.6)."""
     r = run({"age": 40, "startback": [*items, WORDS[nine]]})
-    assert r.startback == {"total": total, "psychosocial": psych, "risk": risk}
+    assert r.scores["startback"] == {"total": total, "psychosocial": psych, "risk": risk}
 
 
 @pytest.mark.parametrize("word", WORDS)
 def test_bothersomeness_scores_only_very_much_or_extremely(run: Run, word: str) -> None:
     r = run({"age": 40, "startback": [0] * 8 + [word]})
-    assert r.startback is not None
-    assert r.startback["total"] == (1 if word in ("very_much", "extremely") else 0)
+    assert r.scores["startback"] is not None
+    assert r.scores["startback"]["total"] == (1 if word in ("very_much", "extremely") else 0)
 
 
 @pytest.mark.parametrize(
@@ -62,22 +62,22 @@ def test_bothersomeness_scores_only_very_much_or_extremely(run: Run, word: str) 
 def test_odi(run: Run, odi: list[int | None], percent: float, band: str) -> None:
     """Percent of the answered maximum, one decimal rounded half up; bands at 20/40/60/80."""
     r = run({"age": 40, "odi": odi})
-    assert r.odi == {"percent": percent, "band": band}
+    assert r.scores["odi"] == {"percent": percent, "band": band}
 
 
 def test_odi_with_two_missing_sections_is_not_scored(run: Run) -> None:
     r = run({"age": 40, "odi": [None, None, 1, 1, 1, 1, 1, 1, 1, 1]})
-    assert r.odi is None and "more than one" in r.score_notes["odi"].lower()
+    assert r.scores["odi"] is None and "more than one" in r.score_notes["odi"].lower()
 
 
 def test_rmdq(run: Run) -> None:
-    assert run({"age": 40, "rmdq": [1] * 24}).rmdq == {"score": 24}
-    assert run({"age": 40, "rmdq": [0] * 24}).rmdq == {"score": 0}
+    assert run({"age": 40, "rmdq": [1] * 24}).scores["rmdq"] == {"score": 24}
+    assert run({"age": 40, "rmdq": [0] * 24}).scores["rmdq"] == {"score": 0}
     missing = run({"age": 40, "rmdq": [1] * 23 + [None]})
-    assert missing.rmdq is None and "rmdq" in missing.score_notes
+    assert missing.scores["rmdq"] is None and "rmdq" in missing.score_notes
 
 
 def test_not_given_instruments_are_null_with_a_reason(run: Run) -> None:
     r = run({"age": 40})
-    assert r.startback is None and r.odi is None and r.rmdq is None
+    assert r.scores["startback"] is None and r.scores["odi"] is None and r.scores["rmdq"] is None
     assert set(r.score_notes) == {"startback", "odi", "rmdq"}

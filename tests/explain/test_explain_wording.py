@@ -193,7 +193,7 @@ GUARDED = ("good long-term outlook", "comes from how the back moves")
 
 def _check_outlook(report: Report, doc: Document, text: str) -> None:
     """HZ-48: no promise of a good outlook or of mechanical pain where it does not fit."""
-    high = bool(report.startback) and report.startback.get("risk") == "high"
+    high = bool(report.scores["startback"]) and report.scores["startback"].get("risk") == "high"
     sensitised = report.pattern("widespread_sensitisation").fit in ("strong", "possible")
     if high or sensitised:
         flat = " ".join(text.split())

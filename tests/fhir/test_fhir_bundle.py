@@ -85,16 +85,16 @@ def test_scores_become_observations(kb: KnowledgeBase) -> None:
     assert (leg["valueInteger"], leg["bodySite"]["text"]) == (8, "Leg")
     (odi,) = by_code(b, "97909-6")
     assert odi["valueQuantity"] == {
-        "value": report.odi["percent"] if report.odi else None,
+        "value": report.scores["odi"]["percent"] if report.scores["odi"] else None,
         "unit": "%",
         "system": "http://unitsofmeasure.org",
         "code": "%",
     }
-    assert report.startback is not None and report.rmdq is not None
-    assert by_code(b, "startback-total")[0]["valueInteger"] == report.startback["total"]
+    assert report.scores["startback"] is not None and report.scores["rmdq"] is not None
+    assert by_code(b, "startback-total")[0]["valueInteger"] == report.scores["startback"]["total"]
     psych = by_code(b, "startback-psychosocial")[0]
-    assert psych["valueInteger"] == report.startback["psychosocial"]
-    assert by_code(b, "rmdq-score")[0]["valueInteger"] == report.rmdq["score"]
+    assert psych["valueInteger"] == report.scores["startback"]["psychosocial"]
+    assert by_code(b, "rmdq-score")[0]["valueInteger"] == report.scores["rmdq"]["score"]
     for o in resources(b, "Observation"):
         assert o["status"] == "final" and o["effectiveDateTime"] == "2026-01-05"
         coding = o["code"]["coding"][0]

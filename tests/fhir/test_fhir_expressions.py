@@ -54,7 +54,7 @@ def evaluate(qr: dict[str, Any], only: tuple[str, ...] = ()) -> dict[str, Any]:
 
 def python_scores(kb: KnowledgeBase, data: dict[str, Any]) -> dict[str, Any]:
     report = assess(parse_assessment(data), kb)
-    scores = {"startback": report.startback, "odi": report.odi, "rmdq": report.rmdq}
+    scores = report.scores
     out = {}
     for link_id in expressions():
         group, _, key = link_id.partition(".")

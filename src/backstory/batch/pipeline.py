@@ -40,14 +40,6 @@ class OutputColumn:
     dtype: pl.DataType
 
 
-def _score_keys(inst: Instrument) -> list[str]:
-    if inst.method == "count_positive":
-        return ["total", *inst.subscales, *(["risk"] if inst.groups else [])]
-    if inst.method == "percent_of_answered":
-        return ["percent", "band"]
-    return ["score"]
-
-
 def output_columns(kb: KnowledgeBase) -> tuple[OutputColumn, ...]:
     """The output columns in the contract's order, each with its dtype.
 
@@ -76,7 +68,7 @@ def output_columns(kb: KnowledgeBase) -> tuple[OutputColumn, ...]:
         path = f"patterns.{p.id}.fit"
         out.append(OutputColumn(f"pattern_{p.id}_fit", path, typed(path)))
     for inst in kb.instruments.instruments:
-        for key in _score_keys(inst):
+        for key in inst.result_keys():
             path = f"scores.{inst.id}.{key}"
             out.append(OutputColumn(f"{inst.id}_{key}", path, typed(path)))
     out.append(OutputColumn("knowledge_version", "knowledge_version", pl.String()))
@@ -475,8 +467,7 @@ def report_row(report: Report, outputs: Sequence[OutputColumn], row: int) -> dic
     }
     for p in report.patterns:
         values[f"patterns.{p.id}.fit"] = p.fit
-    for name in ("startback", "odi", "rmdq"):
-        result = getattr(report, name)
+    for name, result in report.scores.items():
         for key, v in (result or {}).items():
             values[f"scores.{name}.{key}"] = v
     return {o.name: values.get(o.source) for o in outputs}

@@ -374,7 +374,7 @@ def _triage_card(
 
 def _plan_card(report: Report, request: Mapping[str, Any], kb: KnowledgeBase) -> dict[str, Any]:
     m = report.management
-    risk = report.startback["risk"] if report.startback else None
+    risk = (report.scores.get("startback") or {}).get("risk")
     summary = f"Plan for {report.classification.name.lower()} (NICE NG59)"
     if risk:
         summary += f": STarT Back {risk} risk"

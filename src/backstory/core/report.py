@@ -305,9 +305,10 @@ class Report:
     patterns: tuple[PatternResult, ...]
     unknowns: tuple[UnknownItem, ...]
     warnings: tuple[WarningItem, ...]
-    startback: dict[str, Any] | None
-    odi: dict[str, Any] | None
-    rmdq: dict[str, Any] | None
+    scores: dict[str, dict[str, Any] | None]
+    """Every instrument's score by instrument id, in the knowledge's order (None: not scored;
+    ``score_notes`` says why). The JSON form puts each under its id (``startback``, ``odi``,
+    ``rmdq`` are the public contract's keys)."""
     score_notes: dict[str, str]
     pain: dict[str, int | None]
     screening: Screening
@@ -341,9 +342,7 @@ class Report:
             "unknowns": [u.to_dict() for u in self.unknowns],
             "warnings": [w.to_dict() for w in self.warnings],
             "screening": self.screening.to_dict(),
-            "startback": self.startback,
-            "odi": self.odi,
-            "rmdq": self.rmdq,
+            **self.scores,
             "score_notes": dict(self.score_notes),
             "pain": dict(self.pain),
             "management": self.management.to_dict(),

@@ -176,30 +176,16 @@ def _patterns(report: Report) -> Section:
     return Section("patterns", "Pain patterns (descriptions, not diagnoses)", tuple(messages))
 
 
-def _scores(report: Report) -> Section:
+def _scores(report: Report, kb: KnowledgeBase) -> Section:
     rows: list[tuple[str, str, str]] = []
-    sb = report.startback
-    if sb is not None:
-        rows.append(
-            (
-                "STarT Back",
-                f"total {sb.get('total')}, psychosocial {sb.get('psychosocial')}",
-                f"{sb.get('risk')} risk",
+    for inst in kb.instruments.instruments:
+        result = report.scores.get(inst.id)
+        if result is not None:
+            rows.append(
+                (inst.short, inst.summary(result, "result"), inst.summary(result, "interpretation"))
             )
-        )
-    else:
-        rows.append(("STarT Back", "not scored", report.score_notes.get("startback", "")))
-    odi = report.odi
-    if odi is not None:
-        band = str(odi.get("band", "")).replace("_", "-")
-        rows.append(("ODI", f"{odi.get('percent')}%", f"band: {band}"))
-    else:
-        rows.append(("ODI", "not scored", report.score_notes.get("odi", "")))
-    rmdq = report.rmdq
-    if rmdq is not None:
-        rows.append(("RMDQ", f"{rmdq.get('score')}/24", ""))
-    else:
-        rows.append(("RMDQ", "not scored", report.score_notes.get("rmdq", "")))
+        else:
+            rows.append((inst.short, "not scored", report.score_notes.get(inst.id, "")))
     pain = report.pain
     rows.append(
         ("Pain (0-10)", f"back {_value(pain.get('back'))}, leg {_value(pain.get('leg'))}", "")
@@ -332,7 +318,7 @@ def compose_clinician(
             _triage(report, base),
             _classification(report),
             _patterns(report),
-            _scores(report),
+            _scores(report, base),
             _plan(report),
             _unknowns(report),
             _warnings(report),

@@ -99,8 +99,8 @@ def answer_signals(
     env: dict[str, Any] = dict(known)
     env["category"] = report.category
     env["triage.level"] = report.triage.level
-    if report.startback:
-        env["scores.startback.risk"] = report.startback.get("risk")
+    if report.scores.get("startback"):
+        env["scores.startback.risk"] = (report.scores.get("startback") or {}).get("risk")
     for p in report.patterns:
         env[f"patterns.{p.id}.fit"] = p.fit
     out: dict[str, str] = {}
@@ -174,7 +174,7 @@ def signals(
     table_ages: tuple[int, int],
 ) -> dict[str, str]:
     """The named conditions the knowledge file tests, computed for this person."""
-    startback = report.startback.get("risk") if report.startback else None
+    startback = (report.scores.get("startback") or {}).get("risk")
     off_work = known.get("beliefs.off_work")
     if off_work is None and any(r.id == "MG-RETURN-TO-WORK" for r in report.management.recommended):
         off_work = True

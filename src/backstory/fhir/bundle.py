@@ -63,7 +63,7 @@ def _score(report: Report, path: str) -> Any:
     group, _, key = path.partition(".")
     if group == "pain":
         return report.pain.get(key)
-    scores = getattr(report, group)
+    scores = report.scores.get(group)
     return None if scores is None else scores.get(key)
 
 
@@ -223,7 +223,7 @@ def export_bundle(
         obs_refs[o.id] = ids.ref(f"Observation/{o.id}")
         entries.append((obs_refs[o.id], _observation(table, o, value, common, qr_ref)))
 
-    sb = report.startback
+    sb = report.scores.get("startback")
     if sb is not None and sb.get("risk") in table.risk_groups:
         risk = sb["risk"]
         basis = [qr_ref] + [

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from backstory.contract.spec import Contract, FieldSpec, load_contract
+from backstory.contract.spec import Contract, FieldSpec
 from backstory.knowledge.codes import (
     CODES_FILE,
     CodeEntry,
@@ -59,17 +59,6 @@ class Systems(_Model):
     rules: str
     classification: str
     contradictions: str
-
-
-class AnswerCode(_Model):
-    code: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    display: str
-
-
-class InstrumentForm(_Model):
-    item_label: str
-    topics: tuple[str, ...]
-    int_answers: dict[int, AnswerCode]
 
 
 class EnableWhen(_Model):
@@ -149,7 +138,6 @@ class FhirFile(_Model):
     canonical: str
     systems: Systems
     group_labels: dict[str, str]
-    instruments: dict[str, InstrumentForm]
     disclosure: tuple[Disclosure, ...]
     project_codes: tuple[ProjectCode, ...]
     observations: tuple[ObservationDef, ...]
@@ -188,23 +176,6 @@ def _check(table: FhirTable, contract: Contract, kb: KnowledgeBase) -> None:
             file=DATA_FILE,
             path="group_labels",
         )
-    if set(table.instruments) != set(contract.instruments):
-        raise FhirTableError("must be exactly the contract's", file=DATA_FILE, path="instruments")
-    for name, form in table.instruments.items():
-        spec = contract.instruments[name]
-        if form.topics and len(form.topics) != spec.length:
-            raise FhirTableError(
-                f"needs {spec.length} topics", file=DATA_FILE, path=f"instruments.{name}.topics"
-            )
-        for i, item in enumerate(spec.items, start=1):
-            if item.type == "int":
-                lo, hi = int(item.minimum or 0), int(item.maximum or 0)
-                if set(form.int_answers) != set(range(lo, hi + 1)):
-                    raise FhirTableError(
-                        f"must cover {lo}..{hi} (item {i})",
-                        file=DATA_FILE,
-                        path=f"instruments.{name}.int_answers",
-                    )
     project = {c.code for c in table.project_codes}
     for cid in FIXED_CODES:
         _code_ref(table, cid, "backstory.fhir.codes.FIXED_CODES", verified=True)
@@ -221,8 +192,8 @@ def _check(table: FhirTable, contract: Contract, kb: KnowledgeBase) -> None:
                 raise FhirTableError(f"{where}: cites unknown source {cid!r}")
         for w in d.when:
             _check_enable_when(w, contract.fields.get(w.question), where)
-    scores = {"pain.back", "pain.leg", "startback.total", "startback.psychosocial"}
-    scores |= {"odi.percent", "rmdq.score"}
+    scores = {"pain.back", "pain.leg"}
+    scores |= {p.removeprefix("scores.") for p in kb.derived if p.startswith("scores.")}
     for o in table.observations:
         if o.score not in scores:
             raise FhirTableError(f"{DATA_FILE}/observations/{o.id}: unknown score {o.score!r}")
@@ -309,7 +280,8 @@ def load_table_from(root: Traversable) -> FhirTable:
         CodeTableError: when ``codes.yaml`` itself is broken.
     """
     table = build_table(_read(root), load_code_table_from(root))
-    _check(table, load_contract(), load_knowledge_from(root))
+    kb = load_knowledge_from(root)
+    _check(table, kb.contract, kb)
     return table
 
 
@@ -322,5 +294,6 @@ def load_table() -> FhirTable:
         CodeTableError: when ``codes.yaml`` itself is broken.
     """
     table = build_table(_read(data_root()), load_code_table())
-    _check(table, load_contract(), load_knowledge())
+    kb = load_knowledge()
+    _check(table, kb.contract, kb)
     return table

@@ -126,31 +126,23 @@ def _field_question(spec: FieldSpec) -> Question:
     return Question(spec.path, label(spec.meaning), spec, _FHIR_TYPE[spec.type], options)
 
 
-def _instrument_questions(
-    inst: Instrument, contract: Contract, table: FhirTable
-) -> tuple[Question, ...]:
+def _instrument_questions(inst: Instrument, contract: Contract) -> tuple[Question, ...]:
     spec = contract.instruments[inst.id]
-    form = table.instruments[inst.id]
     out: list[Question] = []
     for i, item in enumerate(spec.items, start=1):
-        scores = inst.item_scores.get(i, {})
-        if item.type == "enum":
-            options = tuple(
-                Option(v, v, _display(v), int(scores[v]) if v in scores else None)
-                for v in item.values
-            )
-        else:
-            options = tuple(
-                Option(v, a.code, a.display, int(scores.get(v, v)))
-                for v, a in sorted(form.int_answers.items())
-            )
-        if any(o.weight is None for o in options):
-            raise ValueError(f"{inst.id} item {i}: every answer needs a weight")
-        text = f"{form.item_label} {i}"
-        if form.topics:
-            text += f": {form.topics[i - 1]}"
-        out.append(Question(item.path, text, item, "choice", options, inst.id, i))
+        options = tuple(
+            Option(a.value, a.answer_code, a.label, inst.item_score(i, a.value))
+            for a in sorted(inst.options(i), key=_answer_order(item))
+        )
+        out.append(Question(item.path, inst.item_text(i), item, "choice", options, inst.id, i))
     return tuple(out)
+
+
+def _answer_order(item: FieldSpec) -> Any:
+    """Number answers from low to high, text answers in the contract's order."""
+    if item.type == "enum":
+        return lambda a: item.values.index(str(a.value))
+    return lambda a: int(a.value)
 
 
 _CALC_TEXT = {
@@ -179,7 +171,7 @@ def _catalogue(kb: KnowledgeBase) -> Catalogue:
     instruments: dict[str, Instrument] = {i.id: i for i in kb.instruments.instruments}
     for name in contract.instruments:
         inst = instruments[name]
-        qs = _instrument_questions(inst, contract, table)
+        qs = _instrument_questions(inst, contract)
         weights: dict[str, int] = {}
         for q in qs:
             for o in q.options:

@@ -71,9 +71,9 @@ def assessment_to_response(
     the calculated score items carry Backstory's scores too (as a form filler would show
     them). Raises :class:`AssessmentError` when a mapping breaks the contract.
     """
-    if not isinstance(assessment, Assessment):
-        assessment = parse_assessment(assessment)
     cat = catalogue(knowledge)
+    if not isinstance(assessment, Assessment):
+        assessment = parse_assessment(assessment, cat.contract)
     answers = assessment.answers
     items: list[dict[str, Any]] = []
     for link_id in cat.top:
@@ -91,7 +91,7 @@ def assessment_to_response(
                 if value is not None:
                     q = cat.questions[link_id]
                     children.append(_qr_item(cat, link_id, _answer(cat, q, value)))
-            scores = getattr(report, group) if report is not None else None
+            scores = report.scores.get(group) if report is not None else None
             for link_id in (m for m in members if m in cat.calculated):
                 calc = cat.calculated[link_id]
                 if scores is not None and scores.get(calc.key) is not None:

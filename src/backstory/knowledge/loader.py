@@ -39,6 +39,7 @@ from backstory.knowledge.files import (
     read_yaml,
     validate,
 )
+from backstory.knowledge.instruments import effective_contract, score_fields
 from backstory.knowledge.schema import (
     Classification,
     Contradiction,
@@ -161,22 +162,9 @@ def load_sources(base: Traversable | None = None) -> dict[str, Source]:
     return dict(load_bibliography_from(base or data_root()).sources)
 
 
-def _derived_fields(patterns: Patterns) -> dict[str, FieldSpec]:
+def _derived_fields(patterns: Patterns, instruments: Instruments) -> dict[str, FieldSpec]:
     d: dict[str, FieldSpec] = {
-        "scores.startback.total": FieldSpec("scores.startback.total", "int", minimum=0, maximum=9),
-        "scores.startback.psychosocial": FieldSpec(
-            "scores.startback.psychosocial", "int", minimum=0, maximum=5
-        ),
-        "scores.startback.risk": FieldSpec(
-            "scores.startback.risk", "enum", values=("low", "medium", "high")
-        ),
-        "scores.odi.percent": FieldSpec("scores.odi.percent", "number", minimum=0, maximum=100),
-        "scores.odi.band": FieldSpec(
-            "scores.odi.band",
-            "enum",
-            values=("minimal", "moderate", "severe", "crippled", "bed_bound"),
-        ),
-        "scores.rmdq.score": FieldSpec("scores.rmdq.score", "int", minimum=0, maximum=24),
+        **score_fields(instruments),
         "triage.level": FieldSpec(
             "triage.level", "enum", values=("emergency", "urgent", "soon", "routine")
         ),
@@ -357,11 +345,11 @@ def knowledge_from_data(raw: Mapping[str, Any], sources: Mapping[str, Source]) -
     The same checks as :func:`load_knowledge_from`; used to build an edited copy of the
     knowledge in memory (the threshold-mutation check in the test suite).
     """
-    contract = load_contract()
+    public = load_contract()
     manifest: Manifest = _model(Manifest, raw["manifest.yaml"], "manifest.yaml")
-    if manifest.contract != contract.schema:
+    if manifest.contract != public.schema:
         raise KnowledgeError(
-            f"manifest.yaml: knowledge targets {manifest.contract}, contract is {contract.schema}"
+            f"manifest.yaml: knowledge targets {manifest.contract}, contract is {public.schema}"
         )
     facts = _parse_facts(raw["facts.yaml"] or {})
     order = _order_facts(facts)
@@ -375,10 +363,11 @@ def knowledge_from_data(raw: Mapping[str, Any], sources: Mapping[str, Source]) -
     )
     patterns: Patterns = _model(Patterns, raw["patterns.yaml"], "patterns.yaml")
     instruments: Instruments = _model(Instruments, raw["instruments.yaml"], "instruments.yaml")
+    contract = effective_contract(public, instruments)
     management: Management = _model(Management, raw["management.yaml"], "management.yaml")
     screening: Screening = _model(Screening, raw["screening.yaml"], "screening.yaml")
 
-    derived = _derived_fields(patterns)
+    derived = _derived_fields(patterns, instruments)
     all_fields: dict[str, FieldSpec] = dict(contract.fields)
     for inst in contract.instruments.values():
         all_fields.update((s.path, s) for s in inst.items)
@@ -503,12 +492,9 @@ def _check_all(
         if p.min_answered > len(p.features):
             raise KnowledgeError(f"patterns.yaml/{p.id}: min_answered exceeds the feature count")
 
-    inst_ids = [i.id for i in instruments.instruments]
-    if sorted(inst_ids) != sorted(contract.instruments):
-        raise KnowledgeError("instruments.yaml: must score exactly the contract's instruments")
     for inst in instruments.instruments:
         n = contract.instruments[inst.id].length
-        for item in (*inst.item_scores, *(i for s in inst.subscales.values() for i in s)):
+        for item in (i for s in inst.subscales.values() for i in s):
             if not 1 <= item <= n:
                 raise KnowledgeError(f"instruments.yaml/{inst.id}: item {item} is out of 1..{n}")
         for j, g in enumerate(inst.groups):

@@ -196,21 +196,140 @@ class Band(Model):
     up_to: float
 
 
+class AnswerOption(Model):
+    """One answer an instrument item offers: the value stored, and its label in our words."""
+
+    value: int | str
+    label: str
+    code: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    """The answer's code in FHIR forms; a text answer's code is its value."""
+
+    @property
+    def answer_code(self) -> str:
+        return self.code if self.code is not None else str(self.value)
+
+
+class InstrumentDisplay(Model):
+    """How a score reads in the report: format strings over the score's own keys."""
+
+    text: str
+    result: str
+    interpretation: str = ""
+
+
+METHOD_KEYS: dict[str, tuple[str, ...]] = {
+    "count_positive": ("total",),
+    "percent_of_answered": ("percent", "band"),
+    "sum": ("score",),
+}
+
+
 class Instrument(Model):
-    id: Literal["startback", "odi", "rmdq"]
+    """One scored questionnaire: its items (own-words topics), answers, scoring and cut-offs.
+
+    ``public`` instruments are part of the assessment contract (their answer arrays and report
+    keys are fixed there and checked against it at load); any other instrument is added to the
+    contract from this entry alone.
+    """
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
+    short: str
+    public: bool = False
+    meaning: str = ""
     method: Literal["count_positive", "percent_of_answered", "sum"]
+    length: int = Field(ge=1)
+    item_label: str = "Item"
+    topics: list[str] = []
+    answers: list[AnswerOption] = Field(min_length=1)
+    item_answers: dict[int, list[AnswerOption]] = {}
+    required_all: bool = False
     item_scores: dict[int, dict[str | int, int]] = {}
     subscales: dict[str, list[int]] = {}
     max_item: int = 1
     max_missing: int = 0
     decimals: int = 0
     groups: list[dict[str, Any]] = []
+    group_order: list[str] = []
+    """The risk groups from lowest to highest (the order tables and columns list them in)."""
     bands: list[Band] = []
+    display: InstrumentDisplay | None = None
     not_given: str
     missing_reason: str
     licence: str
     citations: Citations
+
+    @model_validator(mode="after")
+    def _shape(self) -> Instrument:
+        if self.topics and len(self.topics) != self.length:
+            raise ValueError(f"needs {self.length} topics (one per item) or none")
+        for item in (*self.item_answers, *self.item_scores):
+            if not 1 <= item <= self.length:
+                raise ValueError(f"item {item} is out of 1..{self.length}")
+        for i in range(1, self.length + 1):
+            values = [a.value for a in self.options(i)]
+            if len(set(values)) != len(values):
+                raise ValueError(f"item {i}: an answer value is given twice")
+            kinds = {type(v) for v in values}
+            if len(kinds) != 1:
+                raise ValueError(f"item {i}: answers must be all numbers or all text")
+            if str in kinds and any(v not in self.item_scores.get(i, {}) for v in values):
+                raise ValueError(f"item {i}: every text answer needs a score in item_scores")
+        named = {str(g.get("value")) for g in self.groups}
+        if sorted(self.group_order) != sorted(named) or len(set(self.group_order)) != len(named):
+            raise ValueError(f"group_order must list each risk group once: {sorted(named)}")
+        if self.method == "percent_of_answered" and not self.bands:
+            raise ValueError("percent_of_answered needs bands")
+        if self.display is not None:
+            keys = set(self.result_keys())
+            for text in (self.display.text, self.display.result, self.display.interpretation):
+                named = {f for _, f, _, _ in Formatter().parse(text) if f}
+                if named - keys:
+                    raise ValueError(
+                        f"display names {sorted(named - keys)}, not a score key "
+                        f"(one of {sorted(keys)})"
+                    )
+        return self
+
+    def options(self, item: int) -> list[AnswerOption]:
+        """The answers item ``item`` (1-based) offers."""
+        return self.item_answers.get(item, self.answers)
+
+    def item_text(self, item: int) -> str:
+        """An item's neutral label and own-words topic (``Item 3: walking distance limited``)."""
+        text = f"{self.item_label} {item}"
+        if self.topics:
+            text += f": {self.topics[item - 1]}"
+        return text
+
+    def item_score(self, item: int, value: int | str) -> int:
+        """The score of one answer to one item."""
+        table = self.item_scores.get(item)
+        if table is not None and value in table:
+            return int(table[value])
+        return int(value)
+
+    def result_keys(self) -> tuple[str, ...]:
+        """The keys of this instrument's score in the report, in order."""
+        if self.method == "count_positive":
+            return ("total", *self.subscales, *(("risk",) if self.groups else ()))
+        return METHOD_KEYS[self.method]
+
+    def summary(self, result: dict[str, Any], part: str = "text") -> str:
+        """One part (text, result or interpretation) of the score as a clinician reads it."""
+        shown = {
+            k: str(v).replace("_", "-") if isinstance(v, str) else v for k, v in result.items()
+        }
+        if self.display is None:
+            if part == "interpretation":
+                return ""
+            return ", ".join(f"{k} {shown.get(k)}" for k in self.result_keys())
+        return str(getattr(self.display, part)).format_map(_Missing(shown))
+
+
+class _Missing(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "None"
 
 
 class Instruments(Model):

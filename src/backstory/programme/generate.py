@@ -201,7 +201,7 @@ def programme_env(report: Report, answers: Mapping[str, Any]) -> dict[str, Any]:
             env[key] = value
     env["triage.level"] = report.triage.level
     env["category"] = report.category
-    env["startback.risk"] = (report.startback or {}).get("risk")
+    env["startback.risk"] = (report.scores.get("startback") or {}).get("risk")
     for p in report.patterns:
         env[f"pattern.{p.id}"] = p.fit
     return env
@@ -213,7 +213,7 @@ def _suspected(env: dict[str, Any], report: Report, conditions: Sequence[str]) -
 
 
 def _risk(report: Report) -> RiskGroup:
-    risk = (report.startback or {}).get("risk")
+    risk = (report.scores.get("startback") or {}).get("risk")
     return risk if risk in ("low", "medium", "high") else "unknown"
 
 

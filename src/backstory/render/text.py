@@ -42,6 +42,7 @@ def render_text(report: Report, kb: KnowledgeBase | None = None) -> str:
     """The whole report as plain text (triage levels worded as red_flags.yaml words them)."""
     base = kb or load_knowledge()
     levels: dict[str, str] = {lv.id: lv.label for lv in base.red_flags.levels}
+    instruments = base.instruments.instruments
     out: list[str] = []
     title = f"Backstory report - {report.id}" if report.id else "Backstory report"
     out += [title, "=" * len(title)]
@@ -100,16 +101,10 @@ def render_text(report: Report, kb: KnowledgeBase | None = None) -> str:
     if report.pain.get("back") is not None or report.pain.get("leg") is not None:
         back, leg = _value(report.pain.get("back")), _value(report.pain.get("leg"))
         out.append(f"  Pain: back {back}/10, leg {leg}/10")
-    if report.startback:
-        sb = report.startback
-        out.append(
-            f"  STarT Back: total {sb['total']}/9, psychosocial {sb['psychosocial']}/5, "
-            f"{sb['risk']} risk"
-        )
-    if report.odi:
-        out.append(f"  ODI: {report.odi['percent']}% ({report.odi['band'].replace('_', '-')})")
-    if report.rmdq:
-        out.append(f"  RMDQ: {report.rmdq['score']}/24")
+    for inst in instruments:
+        result = report.scores.get(inst.id)
+        if result:
+            out.append(f"  {inst.short}: {inst.summary(result)}")
     for name, note in sorted(report.score_notes.items()):
         out += _wrap(f"{name}: {note}", 2)
     out.append("")

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
 
-from backstory.contract import Contract, FieldSpec, Issue, load_contract
+from backstory.contract import Contract, FieldSpec, Issue
 from backstory.contract.spec import InstrumentSpec
-from backstory.knowledge.loader import load_knowledge
+from backstory.knowledge.loader import KnowledgeBase, load_knowledge
+from backstory.knowledge.schema import Instrument
 
 NOT_ASKED = "not_asked"
 Kind = Literal["radio", "select", "number", "date", "text"]
@@ -34,16 +35,6 @@ GROUP_TITLES = {
     "beliefs": "Beliefs, confidence and work",
 }
 """Section headings in the project's own words (a test checks every group has one)."""
-
-INSTRUMENT_TITLES = {
-    "startback": "STarT Back (Keele) answers",
-    "odi": "Oswestry Disability Index (ODI) section scores",
-    "rmdq": "Roland-Morris Disability Questionnaire (RMDQ) answers",
-}
-INSTRUMENT_CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
-    "startback": (("1", "Agree (1)"), ("0", "Disagree (0)")),
-    "rmdq": (("1", "Applies (1)"), ("0", "Does not apply (0)")),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,38 +123,37 @@ def _field(spec: FieldSpec, *, warning: bool) -> FormField:
     return FormField(spec.path, _label(spec), "text", hint=hint, type="string")
 
 
-def _instrument(inst: InstrumentSpec) -> FormSection:
+def _instrument(spec: InstrumentSpec, inst: Instrument) -> FormSection:
+    """One instrument's fieldset, its items and answers as instruments.yaml words them."""
     fields = []
-    for i, spec in enumerate(inst.items, start=1):
-        name = f"{inst.name}.{i}"
-        label = f"Item {i}"
-        if spec.type == "enum":
-            opts = tuple(Choice(v, _words(v)) for v in spec.values)
-            fields.append(FormField(name, label, "select", opts, hint=name, type="enum"))
-            continue
-        low, high = int(spec.minimum or 0), int(spec.maximum or 0)
-        pairs = INSTRUMENT_CHOICES.get(inst.name) or tuple(
-            (str(v), str(v)) for v in range(low, high + 1)
+    for i, item in enumerate(spec.items, start=1):
+        name = f"{spec.name}.{i}"
+        if item.type == "enum":
+            order = {v: n for n, v in enumerate(item.values)}
+            answers = sorted(inst.options(i), key=lambda a: order[str(a.value)])
+            opts = tuple(Choice(str(a.value), a.label) for a in answers)
+        else:
+            answers = sorted(inst.options(i), key=lambda a: -int(a.value))
+            opts = tuple(Choice(str(a.value), f"{a.label} ({a.value})") for a in answers)
+        fields.append(
+            FormField(name, inst.item_text(i), "select", opts, hint=name, type=str(item.type))
         )
-        opts = tuple(Choice(v, text) for v, text in pairs)
-        fields.append(FormField(name, label, "select", opts, hint=name, type="int"))
-    every = "all items are needed" if inst.required_all else "unanswered items may be left out"
-    intro = f"{inst.meaning}. Leave every item unanswered if it was not used; otherwise {every}."
+    every = "all items are needed" if spec.required_all else "unanswered items may be left out"
+    intro = f"{spec.meaning}. Leave every item unanswered if it was not used; otherwise {every}."
     return FormSection(
-        f"s-{inst.name}",
-        INSTRUMENT_TITLES.get(inst.name, inst.name),
-        intro,
-        tuple(fields),
-        True,
-        inst.name,
+        f"s-{spec.name}", f"{inst.name} ({inst.short})", intro, tuple(fields), True, spec.name
     )
 
 
+def assessment_form(kb: KnowledgeBase | None = None) -> tuple[FormSection, ...]:
+    """Every section of the form, warning signs first (built once per knowledge base)."""
+    return _assessment_form(kb or load_knowledge())
+
+
 @cache
-def assessment_form() -> tuple[FormSection, ...]:
-    """Every section of the form, warning signs first (built once from the contract)."""
-    contract = load_contract()
-    essential = [q.field for q in load_knowledge().screening.essential]
+def _assessment_form(kb: KnowledgeBase) -> tuple[FormSection, ...]:
+    contract = kb.contract
+    essential = [q.field for q in kb.screening.essential]
     warning_paths = list(contract.groups["red_flags"].values())
     warning_paths += [contract.fields[p] for p in essential if not p.startswith("red_flags.")]
     warned = {s.path for s in warning_paths}
@@ -199,12 +189,15 @@ def assessment_form() -> tuple[FormSection, ...]:
                 True,
             )
         )
-    sections += [_instrument(inst) for inst in contract.instruments.values()]
+    instruments = {inst.id: inst for inst in kb.instruments.instruments}
+    sections += [
+        _instrument(spec, instruments[name]) for name, spec in contract.instruments.items()
+    ]
     return tuple(sections)
 
 
-def form_fields() -> dict[str, FormField]:
-    return {f.name: f for s in assessment_form() for f in s.fields}
+def form_fields(kb: KnowledgeBase | None = None) -> dict[str, FormField]:
+    return {f.name: f for s in assessment_form(kb) for f in s.fields}
 
 
 def _parse(field: FormField, raw: str, issues: list[Issue]) -> Any:
@@ -236,18 +229,18 @@ def _parse(field: FormField, raw: str, issues: list[Issue]) -> Any:
 
 
 def form_to_assessment(
-    form: Mapping[str, str], contract: Contract | None = None
+    form: Mapping[str, str], contract: Contract | None = None, kb: KnowledgeBase | None = None
 ) -> tuple[dict[str, Any], list[Issue]]:
     """The contract JSON for submitted form values, and the problems found on the way.
 
     A required warning-sign question left without any choice is a problem: skipping one
     has to be the explicit choice "not asked".
     """
-    c = contract or load_contract()
+    c = contract or (kb or load_knowledge()).contract
     issues: list[Issue] = []
     data: dict[str, Any] = {}
     instruments: dict[str, list[Any]] = {}
-    for section in assessment_form():
+    for section in assessment_form(kb):
         for field in section.fields:
             raw = form.get(field.name)
             if raw is None and field.required and field.kind == "radio":
