@@ -110,7 +110,7 @@ def open_source(path: str | os.PathLike[str], chunk_size: int | None = None) -> 
     else:
         src = _plan_parquet(p, chunk_size or DEFAULT_CHUNK)
     try:
-        check_columns(src.columns)
+        check_columns(src.columns, load_knowledge().contract)
     except ColumnError as exc:
         raise BatchError(f"{p}:\n{exc}") from None
     return src
@@ -271,12 +271,12 @@ def compiled() -> tuple[Pipeline, Messages]:
     """The bundled knowledge compiled once per process (each Dask worker builds its own)."""
     pipe = Pipeline(load_knowledge())
     pipe.warm()  # compile the expressions now, not in two scoring threads at once
-    return pipe, Messages()
+    return pipe, Messages(pipe.kb.contract)
 
 
 @lru_cache(maxsize=4)
 def _messages(today: dt.date | None) -> Messages:
-    return compiled()[1] if today is None else Messages(today=today)
+    return compiled()[1] if today is None else Messages(compiled()[0].kb.contract, today=today)
 
 
 def score_frame(
@@ -287,7 +287,7 @@ def score_frame(
     pipe, _ = compiled()
     msgs = _messages(today)
     n = raw.height
-    chk = validate(raw, first_row, msgs)
+    chk = validate(raw, first_row, msgs, pipe.kb.contract)
     del raw  # the typed values are all that is read from here on (text cells are bulky)
     scored = pipe.apply(chk.valid).collect()
     rejected_rows = chk.errors.get_column("row").n_unique() if chk.errors.height else 0

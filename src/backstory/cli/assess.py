@@ -94,7 +94,7 @@ def assess_command(
         fail("--patient, --episode, --corrects and --reason store the assessment: add --save")
     text = read_text(file)
     try:
-        assessment = parse_assessment_json(text, today=dt.date.today())
+        assessment = parse_assessment_json(text, load_knowledge().contract, today=dt.date.today())
     except AssessmentError as exc:
         _invalid(exc, save)
     if save:

@@ -49,7 +49,7 @@ def explain_command(file: str, audience: str, fmt: str, output: str | None) -> N
         fail("a PDF cannot go to the terminal; give a file with -o, for example -o leaflet.pdf")
     text = read_text(file)
     try:
-        assessment = parse_assessment_json(text, today=dt.date.today())
+        assessment = parse_assessment_json(text, load_knowledge().contract, today=dt.date.today())
     except AssessmentError as exc:
         fail_invalid("the assessment", exc, "explained")
     report = assess(assessment, load_knowledge())

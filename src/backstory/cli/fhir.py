@@ -112,7 +112,7 @@ def export_command(
         assert file is not None
         text = read_text(file)
     try:
-        assessment = parse_assessment_json(text, today=dt.date.today())
+        assessment = parse_assessment_json(text, load_knowledge().contract, today=dt.date.today())
     except AssessmentError as exc:
         _invalid("the assessment", exc, "exported")
     when: dt.datetime | None = None

@@ -66,7 +66,7 @@ def changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str, .
 def compare(source_json: str, stored: StoredReport, kb: KnowledgeBase) -> tuple[str, ...] | None:
     """What a fresh report would change in the stored one: None for nothing, else the keys."""
     try:
-        fresh = assess(parse_assessment_json(source_json), kb).to_dict()
+        fresh = assess(parse_assessment_json(source_json, kb.contract), kb).to_dict()
     except AssessmentError:
         return ("invalid",)
     if stored.knowledge_version == kb.version:
@@ -79,7 +79,7 @@ def compare(source_json: str, stored: StoredReport, kb: KnowledgeBase) -> tuple[
 def _store_report(
     conn: Connection, user: User, kb: KnowledgeBase, patient_id: str, a: AssessmentRecord
 ) -> str:
-    fresh = assess(parse_assessment_json(a.assessment.source_json), kb)
+    fresh = assess(parse_assessment_json(a.assessment.source_json, kb.contract), kb)
     rid = new_id("R")
     conn.execute(
         insert(report).values(

@@ -51,10 +51,9 @@ def _form_page(
     correcting: AssessmentRecord | None = None,
 ) -> Response:
     errors = issues_by_field(issues)
+    sections = assessment_form(deps.web(request).knowledge)
     anchors = {
-        f.name: f.id + ("-1" if f.kind == "radio" else "")
-        for s in assessment_form()
-        for f in s.fields
+        f.name: f.id + ("-1" if f.kind == "radio" else "") for s in sections for f in s.fields
     }
     if correcting is not None:
         anchors["reason"] = "f-reason"
@@ -66,7 +65,7 @@ def _form_page(
             "title": "Correct an assessment" if correcting else "New assessment",
             "patient_id": patient_id,
             "heading": heading,
-            "sections": assessment_form(),
+            "sections": sections,
             "values": values,
             "errors": errors,
             "anchors": anchors,
@@ -135,7 +134,7 @@ def save_assessment(
         if confirmed:
             form, carried = followup.confirmed_warnings(form, source)
         then = followup.audit_follow_up(source, confirmed, len(carried))
-    data, issues = form_to_assessment(form)
+    data, issues = form_to_assessment(form, kb=state.knowledge)
     if not issues:
         try:
             saved = store.save_assessment(
@@ -181,7 +180,7 @@ def save_correction(
     patient, record, _released = store.run(
         lambda conn, user: sharing.view_assessment(conn, user, assessment_id, "assessment.view")
     )
-    data, issues = form_to_assessment(form)
+    data, issues = form_to_assessment(form, kb=state.knowledge)
     reason = form.get("reason", "").strip()
     if not reason or len(reason) > MAX_REASON:
         issues.append(
