@@ -36,6 +36,7 @@ from backstory.knowledge.loader import (
 )
 from backstory.render.text import render_text
 from backstory.web.forms import NOT_ASKED, assessment_form, form_to_assessment
+from backstory.web.instrument_parts import instrument_answers, instrument_parts
 
 OVERLAY = Path(__file__).parents[1] / "data" / "knowledge-extra-instrument"
 SRC = Path(__file__).parents[2] / "src" / "backstory"
@@ -211,3 +212,14 @@ def _set(index: int, key: str, value: Any) -> Any:
 def test_broken_instruments_are_refused(tmp_path: Path, edit: Any, words: str) -> None:
     message = _broken(tmp_path, edit)
     assert "instruments.yaml" in message and words in message
+
+
+def test_the_patient_questionnaire_asks_it(extra: KnowledgeBase) -> None:
+    parts = {p.id: p for p in instrument_parts(extra)}
+    part = parts["p-sitstand"]
+    assert part.title == "Sitting and standing check (synthetic, 4 items)"
+    assert [q.text for q in part.questions][3] == "Sitting in a car for an hour"
+    assert part.questions[0].options[2] == ("2", "Cannot do it")
+    form = {f"sitstand.{i}": str(v) for i, v in enumerate(ANSWERS, start=1)}
+    data, issues = instrument_answers(form, tuple(parts.values()), extra)
+    assert issues == [] and data == {"sitstand": ANSWERS}

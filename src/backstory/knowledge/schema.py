@@ -254,6 +254,10 @@ class Instrument(Model):
     """The risk groups from lowest to highest (the order tables and columns list them in)."""
     bands: list[Band] = []
     display: InstrumentDisplay | None = None
+    patient_intro: str | None = None
+    """The patient questionnaire's introduction to this instrument in our own words. Without
+    it (or without topics) the instrument is asked of patients only in the official wording
+    a clinic loads under its own licence."""
     not_given: str
     missing_reason: str
     licence: str
@@ -332,8 +336,17 @@ class _Missing(dict[str, Any]):
         return "None"
 
 
+class InstrumentNotes(Model):
+    """What the patient questionnaire says about the wording it shows."""
+
+    own_words: str
+    licensed: str = Field(pattern=r"\{source\}")
+    """Shown when a clinic's licensed wording is used; ``{source}`` names it."""
+
+
 class Instruments(Model):
     instruments: list[Instrument]
+    wording: InstrumentNotes
 
 
 class Caution(Model):

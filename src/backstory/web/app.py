@@ -46,6 +46,7 @@ from backstory.storage.errors import (
 from backstory.web import api, api_docs, api_worklist, cds, deps, fhir_api, limits, refusals
 from backstory.web.cds_fetch import FhirFetcher
 from backstory.web.cds_replay import DatabaseReplay
+from backstory.web.instrument_parts import INSTRUMENT_WORDING, Wording, WordingError, wording_of
 from backstory.web.pages import admin, assessments, auth, clinic_settings, patient_link, patients
 from backstory.web.pages import episodes as episode_pages
 from backstory.web.pages import knowledge as knowledge_pages
@@ -286,6 +287,13 @@ def _install_handlers(app: FastAPI) -> None:
         return _error_page(request, exc.status_code, "That did not work", detail)
 
 
+def _instrument_wording(settings: Settings, kb: KnowledgeBase) -> Wording:
+    try:
+        return wording_of(settings.instrument_wording_file, kb)
+    except WordingError as exc:
+        raise SettingsError(str(exc)) from None
+
+
 def create_app(
     settings: Settings,
     database: Database,
@@ -345,6 +353,7 @@ def create_app(
         cds_fetcher=FhirFetcher(settings.cds_fhir_servers, allow_http=not settings.production),
     )
     app.state.web.extra["page_context"] = worklist_pages.alerts_for
+    app.state.web.extra[INSTRUMENT_WORDING] = _instrument_wording(settings, app.state.web.knowledge)
     _install_handlers(app)
 
     @app.get("/healthz", include_in_schema=False)

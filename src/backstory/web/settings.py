@@ -47,6 +47,9 @@ class Settings:
     cds_fhir_servers: tuple[str, ...] = ()
     """FHIR server base URLs a CDS hook call may make Backstory fetch the assessment from
     (canonical form, :mod:`backstory.cds.servers`); empty: Backstory never fetches."""
+    instrument_wording_file: str | None = None
+    """Official instrument wording the clinic holds a licence for (YAML or JSON, checked at
+    start-up: :mod:`backstory.web.instrument_parts`); unset: Backstory's own-words labels."""
     followup_weeks: tuple[int, ...] = (2, 6, 12)
     """Weeks after an episode's first assessment that follow-up questionnaires fall due
     (``BACKSTORY_FOLLOWUP_WEEKS``; the default is expert opinion, see docs/deployment.md)."""
@@ -116,6 +119,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, *, demo: bool = Fals
         cds_clients_file=cds_clients,
         cds_fhir_servers=fhir_servers,
         followup_weeks=_followup_weeks(e.get("BACKSTORY_FOLLOWUP_WEEKS") or ""),
+        instrument_wording_file=(e.get("BACKSTORY_INSTRUMENT_WORDING") or "").strip() or None,
     )
 
 

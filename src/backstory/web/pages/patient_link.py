@@ -22,11 +22,13 @@ from backstory.storage import sharing, worklist
 from backstory.storage.clinic_settings import load_settings
 from backstory.storage.errors import NotAllowed
 from backstory.web import deps
+from backstory.web.instrument_parts import INSTRUMENT_WORDING, instrument_answers, instrument_parts
 from backstory.web.links import link_digest
 from backstory.web.questionnaire import (
     NOT_SURE,
     PARTS,
     Help,
+    Part,
     answers_to_assessment,
     as_json,
     plain_issue,
@@ -84,6 +86,11 @@ def _banners(help_: Help, values: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def _instrument_parts(state: deps.WebState) -> tuple[Part, ...]:
+    """The instrument parts (web/instrument_parts.py), in the wording the clinic loaded."""
+    return instrument_parts(state.knowledge, state.extra.get(INSTRUMENT_WORDING))
+
+
 def _questionnaire(
     request: Request,
     state: deps.WebState,
@@ -98,7 +105,7 @@ def _questionnaire(
         "questionnaire.html",
         {
             "title": "Before your appointment",
-            "parts": PARTS,
+            "parts": PARTS + _instrument_parts(state),
             "values": values,
             "errors": errors,
             "not_sure": NOT_SURE,
@@ -157,6 +164,9 @@ def submit(request: Request, token: str, state: deps.WebDep, raw: deps.RawForm) 
     if link.purpose != "questionnaire" or link.used_at is not None:
         return _explanation(request, state, digest, link)
     data, issues = answers_to_assessment(form, state.now().date())
+    scored, more = instrument_answers(form, _instrument_parts(state), state.knowledge)
+    data.update(scored)
+    issues += more
     if form.get("consent") != "yes":
         issues.append(Issue("consent", "Please tick the box to agree before you send."))
     if not issues:
