@@ -44,6 +44,7 @@ def assess(
     Raises:
         AssessmentError: when a mapping breaks the contract; nothing is assessed.
     """
+    kb = knowledge or load_knowledge()
     if not isinstance(assessment, Assessment):
-        assessment = parse_assessment(assessment)
-    return _assess(assessment, knowledge or load_knowledge())
+        assessment = parse_assessment(assessment, kb.contract)
+    return _assess(assessment, kb)

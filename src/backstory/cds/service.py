@@ -536,7 +536,7 @@ def handle_hook(
         )
     try:
         data = response_to_assessment(qr, kb)
-        assessment = parse_assessment(data)
+        assessment = parse_assessment(data, kb.contract)
     except AssessmentError as exc:
         problems = "; ".join(str(i) for i in exc.issues[:5])
         return CdsResponse(

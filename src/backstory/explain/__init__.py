@@ -93,7 +93,7 @@ def explain(assessment: Assessment | Mapping[str, Any], audience: Audience = "pa
         AssessmentError: when a mapping breaks the contract; nothing is explained.
     """
     if not isinstance(assessment, Assessment):
-        assessment = parse_assessment(assessment)
+        assessment = parse_assessment(assessment, load_knowledge().contract)
     report = assess(assessment, load_knowledge())
     return explain_report(report, assessment.answers, audience)
 

@@ -182,9 +182,9 @@ def export_bundle(
     assessment and :class:`backstory.fhir.FhirValidationError` if the Bundle would not
     validate (a bug, never expected).
     """
-    if not isinstance(assessment, Assessment):
-        assessment = parse_assessment(assessment)
     kb = knowledge or load_knowledge()
+    if not isinstance(assessment, Assessment):
+        assessment = parse_assessment(assessment, kb.contract)
     report = report or assess(assessment, kb)
     table = load_table()
     subject = dict(subject) if subject is not None else {"display": _UNIDENTIFIED}

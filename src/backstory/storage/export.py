@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from backstory.contract import load_contract
+from backstory.knowledge.loader import load_knowledge
 from backstory.storage import audit
 from backstory.storage.database import utcnow
 from backstory.storage.followups import followups_export
@@ -71,7 +71,7 @@ def _cell(value: Any) -> str:
 
 def flatten(data: Mapping[str, Any]) -> dict[str, str]:
     """One assessment (its JSON form) as the contract's flat columns, de-identified."""
-    contract = load_contract()
+    contract = load_knowledge().contract
     row: dict[str, str] = {}
     for name in contract.top:
         if name == "schema":
@@ -94,7 +94,7 @@ def flatten(data: Mapping[str, Any]) -> dict[str, str]:
 def cohort(conn: Connection, user: User) -> tuple[list[str], list[list[str]]]:
     """The clinic's current assessments as de-identified flat rows (admins only)."""
     require_admin(user, "export a cohort")
-    columns = [*load_contract().flat_columns(), *LINK_COLUMNS]
+    columns = [*load_knowledge().contract.flat_columns(), *LINK_COLUMNS]
     rows: list[tuple[str, int, int, list[str]]] = []
     used: set[str] = set()
     for found in clinic_patients(conn, user):

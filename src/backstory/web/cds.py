@@ -256,7 +256,7 @@ def cds_report(request: Request, t: str, principal: deps.SignedIn, state: deps.W
     if data is None:
         raise deps.Gone("This report link has expired or is not valid.")
     try:
-        assessment = parse_assessment(data)
+        assessment = parse_assessment(data, state.knowledge.contract)
     except AssessmentError:
         raise deps.Gone("This report link has expired or is not valid.") from None
     report = assess(assessment, state.knowledge)

@@ -39,7 +39,11 @@ def assessment_bundle(assessment_id: str, who: api.Reader, state: deps.WebDep) -
         )
         # parsed inside the audited read: an assessment that cannot be exported (stored
         # before a contract rule, such as a non-empty id) is a 422 and no view is recorded
-        return patient, record, parse_assessment_json(record.assessment.source_json)
+        return (
+            patient,
+            record,
+            parse_assessment_json(record.assessment.source_json, state.knowledge.contract),
+        )
 
     patient, record, assessment = api._store(state, who, write=False).run(view)
     report = assess(assessment, state.knowledge)

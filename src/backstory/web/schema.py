@@ -10,7 +10,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from backstory.contract import FieldSpec, load_contract
+from backstory.contract import FieldSpec
+from backstory.knowledge.loader import load_knowledge
 
 
 def _field(spec: FieldSpec) -> dict[str, Any]:
@@ -61,7 +62,7 @@ non-printable character; a pattern can only list the common ones)."""
 @cache
 def assessment_schema() -> dict[str, Any]:
     """The JSON Schema of one assessment (backstory/assessment@1)."""
-    c = load_contract()
+    c = load_knowledge().contract
     props: dict[str, Any] = {k: _field(v) for k, v in c.top.items()}
     props["schema"] = {"type": "string", "enum": [c.schema], "description": "contract identifier"}
     for group, fields in c.groups.items():
