@@ -24,13 +24,22 @@ LEVEL_WORDS = {
 
 
 DERIVED = {
-    "scores.startback.risk": "STarT Back risk group",
-    "scores.startback.total": "STarT Back total score",
-    "scores.startback.psychosocial": "STarT Back psychosocial score",
     "triage.level": "triage level",
     "triage.suspected_any": "any serious condition suspected",
 }
-"""Values the rules derive from the answers, in words (pattern fits are worded below)."""
+"""Values the rules derive from the answers, in words (pattern fits and scores below)."""
+
+_SCORE_WORDS = {"risk": "risk group", "band": "band", "percent": "percent", "score": "score"}
+
+
+@cache
+def _scores() -> dict[str, str]:
+    """Every instrument score the rules may read, in words ("STarT Back risk group")."""
+    return {
+        f"scores.{inst.id}.{key}": f"{inst.short} {_SCORE_WORDS.get(key, key + ' score')}"
+        for inst in load_knowledge().instruments.instruments
+        for key in inst.result_keys()
+    }
 
 
 @cache
@@ -43,6 +52,7 @@ def known_name(name: str) -> bool:
     return (
         name in load_contract().fields
         or name in DERIVED
+        or name in _scores()
         or name in _facts()
         or (name.startswith("patterns.") and name.endswith(".fit"))
     )
@@ -53,7 +63,8 @@ def field_label(path: str) -> str:
     """A contract field in plain words (its meaning), never its dotted key; a derived
     value or a fact in words too."""
     spec = load_contract().fields.get(path)
-    text = spec.meaning if spec is not None and spec.meaning else DERIVED.get(path, "")
+    derived = DERIVED.get(path) or _scores().get(path, "")
+    text = spec.meaning if spec is not None and spec.meaning else derived
     if not text and path.startswith("patterns.") and path.endswith(".fit"):
         text = f"fit of the {path.split('.')[1].replace('_', ' ')} pattern"
     if not text:
