@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from backstory.knowledge.loader import KnowledgeBase
-from backstory.storage import Database
+from backstory.storage import Database, Store
 from backstory.storage.tables import assessment
 from backstory.web.app import create_app
 from backstory.web.instrument_parts import (
@@ -26,7 +26,7 @@ from backstory.web.instrument_parts import (
 from backstory.web.questionnaire import CES_FIELDS, NOT_SURE
 from backstory.web.settings import Settings, SettingsError, settings_from_env
 
-from .conftest import World, csrf_of, sign_in
+from .conftest import World, csrf_of, example, sign_in
 
 STARTBACK = {f"startback.{i}": "0" for i in range(1, 9)} | {"startback.9": "slightly"}
 
@@ -144,3 +144,16 @@ def test_the_patient_answers_startback_and_it_is_stored(world: World) -> None:
         ).all()
     )
     assert [json.loads(r.source_json)["startback"] for r in rows] == [[0] * 8 + ["slightly"]]
+
+
+def test_the_report_page_lists_every_instrument(world: World) -> None:
+    store = Store(world.db, "clin-a")
+    pid = store.add_patient("ref-scores").id
+    saved = store.save_assessment(
+        pid, json.dumps(example(rmdq=[1, 1, 1] + [0] * 21, startback=[1] * 8 + ["extremely"]))
+    )
+    html = sign_in(world.app, "clin-a").get(f"/assessments/{saved.assessment.id}").text
+    scores = html[html.index('id="scores"') :]
+    assert "<dt>STarT Back</dt><dd>total 9/9, psychosocial 5/5, high risk</dd>" in scores
+    assert "<dt>RMDQ</dt><dd>3/24</dd>" in scores
+    assert "<dt>ODI</dt><dd>" in scores

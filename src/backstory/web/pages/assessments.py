@@ -217,6 +217,7 @@ def report_page(
             "record": record,
             "view": view,
             "released": released,
+            "instruments": state.knowledge.instruments.instruments,
             **report_extras(store, record, view),
         },
     )
