@@ -26,7 +26,7 @@ from backstory.contract import AssessmentError, load_contract, parse_assessment
 from backstory.core.engine import Engine
 from backstory.explain import render
 from backstory.explain.clinician import compose_clinician
-from backstory.fhir.questionnaire import questionnaire
+from backstory.fhir.questionnaire import forms_bundle, questionnaire, questionnaire_names
 from backstory.knowledge.instruments import REPORT_KEYS
 from backstory.knowledge.loader import (
     KnowledgeBase,
@@ -136,6 +136,11 @@ def test_the_fhir_questionnaire_has_its_group(extra: KnowledgeBase) -> None:
     assert weights == [0, 1, 2]
     assert total["linkId"] == "sitstand.score" and total["readOnly"] is True
     assert "Invented for Backstory's tests" in q["copyright"]
+    assert questionnaire_names(extra)[-1] == "sitstand"
+    own = questionnaire("sitstand", extra)
+    assert own["title"] == group["text"] and own["item"][0]["linkId"] == "sitstand"
+    bundle = forms_bundle(extra)
+    assert own in [e["resource"] for e in bundle["entry"]]
 
 
 def test_the_clinician_form_has_its_items(extra: KnowledgeBase) -> None:

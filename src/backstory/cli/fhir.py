@@ -15,11 +15,11 @@ from backstory.contract import AssessmentError, parse_assessment_json
 from backstory.core.engine import assess
 from backstory.explain import explain_report, render
 from backstory.fhir import (
-    QUESTIONNAIRES,
     PatientText,
     export_bundle,
     forms_bundle,
     questionnaire,
+    questionnaire_names,
     response_to_assessment,
 )
 from backstory.knowledge.loader import load_knowledge
@@ -39,9 +39,15 @@ def fhir_group() -> None:
 
 
 @fhir_group.command("questionnaire")
-@click.argument("name", type=click.Choice([*QUESTIONNAIRES, "all"]))
+@click.argument("name", metavar="NAME")
 def questionnaire_command(name: str) -> None:
-    """Print one Questionnaire as JSON, or (all) a Bundle of every form and code system."""
+    """Print one Questionnaire as JSON, or (all) a Bundle of every form and code system.
+
+    NAME is assessment, intake, an instrument's id (startback, odi, rmdq, ...) or all.
+    """
+    names = questionnaire_names()
+    if name != "all" and name not in names:
+        fail(f"no Questionnaire {name!r}: choose one of {', '.join((*names, 'all'))}")
     _echo(forms_bundle() if name == "all" else questionnaire(name))
 
 

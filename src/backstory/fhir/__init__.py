@@ -12,7 +12,13 @@ offline with the fhir.resources R4B models; see docs/fhir.md::
 
 from backstory.fhir.bundle import PatientText, export_bundle
 from backstory.fhir.codes import FhirTableError, load_table
-from backstory.fhir.questionnaire import QUESTIONNAIRES, code_systems, forms_bundle, questionnaire
+from backstory.fhir.questionnaire import (
+    QUESTIONNAIRES,
+    code_systems,
+    forms_bundle,
+    questionnaire,
+    questionnaire_names,
+)
 from backstory.fhir.r4b import FhirValidationError, validate
 from backstory.fhir.response import assessment_to_response, response_to_assessment
 
@@ -27,6 +33,7 @@ __all__ = [
     "forms_bundle",
     "load_table",
     "questionnaire",
+    "questionnaire_names",
     "response_to_assessment",
     "validate",
 ]

@@ -26,8 +26,13 @@ MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
 HIDDEN = "http://hl7.org/fhir/StructureDefinition/questionnaire-hidden"
 
-QUESTIONNAIRES = ("assessment", "intake", "startback", "odi", "rmdq")
-"""``assessment`` is the intake plus every instrument: the form a whole assessment answers."""
+FORMS = ("assessment", "intake")
+"""``assessment`` is the intake plus every instrument: the form a whole assessment answers;
+each instrument of instruments.yaml also has a Questionnaire of its own, named by its id."""
+
+QUESTIONNAIRES = (*FORMS, "startback", "odi", "rmdq")
+"""The Questionnaires of the public contract's instruments; :func:`questionnaire_names` gives
+every one of a knowledge base (an instrument added to the knowledge included)."""
 
 _FHIR_TYPE = {
     "bool": "boolean",
@@ -316,14 +321,19 @@ _TITLES = {
 }
 
 
+def questionnaire_names(kb: KnowledgeBase | None = None) -> tuple[str, ...]:
+    """Every Questionnaire's name: the two forms, then one per instrument."""
+    return (*FORMS, *catalogue(kb).instruments)
+
+
 def questionnaire(name: str, kb: KnowledgeBase | None = None) -> dict[str, Any]:
     """One Backstory Questionnaire as FHIR R4 JSON (a dict).
 
-    ``name`` is one of :data:`QUESTIONNAIRES`. Raises ``KeyError`` for any other name.
+    ``name`` is one of :func:`questionnaire_names`. Raises ``KeyError`` for any other name.
     """
-    if name not in QUESTIONNAIRES:
-        raise KeyError(name)
     cat = catalogue(kb)
+    if name not in FORMS and name not in cat.instruments:
+        raise KeyError(name)
     contract_groups = [g for g in cat.groups if g not in cat.instruments]
     instruments = [g for g in cat.groups if g in cat.instruments]
     items: list[dict[str, Any]] = []
@@ -400,7 +410,7 @@ def code_systems(kb: KnowledgeBase | None = None) -> list[dict[str, Any]]:
 
 def forms_bundle(kb: KnowledgeBase | None = None) -> dict[str, Any]:
     """Every Questionnaire and CodeSystem in one collection Bundle, e.g. to load a form server."""
-    resources = [questionnaire(n, kb) for n in QUESTIONNAIRES] + code_systems(kb)
+    resources = [questionnaire(n, kb) for n in questionnaire_names(kb)] + code_systems(kb)
     return {
         "resourceType": "Bundle",
         "type": "collection",

@@ -22,7 +22,7 @@ from backstory.contract import Assessment, AssessmentError, Issue, parse_assessm
 from backstory.contract.suggest import suggest
 from backstory.core.report import Report
 from backstory.fhir.questionnaire import (
-    QUESTIONNAIRES,
+    FORMS,
     Catalogue,
     Question,
     catalogue,
@@ -236,7 +236,7 @@ def response_to_assessment(
     issues: list[Issue] = []
     canonical = resource.get("questionnaire")
     if isinstance(canonical, str):
-        ours = [questionnaire_url(n, cat.table) for n in QUESTIONNAIRES]
+        ours = [questionnaire_url(n, cat.table) for n in (*FORMS, *cat.instruments)]
         if canonical.partition("|")[0] not in ours:
             issues.append(
                 Issue(
