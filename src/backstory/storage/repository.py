@@ -293,7 +293,7 @@ class Store:
         contract's margin); without it only the earliest date is checked, as for answers
         already stored.
         """
-        parsed = parse_assessment_json(text, self.knowledge.contract, today=today)
+        parsed = parse_assessment_json(text, contract=self.knowledge.contract, today=today)
         result = assess(parsed, self.knowledge)
         return Reasoned(text, parsed, result, canonical_json(result.to_dict()))
 
