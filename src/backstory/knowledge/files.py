@@ -292,3 +292,22 @@ def load_bibliography_from(root: Traversable) -> Bibliography:
 def load_bibliography() -> Bibliography:
     """The bundled bibliography, loaded and checked once per process."""
     return load_bibliography_from(data_root())
+
+
+def citations_in(obj: Any, where: str) -> Iterator[tuple[str, str]]:
+    """Every (citation id, place) found under any key named ``citations``.
+
+    The place is the path of keys to it, a list entry named by its ``id`` where it has one
+    (``/rules/RF-CES-NEW``), else by its index (``/essential[3]``).
+    """
+    if isinstance(obj, Mapping):
+        for key, value in obj.items():
+            if key == "citations" and isinstance(value, list):
+                for c in value:
+                    yield str(c), where
+            else:
+                yield from citations_in(value, f"{where}/{key}")
+    elif isinstance(obj, list):
+        for i, item in enumerate(obj):
+            label = item.get("id", "") if isinstance(item, Mapping) else ""
+            yield from citations_in(item, f"{where}/{label}" if label else f"{where}[{i}]")
