@@ -89,25 +89,7 @@ def reset_password(
     users.guard_operator_account(conn, actor, found, "reset the password of")
     if not found.active:
         raise Conflict(f"user {found.username!r} is not active")
-    if conn.execute(select(account.c.user_id).where(account.c.user_id == found.id)).first() is None:
-        conn.execute(
-            insert(account).values(
-                user_id=found.id, password_hash=None, operator=False, updated_at=now
-            )
-        )
-    conn.execute(
-        update(account)
-        .where(account.c.user_id == found.id)
-        .values(password_hash=None, updated_at=now)
-    )
-    revoke_sessions(conn, found.id, now)
-    conn.execute(
-        delete(account_link).where(
-            account_link.c.user_id == found.id, account_link.c.used_at.is_(None)
-        )
-    )
-    insert_link(conn, "reset", digest, found.id, actor.username, now, expires_at)
-    audit.record(conn, actor.username, "user.reset", "user", found.id)
+    _reset_link(conn, actor, found, digest, now, expires_at)
     return found
 
 
@@ -142,27 +124,7 @@ def command_line_link(
                 "Backstory has an operator already; an operator makes others operators "
                 "(on the Users page)"
             )
-    if (
-        conn.execute(select(account.c.user_id).where(account.c.user_id == target.id)).first()
-        is None
-    ):
-        conn.execute(
-            insert(account).values(
-                user_id=target.id, password_hash=None, operator=False, updated_at=now
-            )
-        )
-    values: dict[str, Any] = {"password_hash": None, "updated_at": now}
-    if operator:
-        values["operator"] = True
-    conn.execute(update(account).where(account.c.user_id == target.id).values(**values))
-    revoke_sessions(conn, target.id, now)
-    conn.execute(
-        delete(account_link).where(
-            account_link.c.user_id == target.id, account_link.c.used_at.is_(None)
-        )
-    )
-    insert_link(conn, "reset", digest, target.id, actor.username, now, expires_at)
-    audit.record(conn, actor.username, "user.reset", "user", target.id)
+    _reset_link(conn, actor, target, digest, now, expires_at, operator=operator)
     if operator:
         audit.record(conn, actor.username, "user.operator", "user", target.id, operator=True)
     return target
@@ -180,11 +142,7 @@ def deactivate(conn: Connection, actor: User, user_id: str, now: dt.datetime) ->
     users.keep_an_operator(conn, found, "deactivate")
     conn.execute(update(app_user).where(app_user.c.id == found.id).values(active=False))
     revoke_sessions(conn, found.id, now)
-    conn.execute(
-        delete(account_link).where(
-            account_link.c.user_id == found.id, account_link.c.used_at.is_(None)
-        )
-    )
+    _drop_unused_links(conn, found.id)
     audit.record(conn, actor.username, "user.deactivate", "user", found.id)
     return found
 
@@ -228,17 +186,7 @@ def set_operator(
         raise Conflict(f"user {found.username!r} is {state} an operator")
     if not operator:
         users.keep_an_operator(conn, found, "demote")
-    if conn.execute(select(account.c.user_id).where(account.c.user_id == found.id)).first() is None:
-        conn.execute(
-            insert(account).values(
-                user_id=found.id, password_hash=None, operator=operator, updated_at=now
-            )
-        )
-    conn.execute(
-        update(account)
-        .where(account.c.user_id == found.id)
-        .values(operator=operator, updated_at=now)
-    )
+    _set_account(conn, found.id, now, operator=operator)
     if not operator:
         revoke_sessions(conn, found.id, now)
     audit.record(conn, actor.username, "user.operator", "user", found.id, operator=operator)
@@ -258,3 +206,45 @@ def unlock(
     cleared = throttle.clear_user(conn, user_digest(found.username))
     audit.record(conn, actor.username, "user.unlock", "user", found.id, count=cleared)
     return found, cleared
+
+
+def _set_account(conn: Connection, user_id: str, now: dt.datetime, **values: Any) -> None:
+    """Change a user's account row, adding it first for a user who has none yet (one made
+    on the command line: no password, not an operator)."""
+    if conn.execute(select(account.c.user_id).where(account.c.user_id == user_id)).first() is None:
+        conn.execute(
+            insert(account).values(
+                user_id=user_id, password_hash=None, operator=False, updated_at=now
+            )
+        )
+    conn.execute(
+        update(account).where(account.c.user_id == user_id).values(**values, updated_at=now)
+    )
+
+
+def _drop_unused_links(conn: Connection, user_id: str) -> None:
+    conn.execute(
+        delete(account_link).where(
+            account_link.c.user_id == user_id, account_link.c.used_at.is_(None)
+        )
+    )
+
+
+def _reset_link(
+    conn: Connection,
+    actor: User,
+    target: User,
+    digest: str,
+    now: dt.datetime,
+    expires_at: dt.datetime,
+    *,
+    operator: bool = False,
+) -> None:
+    """Clear the target's password (and with ``operator``, make them an operator), end their
+    sessions and unused links, and make a reset link; audited."""
+    extra: dict[str, Any] = {"operator": True} if operator else {}
+    _set_account(conn, target.id, now, password_hash=None, **extra)
+    revoke_sessions(conn, target.id, now)
+    _drop_unused_links(conn, target.id)
+    insert_link(conn, "reset", digest, target.id, actor.username, now, expires_at)
+    audit.record(conn, actor.username, "user.reset", "user", target.id)
