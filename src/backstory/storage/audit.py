@@ -81,6 +81,16 @@ ACTIONS = frozenset(
         "followup.list",
         "followup.send",
         "followup.cancel",
+        # the self-management programme between visits (issue 15)
+        "programme.create",
+        "programme.override",
+        "programme.release",
+        "programme.view",
+        "programme.link",
+        "programme.link_revoke",
+        "checkin.create",
+        "checkin.list",
+        "checkin.review",
     }
 )
 RECORD_TYPES = frozenset(
@@ -96,6 +106,8 @@ RECORD_TYPES = frozenset(
         "link",
         "session",
         "followup",
+        "programme",
+        "checkin",
     }
 )
 DETAIL_KEYS = frozenset(
@@ -127,6 +139,11 @@ DETAIL_KEYS = frozenset(
         "since",
         "due_on",
         "weeks",
+        # the programme (issue 15)
+        "programme_id",
+        "version",
+        "week",
+        "warning",
     }
 )
 _SAFE_TEXT = re.compile(r"^[A-Za-z0-9._@:+-]{0,60}$")

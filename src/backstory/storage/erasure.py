@@ -25,6 +25,9 @@ from backstory.storage.tables import (
     followup,
     patient,
     patient_link,
+    programme,
+    programme_checkin,
+    programme_link,
     release,
     report,
 )
@@ -48,6 +51,9 @@ def _erase_rows(conn: Connection, patient_id: str) -> Erasure:
     )
     # the web app's links and release switches point at the patient's records: they go first
     conn.execute(delete(followup).where(followup.c.patient_id == patient_id))
+    conn.execute(delete(programme_checkin).where(programme_checkin.c.patient_id == patient_id))
+    conn.execute(delete(programme_link).where(programme_link.c.patient_id == patient_id))
+    conn.execute(delete(programme).where(programme.c.patient_id == patient_id))
     conn.execute(delete(episode_outcome).where(episode_outcome.c.episode_id.in_(episodes)))
     conn.execute(delete(patient_link).where(patient_link.c.patient_id == patient_id))
     conn.execute(delete(release).where(release.c.assessment_id.in_(assessments)))

@@ -20,6 +20,7 @@ from backstory.storage.users import User
 from backstory.web import deps
 from backstory.web.episode_view import patient_extras
 from backstory.web.links import new_link
+from backstory.web.programme_view import patient_programme
 from backstory.web.qr import qr_data_uri
 from backstory.web.views import chart_svg, episode_progress, summary_of
 
@@ -99,6 +100,8 @@ def patient_page(
     ]
     # how episodes ended and the follow-ups due (issue 14: web/episode_view.py)
     extras = patient_extras(state, principal, record.patient.id, today)
+    # the self-management programme and its check-ins (issue 15: web/programme_view.py)
+    programme = patient_programme(state.store(principal.user.username), record.patient.id)
     return deps.page(
         request,
         "patient.html",
@@ -107,6 +110,7 @@ def patient_page(
             "record": record,
             "episodes": episodes,
             "extras": extras,
+            "programme": programme,
             "today": today,
         },
     )
