@@ -97,7 +97,7 @@ def smtp_server() -> Any:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     box = MailBox()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller = Controller(box, hostname="127.0.0.1", port=port, ready_timeout=30)
     controller.start()
     try:
         yield "127.0.0.1", port, box
