@@ -81,6 +81,12 @@ ACTIONS = frozenset(
         "followup.list",
         "followup.send",
         "followup.cancel",
+        # e-mail delivery (issue 15): that a message went, never the address
+        "link.email",
+        "contact.set",
+        "contact.remove",
+        "reminder.send",
+        "reminder.fail",
     }
 )
 RECORD_TYPES = frozenset(
@@ -127,6 +133,9 @@ DETAIL_KEYS = frozenset(
         "since",
         "due_on",
         "weeks",
+        # e-mail delivery (issue 15)
+        "kind",
+        "reminder",
     }
 )
 _SAFE_TEXT = re.compile(r"^[A-Za-z0-9._@:+-]{0,60}$")

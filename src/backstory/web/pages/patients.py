@@ -143,8 +143,16 @@ def questionnaire_link(
 
 
 def _link_page(
-    request: Request, state: deps.WebState, link: sharing.PatientLink, token: str
+    request: Request,
+    state: deps.WebState,
+    link: sharing.PatientLink,
+    token: str,
+    *,
+    mail: dict[str, str] | None = None,
+    status_code: int = 200,
 ) -> Response:
+    """The page that shows a fresh link once; ``mail`` says how e-mailing it went
+    (``sent``, or an ``error`` for the form: ``web/pages/mail.py``)."""
     url = f"{deps.base_url(request, state)}/p/{token}"
     what = "pre-visit questionnaire" if link.purpose == "questionnaire" else "explanation"
     return deps.page(
@@ -157,7 +165,10 @@ def _link_page(
             "qr": qr_data_uri(url),
             "link": link,
             "hours": state.settings.link_hours,
+            "token": token,
+            "mail": mail or {},
         },
+        status_code=status_code,
     )
 
 
