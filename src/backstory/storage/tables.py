@@ -314,6 +314,32 @@ followup = Table(
 ``due_on`` until a questionnaire link is made for it (``sent_at``) or the episode closes
 (``cancelled_at``)."""
 
+# -- e-mail reminders (migration 0010) --------------------------------------------------------
+
+patient_contact = Table(
+    "patient_contact",
+    metadata,
+    Column("patient_id", ID, ForeignKey("patient.id"), primary_key=True),
+    Column("email_sealed", String(600), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", String(100), nullable=False),
+)
+"""The address a patient agreed to get follow-up reminders at, sealed (AES-GCM, bound to the
+patient's id) under ``BACKSTORY_MAIL_KEY``, which the database never holds; erased with the
+patient."""
+
+reminder = Table(
+    "reminder",
+    metadata,
+    Column("followup_id", ID, ForeignKey("followup.id"), primary_key=True),
+    Column("link_id", ID, ForeignKey("patient_link.id"), nullable=True),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+)
+"""A reminder claimed for a follow-up (at most one each: the primary key), and when the mail
+server accepted it. A claim with no ``sent_at`` after a crash is never retried on its own:
+the follow-up stays due on the worklist for a person to see."""
+
 TABLES_IN_ORDER = (
     clinic,
     app_user,
@@ -333,6 +359,8 @@ TABLES_IN_ORDER = (
     clinic_setting,
     episode_outcome,
     followup,
+    patient_contact,
+    reminder,
 )
 """Parents before children: the order to insert a dump in (every table but ``signin_failure``
 and ``cds_jti``, whose short-lived rows a restored database does not need)."""
