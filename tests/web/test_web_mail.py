@@ -168,3 +168,87 @@ def test_without_mail_there_is_no_form_and_no_route(
     assert 'id="email-form"' not in page and "e-mail" not in page.lower()
     r = c.post("/links/email", data={"csrf": csrf_of(page), "token": "x", "to": ADDRESS})
     assert r.status_code == 404
+
+
+@pytest.fixture
+def keyed(settings: Settings) -> Settings:
+    from backstory.delivery import AddressKey
+
+    return dataclasses.replace(settings, address_key=AddressKey(bytes(range(32))))
+
+
+def _reminder_app(world: World, keyed: Settings, clock: Clock, kb: KnowledgeBase) -> FastAPI:
+    return create_app(keyed, world.db, knowledge=kb, clock=clock)
+
+
+def test_a_reminder_address_is_kept_sealed_and_forgotten(
+    world: World, keyed: Settings, clock: Clock, kb: KnowledgeBase
+) -> None:
+    from sqlalchemy import select
+
+    from backstory.storage.tables import patient_contact
+
+    app = _reminder_app(world, keyed, clock, kb)
+    c = sign_in(app, "clin-a")
+    page = c.get(f"/patients/{world.patient_a}")
+    assert 'id="reminders-form"' in page.text and "E-mail reminders: off" in page.text
+    csrf = csrf_of(page.text)
+    path = f"/patients/{world.patient_a}/reminder-address"
+    no_consent = c.post(path, data={"csrf": csrf, "to": ADDRESS})
+    assert no_consent.status_code == 422 and 'id="reminder-error"' in no_consent.text
+    bad = c.post(path, data={"csrf": csrf, "to": "nope", "consent": "yes"})
+    assert bad.status_code == 422
+    assert c.post(path, data={"csrf": "forged", "to": ADDRESS, "consent": "yes"}).status_code == 403
+    other = sign_in(app, "clin-b")
+    theirs = other.post(
+        path, data={"csrf": csrf_of(other.get("/patients").text), "to": ADDRESS, "consent": "yes"}
+    )
+    assert theirs.status_code == 404
+    kept = c.post(path, data={"csrf": csrf, "to": ADDRESS, "consent": "yes"})
+    assert kept.status_code == 200 and 'id="reminders-saved"' in kept.text
+    assert "E-mail reminders: on" in kept.text and ADDRESS not in kept.text
+    rows = world.db.transaction(lambda conn: conn.execute(select(patient_contact)).all())
+    assert len(rows) == 1 and ADDRESS not in rows[0].email_sealed
+    assert keyed.address_key is not None
+    assert keyed.address_key.open(rows[0].email_sealed, world.patient_a) == ADDRESS
+    actions = [e.action for e in world.db.transaction(lambda conn: audit.events(conn))]
+    assert actions.count("contact.set") == 1
+    gone = c.post(path + "/remove", data={"csrf": csrf})
+    assert gone.status_code == 200 and "E-mail reminders: off" in gone.text
+    assert world.db.transaction(lambda conn: conn.execute(select(patient_contact)).all()) == []
+
+
+def test_without_the_key_no_address_is_kept(world: World, settings: Settings) -> None:
+    c = sign_in(world.app, "clin-a")
+    page = c.get(f"/patients/{world.patient_a}")
+    assert 'id="reminders-form"' not in page.text
+    r = c.post(
+        f"/patients/{world.patient_a}/reminder-address",
+        data={"csrf": csrf_of(page.text), "to": ADDRESS, "consent": "yes"},
+    )
+    assert r.status_code == 404
+
+
+def test_the_settings_refuse_a_key_without_mail_and_bad_mail() -> None:
+    from backstory.web.settings import SettingsError, settings_from_env
+
+    key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
+    with pytest.raises(SettingsError, match="e-mail is off"):
+        settings_from_env({"BACKSTORY_MAIL_KEY": key})
+    with pytest.raises(SettingsError, match="BACKSTORY_MAIL_TLS"):
+        settings_from_env(
+            {
+                "BACKSTORY_MAIL_HOST": "smtp.example.org",
+                "BACKSTORY_MAIL_FROM": "c@example.org",
+                "BACKSTORY_MAIL_TLS": "maybe",
+            }
+        )
+    found = settings_from_env(
+        {
+            "BACKSTORY_MAIL_HOST": "smtp.example.org",
+            "BACKSTORY_MAIL_FROM": "c@example.org",
+            "BACKSTORY_MAIL_KEY": key,
+        }
+    )
+    assert found.mail is not None and found.address_key is not None
+    assert settings_from_env({}).mail is None

@@ -2,7 +2,8 @@
 
 A clinician makes a questionnaire link, sends it to a mistyped address (the error is shown
 beside the field), then to a good one; the real local SMTP server receives exactly one
-message carrying the link shown on the page.
+message carrying the link shown on the page. Then the patient page's reminder form, with its
+error (no consent) and once the address is kept.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, expect
 
-from backstory.delivery import MailSettings
+from backstory.delivery import AddressKey, MailSettings
 from backstory.knowledge.loader import KnowledgeBase
 from backstory.storage import Database, Store
 from backstory.web.app import create_app
@@ -37,6 +38,7 @@ def site(
         environment="development",
         secret_key="mail-secret-" + "x" * 40,
         mail=MailSettings(host, port, "clinic@example.org", "none", timeout=5.0),
+        address_key=AddressKey(bytes(range(32))),
     )
     db = Database(f"sqlite:///{tmp_path / 'mail.db'}")
     db.ensure_schema()
@@ -74,6 +76,19 @@ def test_emailing_a_link_in_the_browser(
     page.click("#email-send")
     expect(page.locator("#email-sent")).to_be_visible()
     audit.check(page, "e-mail sent")
+    page.goto(f"{url}/patients/{patient}")
+    page.eval_on_selector("#reminders", "d => { d.open = true; }")
+    audit.check(page, "patient page with the reminder form open")
+    page.eval_on_selector("#reminders-form", "f => { f.noValidate = true; }")
+    page.fill("#reminder-to", "someone@example.net")
+    page.click("#reminders-keep")
+    expect(page.locator("#reminder-error")).to_be_visible()
+    audit.check(page, "reminder form with an error")
+    page.fill("#reminder-to", "someone@example.net")
+    page.check("#reminder-consent")
+    page.click("#reminders-keep")
+    expect(page.locator("#reminders-saved")).to_be_visible()
+    audit.check(page, "reminder address kept")
     context.close()
     box = smtp_server[2]
     assert len(box.messages) == 1 and link in box.text()

@@ -13,7 +13,7 @@ import unicodedata
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from backstory.storage import Connection, audit, sharing, worklist
+from backstory.storage import Connection, audit, contacts, sharing, worklist
 from backstory.storage.errors import Conflict, InvalidRequest, NotFound
 from backstory.storage.records import load_patient
 from backstory.storage.users import User
@@ -86,8 +86,31 @@ def add_patient(
 
 @router.get("/patients/{patient_id}")
 def patient_page(
-    request: Request, patient_id: str, principal: deps.SignedIn, state: deps.WebDep
+    request: Request,
+    patient_id: str,
+    principal: deps.SignedIn,
+    state: deps.WebDep,
+    reminders: str = "",
 ) -> Response:
+    done = REMINDER_NOTICES.get(reminders)
+    return render_patient(request, state, principal, patient_id, {"saved": done} if done else {})
+
+
+REMINDER_NOTICES = {
+    "kept": "The address is kept (sealed) for follow-up reminders.",
+    "removed": "Reminders are off and the address is forgotten.",
+}
+
+
+def render_patient(
+    request: Request,
+    state: deps.WebState,
+    principal: deps.Principal,
+    patient_id: str,
+    reminders: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    """The patient page; ``reminders`` carries the reminder form's notice or error."""
     record = state.store(principal.user.username).patient_record(patient_id)
     today = state.now().date()
     episodes = [
@@ -99,6 +122,12 @@ def patient_page(
     ]
     # how episodes ended and the follow-ups due (issue 14: web/episode_view.py)
     extras = patient_extras(state, principal, record.patient.id, today)
+    reminder_form = None
+    if state.settings.mail is not None and state.settings.address_key is not None:
+        kept = state.store(principal.user.username).run(
+            lambda conn, user: contacts.has_address(conn, user, record.patient.id)
+        )
+        reminder_form = {"kept": kept, **reminders}
     return deps.page(
         request,
         "patient.html",
@@ -108,7 +137,9 @@ def patient_page(
             "episodes": episodes,
             "extras": extras,
             "today": today,
+            "reminders": reminder_form,
         },
+        status_code=status_code,
     )
 
 
