@@ -91,6 +91,12 @@ ACTIONS = frozenset(
         "checkin.create",
         "checkin.list",
         "checkin.review",
+        # e-mail delivery (issue 15): that a message went, never the address
+        "link.email",
+        "contact.set",
+        "contact.remove",
+        "reminder.send",
+        "reminder.fail",
     }
 )
 RECORD_TYPES = frozenset(
@@ -144,6 +150,9 @@ DETAIL_KEYS = frozenset(
         "version",
         "week",
         "warning",
+        # e-mail delivery (issue 15)
+        "kind",
+        "reminder",
     }
 )
 _SAFE_TEXT = re.compile(r"^[A-Za-z0-9._@:+-]{0,60}$")

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 from backstory.contract import load_contract
 from backstory.storage import audit
+from backstory.storage.contacts import contact_export
 from backstory.storage.database import utcnow
 from backstory.storage.followups import followups_export
 from backstory.storage.programmes import programmes_export
@@ -59,6 +60,7 @@ def export_patient(conn: Connection, user: User, patient_id: str) -> dict[str, A
         ],
         **followups_export(conn, found.id),
         **programmes_export(conn, found.id),
+        **contact_export(conn, found.id),
         "audit": [event.to_dict() for event in audit.events(conn, found.id)],
     }
 
