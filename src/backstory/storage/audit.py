@@ -81,6 +81,11 @@ ACTIONS = frozenset(
         "followup.list",
         "followup.send",
         "followup.cancel",
+        # questionnaire drafts (storage/drafts.py)
+        "draft.save",
+        "draft.open",
+        "draft.discard",
+        "draft.expire",
     }
 )
 RECORD_TYPES = frozenset(
@@ -96,6 +101,7 @@ RECORD_TYPES = frozenset(
         "link",
         "session",
         "followup",
+        "draft",
     }
 )
 DETAIL_KEYS = frozenset(

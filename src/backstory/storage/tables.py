@@ -314,6 +314,21 @@ followup = Table(
 ``due_on`` until a questionnaire link is made for it (``sent_at``) or the episode closes
 (``cancelled_at``)."""
 
+# -- questionnaire drafts (migration 0009) ------------------------------------------------------
+
+questionnaire_draft = Table(
+    "questionnaire_draft",
+    metadata,
+    Column("link_id", ID, ForeignKey("patient_link.id"), primary_key=True),
+    Column("part", String(40), nullable=False),
+    Column("answers_json", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+"""A patient's questionnaire answers so far, saved page by page (``storage/drafts.py``): one
+per questionnaire link, readable only through that link, gone when the link is used, expires,
+or the patient is erased."""
+
 TABLES_IN_ORDER = (
     clinic,
     app_user,
@@ -333,6 +348,7 @@ TABLES_IN_ORDER = (
     clinic_setting,
     episode_outcome,
     followup,
+    questionnaire_draft,
 )
 """Parents before children: the order to insert a dump in (every table but ``signin_failure``
 and ``cds_jti``, whose short-lived rows a restored database does not need)."""
