@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -188,6 +188,19 @@ def discard_draft(conn: Connection, link_id: str) -> bool:
             conn, _actor(link_id), "draft.discard", "draft", link_id, patient_id=patient_id
         )
     return bool(gone)
+
+
+def discarding(
+    link_id: str, first: Callable[[Connection, str], None]
+) -> Callable[[Connection, str], None]:
+    """``Store.save_assessment(..., also=...)``: ``first``, then the link's draft is discarded,
+    in the transaction that saves the answers and uses the link up."""
+
+    def also(conn: Connection, assessment_id: str) -> None:
+        first(conn, assessment_id)
+        discard_draft(conn, link_id)
+
+    return also
 
 
 def expire_drafts(conn: Connection, now: dt.datetime) -> int:
