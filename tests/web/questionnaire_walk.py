@@ -15,6 +15,7 @@ follow the pages whatever parts the knowledge holds:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -24,7 +25,7 @@ from httpx import Response
 from backstory.web.questionnaire import CES_FIELDS, PARTS, Part
 from backstory.web.questionnaire_steps import SEND
 
-from .conftest import csrf_of
+from .conftest import csrf_of, sign_in
 
 ROUTINE = {"age": "38", "pain.back": "6", "pain.leg": "2"}
 
@@ -130,3 +131,12 @@ def walk_browser(
         check(page, "questionnaire: check and send")
     if send:
         page.click("#send-answers")
+
+
+def new_link(app: Any, patient_id: str, user: str = "clin-a") -> str:
+    """A questionnaire link for a patient, made by a signed-in clinician: its path."""
+    c = sign_in(app, user)
+    r = c.post(f"/patients/{patient_id}/links", data={"csrf": csrf_of(c.get("/patients").text)})
+    found = re.search(r'id="link-url" type="text" readonly value="([^"]+)"', r.text)
+    assert found, r.text
+    return found.group(1).replace("http://testserver", "")
