@@ -62,6 +62,7 @@ def test_questionnaire_page_is_plain_safe_and_says_it_is_part_of_an_assessment(
 def test_questions_are_in_plain_words() -> None:
     """HZ-18: readable questions, no clinical jargon."""
     jargon = ("anaesthesia", "saddle", "incontinence", "bilateral", "dysfunction", "cauda")
+    jargon += ("flexion", "extension", "rotation", "lumbar", "sacroiliac", "thoracic")
     for q in questions():
         text = q.text.lower()
         assert not any(word in text for word in jargon), q.text
