@@ -281,3 +281,13 @@ def test_movement_questions_feed_every_movement_a_pattern_reads(kb: KnowledgeBas
     assert not asked["sex"].records_uncertainty
     assert asked["sex"].not_sure_text() == "I would rather not say"
     assert asked["pain.constant"].not_sure_text() == "Not sure"
+
+
+def test_a_part_id_fits_a_draft(copy_root: Path) -> None:
+    """A part's id names its page in a saved draft, which holds at most 40 characters."""
+    at_limit = "p-" + "w" * 38
+    _break(copy_root, "  - id: p-where\n", f"  - id: {at_limit}\n")
+    assert at_limit in [p.id for p in load_questionnaire_from(copy_root).parts]  # type: ignore[arg-type]
+    _break(copy_root, f"  - id: {at_limit}\n", f"  - id: {at_limit}w\n")
+    with pytest.raises(KnowledgeError, match="at most 40 characters"):
+        load_questionnaire_from(copy_root)  # type: ignore[arg-type]

@@ -383,7 +383,8 @@ class QuestionnaireQuestion(Model):
 
 
 class QuestionnairePart(Model):
-    id: str = Field(pattern=r"^p-[a-z0-9-]+$")
+    id: str = Field(pattern=r"^p-[a-z0-9-]+$", max_length=40)
+    """Also the page's name in its address and in a saved draft (at most 40 characters)."""
     title: str = Field(min_length=1)
     intro: str = ""
     note: str = ""
