@@ -97,6 +97,11 @@ ACTIONS = frozenset(
         "contact.remove",
         "reminder.send",
         "reminder.fail",
+        # questionnaire drafts (storage/drafts.py)
+        "draft.save",
+        "draft.open",
+        "draft.discard",
+        "draft.expire",
     }
 )
 RECORD_TYPES = frozenset(
@@ -114,6 +119,7 @@ RECORD_TYPES = frozenset(
         "followup",
         "programme",
         "checkin",
+        "draft",
     }
 )
 DETAIL_KEYS = frozenset(

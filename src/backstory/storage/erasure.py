@@ -14,6 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
 from backstory.storage import audit
+from backstory.storage.drafts import erase_drafts
 from backstory.storage.records import load_patient
 from backstory.storage.tables import (
     assessment,
@@ -60,6 +61,7 @@ def _erase_rows(conn: Connection, patient_id: str) -> Erasure:
     conn.execute(delete(programme_link).where(programme_link.c.patient_id == patient_id))
     conn.execute(delete(programme).where(programme.c.patient_id == patient_id))
     conn.execute(delete(episode_outcome).where(episode_outcome.c.episode_id.in_(episodes)))
+    erase_drafts(conn, patient_id)
     conn.execute(delete(patient_link).where(patient_link.c.patient_id == patient_id))
     conn.execute(delete(release).where(release.c.assessment_id.in_(assessments)))
     conn.execute(

@@ -400,6 +400,20 @@ reminder = Table(
 """A reminder claimed for a follow-up (at most one each: the primary key), and when the mail
 server accepted it. A claim with no ``sent_at`` after a crash is never retried on its own:
 the follow-up stays due on the worklist for a person to see."""
+# -- questionnaire drafts (migration 0009) ------------------------------------------------------
+
+questionnaire_draft = Table(
+    "questionnaire_draft",
+    metadata,
+    Column("link_id", ID, ForeignKey("patient_link.id"), primary_key=True),
+    Column("part", String(40), nullable=False),
+    Column("answers_json", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+"""A patient's questionnaire answers so far, saved page by page (``storage/drafts.py``): one
+per questionnaire link, readable only through that link, gone when the link is used, expires,
+or the patient is erased."""
 
 TABLES_IN_ORDER = (
     clinic,
@@ -425,6 +439,7 @@ TABLES_IN_ORDER = (
     programme_checkin,
     patient_contact,
     reminder,
+    questionnaire_draft,
 )
 """Parents before children: the order to insert a dump in (every table but ``signin_failure``
 and ``cds_jti``, whose short-lived rows a restored database does not need)."""
