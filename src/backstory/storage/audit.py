@@ -86,6 +86,22 @@ ACTIONS = frozenset(
         "draft.open",
         "draft.discard",
         "draft.expire",
+        # the self-management programme between visits (issue 15)
+        "programme.create",
+        "programme.override",
+        "programme.release",
+        "programme.view",
+        "programme.link",
+        "programme.link_revoke",
+        "checkin.create",
+        "checkin.list",
+        "checkin.review",
+        # e-mail delivery (issue 15): that a message went, never the address
+        "link.email",
+        "contact.set",
+        "contact.remove",
+        "reminder.send",
+        "reminder.fail",
     }
 )
 RECORD_TYPES = frozenset(
@@ -102,6 +118,8 @@ RECORD_TYPES = frozenset(
         "session",
         "followup",
         "draft",
+        "programme",
+        "checkin",
     }
 )
 DETAIL_KEYS = frozenset(
@@ -133,6 +151,14 @@ DETAIL_KEYS = frozenset(
         "since",
         "due_on",
         "weeks",
+        # the programme (issue 15)
+        "programme_id",
+        "version",
+        "week",
+        "warning",
+        # e-mail delivery (issue 15)
+        "kind",
+        "reminder",
     }
 )
 _SAFE_TEXT = re.compile(r"^[A-Za-z0-9._@:+-]{0,60}$")

@@ -1,7 +1,7 @@
 """Questionnaire drafts: a patient's answers saved page by page.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0010
 Create Date: 2026-12-06
 
 Written out in full (not read from ``tables.py``) so that this revision never changes once
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
