@@ -254,3 +254,18 @@ def test_erasing_the_patient_erases_the_address_and_reminders(
         store.run(lambda conn, u: erase_patient(conn, u, pid))
         assert db.transaction(lambda conn: conn.execute(select(patient_contact)).all()) == []
         assert db.transaction(lambda conn: conn.execute(select(reminder)).all()) == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        ({"BACKSTORY_MAIL_TLS": "sometimes"}, "BACKSTORY_MAIL_TLS must be one of"),
+        ({"BACKSTORY_MAIL_KEY": "short"}, "BACKSTORY_MAIL_KEY must be 32 random bytes"),
+        ({"BACKSTORY_MAIL_FROM": ""}, "BACKSTORY_MAIL_FROM must be set"),
+    ],
+)
+def test_serve_refuses_unusable_mail_settings_at_start(
+    env: dict[str, str], url: str, extra: dict[str, str], words: str
+) -> None:
+    result = CliRunner().invoke(cli, ["serve", "--database", url], env={**env, **extra})
+    assert result.exit_code == 2 and words in result.stderr
