@@ -426,6 +426,7 @@ def test_every_page_template_was_audited() -> None:
         "ces_banner.html",
         "unsure_banner.html",  # test_web_worklist_browser.py shows it, audited there too
         "password_fields.html",
+        "programme_checkins.html",  # in programme.html and patient.html, audited with them
     }
     audited = {
         "account_link.html",
@@ -453,5 +454,11 @@ def test_every_page_template_was_audited() -> None:
         "signin.html",
         "worklist.html",
         "clinic_settings.html",
+        # the programme between visits: test_web_programme_browser.py audits each of them
+        "programme.html",
+        "programme_edit.html",
+        "programme_patient.html",
+        "programme_checkin.html",
+        "programme_checkin_done.html",
     }
     assert {p.name for p in templates.glob("*.html")} == parts | audited

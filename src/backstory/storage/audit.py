@@ -81,6 +81,16 @@ ACTIONS = frozenset(
         "followup.list",
         "followup.send",
         "followup.cancel",
+        # the self-management programme between visits (issue 15)
+        "programme.create",
+        "programme.override",
+        "programme.release",
+        "programme.view",
+        "programme.link",
+        "programme.link_revoke",
+        "checkin.create",
+        "checkin.list",
+        "checkin.review",
         # e-mail delivery (issue 15): that a message went, never the address
         "link.email",
         "contact.set",
@@ -102,6 +112,8 @@ RECORD_TYPES = frozenset(
         "link",
         "session",
         "followup",
+        "programme",
+        "checkin",
     }
 )
 DETAIL_KEYS = frozenset(
@@ -133,6 +145,11 @@ DETAIL_KEYS = frozenset(
         "since",
         "due_on",
         "weeks",
+        # the programme (issue 15)
+        "programme_id",
+        "version",
+        "week",
+        "warning",
         # e-mail delivery (issue 15)
         "kind",
         "reminder",

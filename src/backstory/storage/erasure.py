@@ -26,6 +26,9 @@ from backstory.storage.tables import (
     patient,
     patient_contact,
     patient_link,
+    programme,
+    programme_checkin,
+    programme_link,
     release,
     reminder,
     report,
@@ -53,6 +56,9 @@ def _erase_rows(conn: Connection, patient_id: str) -> Erasure:
     conn.execute(delete(reminder).where(reminder.c.followup_id.in_(followups)))
     conn.execute(delete(patient_contact).where(patient_contact.c.patient_id == patient_id))
     conn.execute(delete(followup).where(followup.c.patient_id == patient_id))
+    conn.execute(delete(programme_checkin).where(programme_checkin.c.patient_id == patient_id))
+    conn.execute(delete(programme_link).where(programme_link.c.patient_id == patient_id))
+    conn.execute(delete(programme).where(programme.c.patient_id == patient_id))
     conn.execute(delete(episode_outcome).where(episode_outcome.c.episode_id.in_(episodes)))
     conn.execute(delete(patient_link).where(patient_link.c.patient_id == patient_id))
     conn.execute(delete(release).where(release.c.assessment_id.in_(assessments)))

@@ -54,6 +54,8 @@ from backstory.web.pages import (
     mail,
     patient_link,
     patients,
+    programme_patient,
+    programmes,
 )
 from backstory.web.pages import episodes as episode_pages
 from backstory.web.pages import knowledge as knowledge_pages
@@ -371,6 +373,8 @@ def create_app(
         admin.router,
         operator_pages.router,
         patient_link.router,
+        programmes.router,
+        programme_patient.router,
         api_worklist.router,
         api.router,
         cds.router,

@@ -20,6 +20,7 @@ from backstory.storage.users import User
 from backstory.web import deps
 from backstory.web.episode_view import patient_extras
 from backstory.web.links import new_link
+from backstory.web.programme_view import patient_programme
 from backstory.web.qr import qr_data_uri
 from backstory.web.views import chart_svg, episode_progress, summary_of
 
@@ -122,6 +123,8 @@ def render_patient(
     ]
     # how episodes ended and the follow-ups due (issue 14: web/episode_view.py)
     extras = patient_extras(state, principal, record.patient.id, today)
+    # the self-management programme and its check-ins (issue 15: web/programme_view.py)
+    programme = patient_programme(state.store(principal.user.username), record.patient.id)
     reminder_form = None
     if state.settings.mail is not None and state.settings.address_key is not None:
         kept = state.store(principal.user.username).run(
@@ -136,6 +139,7 @@ def render_patient(
             "record": record,
             "episodes": episodes,
             "extras": extras,
+            "programme": programme,
             "today": today,
             "reminders": reminder_form,
         },

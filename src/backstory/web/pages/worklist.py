@@ -29,9 +29,10 @@ def alerts_for(state: deps.WebState, principal: deps.Principal) -> dict[str, obj
     """What the banner on every clinician page shows (no patient reference: not audited)."""
     try:
         found = worklist.unreviewed_alerts(state.db, principal.user)
+        checkins = worklist.unreviewed_checkin_warnings(state.db, principal.user)
     except StorageError:
-        return {"alerts": [], "alerts_failed": True}
-    return {"alerts": found, "alerts_failed": False}
+        return {"alerts": [], "checkin_alerts": [], "alerts_failed": True}
+    return {"alerts": found, "checkin_alerts": checkins, "alerts_failed": False}
 
 
 def template_helpers() -> dict[str, object]:
@@ -53,7 +54,12 @@ def worklist_page(
     query = q.strip()[:100]
     found = state.store(principal.user.username).run(
         lambda conn, user: worklist.worklist(
-            conn, user, q=query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+            conn,
+            user,
+            q=query,
+            limit=PAGE_SIZE,
+            offset=(page - 1) * PAGE_SIZE,
+            today=state.now().date(),
         )
     )
     pages = max(1, -(-found.total // PAGE_SIZE))

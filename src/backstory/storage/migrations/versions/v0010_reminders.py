@@ -1,7 +1,7 @@
 """E-mail reminders: a patient's sealed address, and the reminders sent for follow-ups.
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-06
 
 Written out in full (not read from ``tables.py``) so that this revision never changes once
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
