@@ -317,3 +317,33 @@ def test_every_caller_on_the_mail_routes(
     assert set(got.values()) <= want, got
     sent = len(smtp_server[2].messages)
     assert sent == (1 if want == {200} else 0)
+
+
+def test_a_programme_link_is_emailed_and_a_revoked_one_is_not(
+    world: World, smtp_server: Any
+) -> None:
+    from .test_web_programme import _released
+
+    c = sign_in(world.app, "clin-a")
+    pid, gid, _path = _released(world, c)
+    made = c.post(
+        f"/patients/{pid}/programme-links", data={"csrf": csrf_of(c.get("/patients").text)}
+    )
+    assert 'id="email-form"' in made.text
+    r = _send(c, made.text)
+    assert r.status_code == 200 and 'id="email-sent"' in r.text
+    assert "self-management programme" in r.text  # the programme's link page again
+    box = smtp_server[2]
+    url = URL.search(made.text)
+    assert url is not None and "/programme/" in url.group(1)
+    assert url.group(1) in box.text() and "your programme to follow between visits" in box.text()
+    for secret in ("prog-web-1", pid, "facet", "pain"):
+        assert secret not in box.text()
+    assert [e.detail for e in _emails(world.db)] == [{"kind": "programme", "reminder": False}]
+    page = c.get(f"/programmes/{gid}").text
+    links = re.findall(r'action="/programme-links/([A-Z0-9]+)/revoke"', page)
+    assert len(links) == 2
+    for lid in links:
+        c.post(f"/programme-links/{lid}/revoke", data={"csrf": csrf_of(page)})
+    again = _send(c, made.text)
+    assert again.status_code == 409 and len(box.messages) == 1
