@@ -201,18 +201,26 @@ def test_three_failures_in_a_row_stop_the_run(
     assert result.output.count("not sent") == 3
 
 
-def test_one_reminder_per_patient_per_run_and_the_limit(
+def test_one_reminder_per_patient_per_run(
     run: Callable[..., Result], url: str, smtp_server: Any
 ) -> None:
     pid = _patient(url, "ref-1", "someone@example.net", weeks=(2, 6))
-    _patient(url, "ref-2", "other@example.net")
-    _patient(url, "ref-3", "third@example.net")
+    first = run()
+    assert "1 follow-up reminder(s) due; sending 1" in first.output
+    assert len(smtp_server[2].messages) == 1 and _state(url, pid) == ["sent", "due"]
+    run()
+    assert len(smtp_server[2].messages) == 2 and _state(url, pid) == ["sent", "sent"]
+    assert "0 follow-up reminder(s) due" in run().output
+
+
+def test_the_limit_caps_a_run(run: Callable[..., Result], url: str, smtp_server: Any) -> None:
+    for n in range(3):
+        _patient(url, f"ref-{n}", f"person{n}@example.net")
     limited = run("--limit", "1")
     assert "3 follow-up reminder(s) due; sending 1" in limited.output
     assert len(smtp_server[2].messages) == 1
-    run()
+    assert "2 follow-up reminder(s) due; sending 2" in run().output
     assert len(smtp_server[2].messages) == 3
-    assert sorted(_state(url, pid)) == ["due", "sent"]
 
 
 def test_an_unfinished_claim_is_reported_and_never_resent(
@@ -254,3 +262,18 @@ def test_erasing_the_patient_erases_the_address_and_reminders(
         store.run(lambda conn, u: erase_patient(conn, u, pid))
         assert db.transaction(lambda conn: conn.execute(select(patient_contact)).all()) == []
         assert db.transaction(lambda conn: conn.execute(select(reminder)).all()) == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        ({"BACKSTORY_MAIL_TLS": "sometimes"}, "BACKSTORY_MAIL_TLS must be one of"),
+        ({"BACKSTORY_MAIL_KEY": "short"}, "BACKSTORY_MAIL_KEY must be 32 random bytes"),
+        ({"BACKSTORY_MAIL_FROM": ""}, "BACKSTORY_MAIL_FROM must be set"),
+    ],
+)
+def test_serve_refuses_unusable_mail_settings_at_start(
+    env: dict[str, str], url: str, extra: dict[str, str], words: str
+) -> None:
+    result = CliRunner().invoke(cli, ["serve", "--database", url], env={**env, **extra})
+    assert result.exit_code == 2 and words in result.stderr

@@ -206,3 +206,14 @@ def test_the_wording_file_refuses_a_patient_placeholder() -> None:
     missing = {**good, "purposes": {"questionnaire": "x"}}
     with pytest.raises(ConfigError, match="purposes"):
         check_wording(missing)
+
+
+def test_the_expiry_date_is_never_later_than_the_link_works() -> None:
+    """Boundary pair at 23:00 UTC: from then on the day itself, before it the day before."""
+    from backstory.delivery.message import expiry_words
+
+    assert expiry_words(dt.datetime(2026, 12, 9, 23, 0, tzinfo=dt.UTC)) == "9 December 2026"
+    assert expiry_words(dt.datetime(2026, 12, 9, 22, 59, tzinfo=dt.UTC)) == "8 December 2026"
+    assert expiry_words(dt.datetime(2026, 1, 1, 0, 30, tzinfo=dt.UTC)) == "31 December 2025"
+    later = dt.datetime(2026, 12, 10, 0, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    assert expiry_words(later) == "9 December 2026"  # 23:30 UTC on the 9th

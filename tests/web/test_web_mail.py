@@ -252,3 +252,98 @@ def test_the_settings_refuse_a_key_without_mail_and_bad_mail() -> None:
     )
     assert found.mail is not None and found.address_key is not None
     assert settings_from_env({}).mail is None
+
+
+MAIL_ROUTES = (
+    "/links/email",
+    "/patients/{patient_id}/reminder-address",
+    "/patients/{patient_id}/reminder-address/remove",
+)
+
+
+def test_the_mail_routes_are_exactly_these_and_only_with_mail(
+    world: World, keyed: Settings, clock: Clock, kb: KnowledgeBase, web_db: Database
+) -> None:
+    """The role matrix (test_web_matrix.py) runs without mail; these routes exist only with
+    it, so they are classified here."""
+    from .test_web_matrix import app_routes
+
+    with_mail = set(app_routes(_reminder_app(world, keyed, clock, kb)))
+    off = dataclasses.replace(keyed, mail=None, address_key=None)
+    without = set(app_routes(create_app(off, web_db, knowledge=kb, clock=clock)))
+    assert with_mail - without == {("POST", r) for r in MAIL_ROUTES}
+
+
+@pytest.mark.parametrize(
+    ("caller", "want"),
+    [
+        ("anonymous", {401}),
+        ("read_token", {401}),
+        ("write_token", {401}),
+        ("operator", {404}),
+        ("clin-b", {404}),
+        ("admin-a", {200}),
+        ("clin-a", {200}),
+    ],
+)
+def test_every_caller_on_the_mail_routes(
+    world: World,
+    keyed: Settings,
+    clock: Clock,
+    kb: KnowledgeBase,
+    smtp_server: Any,
+    caller: str,
+    want: set[int],
+) -> None:
+    app = _reminder_app(world, keyed, clock, kb)
+    owner = sign_in(app, "clin-a")
+    page = _link_page(owner, f"/patients/{world.patient_a}/links")
+    token = TOKEN.search(page)
+    assert token is not None
+    if caller in ("anonymous", "read_token", "write_token"):
+        c = TestClient(app)
+        if caller != "anonymous":
+            bearer = world.read_token if caller == "read_token" else world.write_token
+            c.headers["Authorization"] = f"Bearer {bearer}"
+        csrf = "not-a-valid-csrf-token"
+    else:
+        c = sign_in(app, "root" if caller == "operator" else caller)
+        csrf = csrf_of(c.get("/patients").text)
+    got = {}
+    for route in MAIL_ROUTES:
+        path = route.replace("{patient_id}", world.patient_a)
+        form = {"csrf": csrf, "token": token.group(1), "to": ADDRESS, "consent": "yes"}
+        got[route] = c.post(path, data=form).status_code
+    assert set(got.values()) <= want, got
+    sent = len(smtp_server[2].messages)
+    assert sent == (1 if want == {200} else 0)
+
+
+def test_a_programme_link_is_emailed_and_a_revoked_one_is_not(
+    world: World, smtp_server: Any
+) -> None:
+    from .test_web_programme import _released
+
+    c = sign_in(world.app, "clin-a")
+    pid, gid, _path = _released(world, c)
+    made = c.post(
+        f"/patients/{pid}/programme-links", data={"csrf": csrf_of(c.get("/patients").text)}
+    )
+    assert 'id="email-form"' in made.text
+    r = _send(c, made.text)
+    assert r.status_code == 200 and 'id="email-sent"' in r.text
+    assert "self-management programme" in r.text  # the programme's link page again
+    box = smtp_server[2]
+    url = URL.search(made.text)
+    assert url is not None and "/programme/" in url.group(1)
+    assert url.group(1) in box.text() and "your programme to follow between visits" in box.text()
+    for secret in ("prog-web-1", pid, "facet", "pain"):
+        assert secret not in box.text()
+    assert [e.detail for e in _emails(world.db)] == [{"kind": "programme", "reminder": False}]
+    page = c.get(f"/programmes/{gid}").text
+    links = re.findall(r'action="/programme-links/([A-Z0-9]+)/revoke"', page)
+    assert len(links) == 2
+    for lid in links:
+        c.post(f"/programme-links/{lid}/revoke", data={"csrf": csrf_of(page)})
+    again = _send(c, made.text)
+    assert again.status_code == 409 and len(box.messages) == 1

@@ -91,9 +91,16 @@ def one_line(text: str, limit: int = MAX_CLINIC) -> str:
     return clean[:limit]
 
 
+LAST_FULL_DAY_FROM = dt.time(23, 0)
+"""A link expiring at or after 23:00 UTC works to the end of that day (in the UK, in summer
+time too); one expiring earlier is said to work until the day before, so the date a patient
+reads is never later than the link really works."""
+
+
 def expiry_words(expires_at: dt.datetime) -> str:
-    """``9 December 2026`` (the UTC date: a day, never a time that could look exact)."""
-    day = expires_at.astimezone(dt.UTC).date() if expires_at.tzinfo else expires_at.date()
+    """``9 December 2026``: the last whole day the link works (a day, never a time)."""
+    at = expires_at.astimezone(dt.UTC) if expires_at.tzinfo else expires_at
+    day = at.date() if at.time() >= LAST_FULL_DAY_FROM else at.date() - dt.timedelta(days=1)
     return f"{day.day} {day.strftime('%B')} {day.year}"
 
 

@@ -19,6 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from backstory.programme import ProgrammeRefused
 from backstory.programme.generate import exercise_options
 from backstory.storage import programmes, sharing
+from backstory.storage.programmes import ProgrammeLink
 from backstory.web import deps
 from backstory.web.programme_view import (
     LINK_DAYS,
@@ -215,6 +216,19 @@ def programme_link(
     """A new link to the patient's released programme, shown once (and as a QR code)."""
     store = state.store(principal.user.username)
     link, url = make_programme_link(state, store, patient_id, deps.base_url(request, state))
+    return programme_link_page(request, link, url)
+
+
+def programme_link_page(
+    request: Request,
+    link: ProgrammeLink,
+    url: str,
+    *,
+    mail: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The page that shows a programme link once, with the e-mail form when mail is on
+    (``mail``: how e-mailing it went, ``web/pages/mail.py``)."""
     return deps.page(
         request,
         "link_created.html",
@@ -225,7 +239,10 @@ def programme_link(
             "qr": qr_data_uri(url),
             "link": link,
             "days": LINK_DAYS,
+            "token": url.rsplit("/", 1)[1],
+            "mail": mail or {},
         },
+        status_code=status_code,
     )
 
 
