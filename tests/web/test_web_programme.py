@@ -101,6 +101,7 @@ def test_release_follow_check_in_and_flag(world: World, clock: Clock) -> None:
     assert 'data-flag="checkin-worse"' in work
     page = c.get(f"/patients/{pid}").text
     assert 'id="pain-change"' in page and "<svg" in page and 'id="checkins"' in page
+    assert "exercises on 8 of 14 days (57%), walks on 10 of 14 days (71%)" in page
     assert 'data-flag="checkin-worse"' in page
     events = world.db.transaction(lambda conn: audit.events(conn, pid))
     actions = [e.action for e in events]

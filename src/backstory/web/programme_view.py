@@ -120,6 +120,32 @@ def checkin_rows(answers: dict[str, Any], checkins: list[StoredCheckIn]) -> list
 
 
 @dataclass(frozen=True)
+class Adherence:
+    """Days done out of days in the weeks checked in (7 a week)."""
+
+    weeks: int
+    walked: int
+    exercised: int
+
+    @property
+    def days(self) -> int:
+        return self.weeks * 7
+
+    def percent(self, done: int) -> int:
+        return round(100 * done / self.days) if self.days else 0
+
+
+def adherence(checkins: list[StoredCheckIn]) -> Adherence | None:
+    if not checkins:
+        return None
+    return Adherence(
+        len(checkins),
+        sum(c.activity_days for c in checkins),
+        sum(c.exercise_days for c in checkins),
+    )
+
+
+@dataclass(frozen=True)
 class PainChange:
     label: str
     baseline: str
@@ -276,6 +302,7 @@ class PatientProgramme:
     rows: list[CheckInRow]
     chart: str | None
     pain: PainChange | None
+    adherence: Adherence | None = None
 
 
 def patient_programme(store: Store, patient_id: str) -> PatientProgramme | None:
@@ -294,4 +321,5 @@ def patient_programme(store: Store, patient_id: str) -> PatientProgramme | None:
         checkin_rows(answers, checkins),
         chart_svg(checkins, f"chart-{current.id}") if checkins else None,
         pain_change(answers, checkins),
+        adherence(checkins),
     )

@@ -22,6 +22,7 @@ from backstory.storage import programmes, sharing
 from backstory.web import deps
 from backstory.web.programme_view import (
     LINK_DAYS,
+    adherence,
     build,
     build_stored,
     chart_svg,
@@ -188,6 +189,7 @@ def programme_page(
             "rows": checkin_rows(answers, checkins),
             "chart": chart_svg(checkins, f"chart-{stored.id}") if checkins else None,
             "pain": pain_change(answers, checkins),
+            "adherence": adherence(checkins),
             "links": [(k, k.usable(now)) for k in links],
             "released_current": any(v.released for v in versions),
         },
