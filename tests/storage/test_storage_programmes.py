@@ -152,6 +152,10 @@ def test_check_ins_through_the_link_are_audited_as_the_link(
     assert "checkin.review" in [e.action for e in events]
     with pytest.raises(InvalidRequest):
         patient.run(lambda conn, user: save_checkin(conn, user, VALUES, {"x": "maybe"}, NOW))
+    with pytest.raises(InvalidRequest):  # a question the check-in does not ask
+        patient.run(
+            lambda conn, user: save_checkin(conn, user, VALUES, {"red_flags.fever": "no"}, NOW)
+        )
     with pytest.raises(ValueError):
         patient.run(lambda conn, user: save_checkin(conn, user, {**VALUES, "pain": 11}, {}, NOW))
 

@@ -245,3 +245,15 @@ def test_other_clinics_and_dead_links_see_nothing(world: World, clock: Clock) ->
     assert patient.get(f"{link}/checkin").status_code == 404
     actions = [e.action for e in world.db.transaction(lambda conn: audit.events(conn, pid))]
     assert "programme.link_revoke" in actions
+
+
+def test_every_check_in_warning_question_is_the_questionnaires_own() -> None:
+    """The check-in asks each cauda equina question in the questionnaire's words, so its
+    act-now advice works exactly the same way (HZ-100)."""
+    from backstory.programme import load_programme_knowledge
+    from backstory.web.pages.programme_patient import _warning_questions
+    from backstory.web.questionnaire import CES_FIELDS
+
+    asked = [q.field for q in _warning_questions()]
+    assert sorted(asked) == sorted(load_programme_knowledge().checkin.warning_fields)
+    assert set(asked) == set(CES_FIELDS) == set(CES)

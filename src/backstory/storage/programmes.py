@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from backstory.programme import CheckInAnswers
+from backstory.programme import CheckInAnswers, load_programme_knowledge
 from backstory.storage import audit
 from backstory.storage.database import as_utc
 from backstory.storage.errors import Conflict, InvalidRequest, NotAllowed, NotFound
@@ -554,7 +554,8 @@ def save_checkin(
     ``checkin.create``, with whether it reported a warning sign)."""
     link, current = _linked(conn, user)
     load_patient(conn, user, link.patient_id, lock=True)
-    bad = [f for f, v in warnings.items() if v not in WARNING_ANSWERS]
+    asked = load_programme_knowledge().checkin.warning_fields
+    bad = [f for f, v in warnings.items() if v not in WARNING_ANSWERS or f not in asked]
     if bad:
         raise InvalidRequest(f"warning-sign answers must be yes, no or not_sure: {bad}")
     week = len(checkins_of(conn, current.id)) + 1
