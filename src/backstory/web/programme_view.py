@@ -181,7 +181,7 @@ def pain_change(answers: dict[str, Any], checkins: list[StoredCheckIn]) -> PainC
     )
 
 
-_W, _H, _LEFT, _TOP, _PANEL = 360, 300, 40, 24, 110
+_W, _H, _LEFT, _TOP, _PANEL = 360, 380, 40, 24, 110
 _SERIES = (
     ("pain", "Pain", "#b91c1c", ""),
     ("confidence", "Confidence", "#1d4ed8", "6 3"),
@@ -263,10 +263,10 @@ def chart_svg(checkins: list[StoredCheckIn], chart_id: str) -> str:
         ("Days of exercise", "#6b7280"),
     ]
     for i, (label, colour) in enumerate(legend):
-        lx = _LEFT + (i % 3) * 105
-        ly = _H - 22 + (i // 3) * 13
+        lx = _LEFT + (i % 2) * 150
+        ly = _H - 44 + (i // 2) * 16
         out.append(f'<rect x="{lx}" y="{ly - 8}" width="9" height="9" fill="{colour}"/>')
-        out.append(f'<text x="{lx + 13}" y="{ly}" font-size="10">{escape(label)}</text>')
+        out.append(f'<text x="{lx + 13}" y="{ly}" font-size="11">{escape(label)}</text>')
     out.append("</svg>")
     return "\n".join(out)
 
