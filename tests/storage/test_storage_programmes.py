@@ -195,3 +195,29 @@ def test_erasure_and_export_include_the_programme(
     assert db.transaction(lambda conn: versions_of(conn, pid)) == []
     clinic = store.whoami().clinic_id
     assert db.transaction(lambda conn: clinic_followed(conn, clinic)) == []
+
+
+def test_the_worklist_keeps_a_flagged_patient_with_nothing_else_waiting(
+    db: Database, store: Store, assessment_text: Text
+) -> None:
+    from backstory.storage import worklist
+
+    pid, _gid = _released(store, assessment_text)
+    lid = _link(store, pid)
+    aid = store.patient_record(pid).episodes[0].assessments[0].assessment.id
+    store.run(lambda conn, user: worklist.review(conn, user, aid, NOW))
+    store.close_episode(store.patient_record(pid).episodes[0].episode.id)
+    today = NOW.date()
+
+    def listed() -> list[worklist.WorkItem]:
+        return store.run(lambda conn, user: worklist.worklist(conn, user, today=today)).items
+
+    assert listed() == []  # reviewed, closed, nothing flagged
+    patient = Store(db, f"link:{lid}", resolve=link_resolver("d" * 64, NOW))
+    patient.run(lambda conn, user: save_checkin(conn, user, VALUES, NO_WARNINGS, NOW))
+    worse = {**VALUES, "fear": VALUES["fear"] + 2}
+    patient.run(lambda conn, user: save_checkin(conn, user, worse, NO_WARNINGS, NOW))
+    items = listed()
+    assert [i.patient_id for i in items] == [pid]
+    flags = items[0].programme
+    assert flags is not None and flags.worse and not flags.warning and not flags.missed_flag
