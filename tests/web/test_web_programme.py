@@ -84,7 +84,7 @@ def _checkin(
 
 def test_release_follow_check_in_and_flag(world: World, clock: Clock) -> None:
     c = sign_in(world.app, "clin-a")
-    pid, _gid, link = _released(world, c)
+    pid, gid, link = _released(world, c)
     patient = TestClient(world.app)
     plan = patient.get(link)
     assert plan.status_code == 200
@@ -99,6 +99,8 @@ def test_release_follow_check_in_and_flag(world: World, clock: Clock) -> None:
     assert "steps back a little" in second.text
     work = c.get("/worklist").text
     assert 'data-flag="checkin-worse"' in work
+    pdf = c.get(f"/programmes/{gid}/plan.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     page = c.get(f"/patients/{pid}").text
     assert 'id="pain-change"' in page and "<svg" in page and 'id="checkins"' in page
     assert "exercises on 8 of 14 days (57%), walks on 10 of 14 days (71%)" in page
