@@ -590,6 +590,7 @@ def save_checkin(
             exercise_days=made.exercise_days,
             flare_ups=made.flare_ups,
             warnings_json=json.dumps(made.warnings, sort_keys=True),
+            warning=bool(made.warning_fields),
             created_at=now,
             reviewed_by=None,
             reviewed_at=None,
@@ -658,7 +659,11 @@ def unreviewed_warnings(conn: Connection, clinic_id: str) -> list[StoredCheckIn]
     rows = conn.execute(
         select(programme_checkin)
         .join(patient, patient.c.id == programme_checkin.c.patient_id)
-        .where(patient.c.clinic_id == clinic_id, programme_checkin.c.reviewed_at.is_(None))
+        .where(
+            patient.c.clinic_id == clinic_id,
+            programme_checkin.c.warning.is_(True),
+            programme_checkin.c.reviewed_at.is_(None),
+        )
         .order_by(programme_checkin.c.created_at)
     )
     return [c for c in (_checkin(r) for r in rows) if c.needs_review]

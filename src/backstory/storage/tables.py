@@ -367,14 +367,16 @@ programme_checkin = Table(
     Column("exercise_days", Integer, nullable=False),
     Column("flare_ups", Integer, nullable=False),
     Column("warnings_json", Text, nullable=False),
+    Column("warning", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("reviewed_by", String(100), nullable=True),
     Column("reviewed_at", DateTime(timezone=True), nullable=True),
 )
 """A weekly check-in: pain, confidence and fear (0 to 10), days walked and days of
 exercise (0 to 7), flare-ups, and the cauda equina questions asked again (a JSON object of
-field to "yes", "no" or "not_sure"). One with a warning sign stays in the banner on every
-clinician page until a clinician reviews it."""
+field to "yes", "no" or "not_sure"; ``warning`` is true when any is yes or not sure). One
+with a warning sign stays in the banner on every clinician page until a clinician reviews
+it."""
 
 TABLES_IN_ORDER = (
     clinic,
