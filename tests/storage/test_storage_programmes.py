@@ -221,3 +221,21 @@ def test_the_worklist_keeps_a_flagged_patient_with_nothing_else_waiting(
     assert [i.patient_id for i in items] == [pid]
     flags = items[0].programme
     assert flags is not None and flags.worse and not flags.warning and not flags.missed_flag
+
+
+@pytest.mark.parametrize(("extra", "flagged"), [(-1, True), (0, False)])
+def test_missed_check_ins_stop_after_the_last_week(
+    db: Database, store: Store, assessment_text: Text, extra: int, flagged: bool
+) -> None:
+    from backstory.programme import load_programme_knowledge
+    from backstory.storage import worklist
+
+    pid, _gid = _released(store, assessment_text)
+    lid = _link(store, pid)
+    patient = Store(db, f"link:{lid}", resolve=link_resolver("d" * 64, NOW))
+    for _ in range(len(load_programme_knowledge().education) + extra):
+        patient.run(lambda conn, user: save_checkin(conn, user, VALUES, NO_WARNINGS, NOW))
+    later = (NOW + dt.timedelta(days=14)).date()
+    clinic = store.whoami().clinic_id
+    flags = db.transaction(lambda conn: worklist.programme_flags(conn, clinic, later))[pid]
+    assert flags.missed == 2 and flags.missed_flag is flagged
