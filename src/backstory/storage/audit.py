@@ -91,6 +91,17 @@ ACTIONS = frozenset(
         "checkin.create",
         "checkin.list",
         "checkin.review",
+        # e-mail delivery (issue 15): that a message went, never the address
+        "link.email",
+        "contact.set",
+        "contact.remove",
+        "reminder.send",
+        "reminder.fail",
+        # questionnaire drafts (storage/drafts.py)
+        "draft.save",
+        "draft.open",
+        "draft.discard",
+        "draft.expire",
     }
 )
 RECORD_TYPES = frozenset(
@@ -108,6 +119,7 @@ RECORD_TYPES = frozenset(
         "followup",
         "programme",
         "checkin",
+        "draft",
     }
 )
 DETAIL_KEYS = frozenset(
@@ -144,6 +156,9 @@ DETAIL_KEYS = frozenset(
         "version",
         "week",
         "warning",
+        # e-mail delivery (issue 15)
+        "kind",
+        "reminder",
     }
 )
 _SAFE_TEXT = re.compile(r"^[A-Za-z0-9._@:+-]{0,60}$")

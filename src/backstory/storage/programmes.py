@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from backstory.programme import CheckInAnswers, load_programme_knowledge
@@ -590,7 +590,6 @@ def save_checkin(
             exercise_days=made.exercise_days,
             flare_ups=made.flare_ups,
             warnings_json=json.dumps(made.warnings, sort_keys=True),
-            warning=bool(made.warning_fields),
             created_at=now,
             reviewed_by=None,
             reviewed_at=None,
@@ -661,8 +660,13 @@ def unreviewed_warnings(conn: Connection, clinic_id: str) -> list[StoredCheckIn]
         .join(patient, patient.c.id == programme_checkin.c.patient_id)
         .where(
             patient.c.clinic_id == clinic_id,
-            programme_checkin.c.warning.is_(True),
             programme_checkin.c.reviewed_at.is_(None),
+            # only check-ins with a yes or a "not sure" (their JSON, written here, holds the
+            # answer in quotes; field names never do), not every check-in ever sent
+            or_(
+                programme_checkin.c.warnings_json.contains('"yes"'),
+                programme_checkin.c.warnings_json.contains('"not_sure"'),
+            ),
         )
         .order_by(programme_checkin.c.created_at)
     )

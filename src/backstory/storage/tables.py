@@ -367,16 +367,53 @@ programme_checkin = Table(
     Column("exercise_days", Integer, nullable=False),
     Column("flare_ups", Integer, nullable=False),
     Column("warnings_json", Text, nullable=False),
-    Column("warning", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("reviewed_by", String(100), nullable=True),
     Column("reviewed_at", DateTime(timezone=True), nullable=True),
 )
 """A weekly check-in: pain, confidence and fear (0 to 10), days walked and days of
 exercise (0 to 7), flare-ups, and the cauda equina questions asked again (a JSON object of
-field to "yes", "no" or "not_sure"; ``warning`` is true when any is yes or not sure). One
-with a warning sign stays in the banner on every clinician page until a clinician reviews
-it."""
+field to "yes", "no" or "not_sure"). One with a warning sign stays in the banner on every
+clinician page until a clinician reviews it."""
+# -- e-mail reminders (migration 0010) --------------------------------------------------------
+
+patient_contact = Table(
+    "patient_contact",
+    metadata,
+    Column("patient_id", ID, ForeignKey("patient.id"), primary_key=True),
+    Column("email_sealed", String(600), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", String(100), nullable=False),
+)
+"""The address a patient agreed to get follow-up reminders at, sealed (AES-GCM, bound to the
+patient's id) under ``BACKSTORY_MAIL_KEY``, which the database never holds; erased with the
+patient."""
+
+reminder = Table(
+    "reminder",
+    metadata,
+    Column("followup_id", ID, ForeignKey("followup.id"), primary_key=True),
+    Column("link_id", ID, ForeignKey("patient_link.id"), nullable=True),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+)
+"""A reminder claimed for a follow-up (at most one each: the primary key), and when the mail
+server accepted it. A claim with no ``sent_at`` after a crash is never retried on its own:
+the follow-up stays due on the worklist for a person to see."""
+# -- questionnaire drafts (migration 0009) ------------------------------------------------------
+
+questionnaire_draft = Table(
+    "questionnaire_draft",
+    metadata,
+    Column("link_id", ID, ForeignKey("patient_link.id"), primary_key=True),
+    Column("part", String(40), nullable=False),
+    Column("answers_json", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+"""A patient's questionnaire answers so far, saved page by page (``storage/drafts.py``): one
+per questionnaire link, readable only through that link, gone when the link is used, expires,
+or the patient is erased."""
 
 TABLES_IN_ORDER = (
     clinic,
@@ -400,6 +437,9 @@ TABLES_IN_ORDER = (
     programme,
     programme_link,
     programme_checkin,
+    patient_contact,
+    reminder,
+    questionnaire_draft,
 )
 """Parents before children: the order to insert a dump in (every table but ``signin_failure``
 and ``cds_jti``, whose short-lived rows a restored database does not need)."""

@@ -51,6 +51,7 @@ from backstory.web.pages import (
     assessments,
     auth,
     clinic_settings,
+    mail,
     patient_link,
     patients,
     programme_patient,
@@ -381,6 +382,8 @@ def create_app(
         api_docs.router,
     ):
         app.include_router(router)
+    if settings.mail is not None:
+        app.include_router(mail.router)  # e-mailing links exists only when mail is set up
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(limits.BodyLimit)  # innermost: a refusal still gets logged and headers
     app.add_middleware(RequestLog)

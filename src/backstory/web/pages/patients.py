@@ -13,7 +13,7 @@ import unicodedata
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from backstory.storage import Connection, audit, sharing, worklist
+from backstory.storage import Connection, audit, contacts, sharing, worklist
 from backstory.storage.errors import Conflict, InvalidRequest, NotFound
 from backstory.storage.records import load_patient
 from backstory.storage.users import User
@@ -87,8 +87,31 @@ def add_patient(
 
 @router.get("/patients/{patient_id}")
 def patient_page(
-    request: Request, patient_id: str, principal: deps.SignedIn, state: deps.WebDep
+    request: Request,
+    patient_id: str,
+    principal: deps.SignedIn,
+    state: deps.WebDep,
+    reminders: str = "",
 ) -> Response:
+    done = REMINDER_NOTICES.get(reminders)
+    return render_patient(request, state, principal, patient_id, {"saved": done} if done else {})
+
+
+REMINDER_NOTICES = {
+    "kept": "The address is kept (sealed) for follow-up reminders.",
+    "removed": "Reminders are off and the address is forgotten.",
+}
+
+
+def render_patient(
+    request: Request,
+    state: deps.WebState,
+    principal: deps.Principal,
+    patient_id: str,
+    reminders: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    """The patient page; ``reminders`` carries the reminder form's notice or error."""
     record = state.store(principal.user.username).patient_record(patient_id)
     today = state.now().date()
     episodes = [
@@ -102,6 +125,12 @@ def patient_page(
     extras = patient_extras(state, principal, record.patient.id, today)
     # the self-management programme and its check-ins (issue 15: web/programme_view.py)
     programme = patient_programme(state.store(principal.user.username), record.patient.id)
+    reminder_form = None
+    if state.settings.mail is not None and state.settings.address_key is not None:
+        kept = state.store(principal.user.username).run(
+            lambda conn, user: contacts.has_address(conn, user, record.patient.id)
+        )
+        reminder_form = {"kept": kept, **reminders}
     return deps.page(
         request,
         "patient.html",
@@ -112,7 +141,9 @@ def patient_page(
             "extras": extras,
             "programme": programme,
             "today": today,
+            "reminders": reminder_form,
         },
+        status_code=status_code,
     )
 
 
@@ -147,8 +178,16 @@ def questionnaire_link(
 
 
 def _link_page(
-    request: Request, state: deps.WebState, link: sharing.PatientLink, token: str
+    request: Request,
+    state: deps.WebState,
+    link: sharing.PatientLink,
+    token: str,
+    *,
+    mail: dict[str, str] | None = None,
+    status_code: int = 200,
 ) -> Response:
+    """The page that shows a fresh link once; ``mail`` says how e-mailing it went
+    (``sent``, or an ``error`` for the form: ``web/pages/mail.py``)."""
     url = f"{deps.base_url(request, state)}/p/{token}"
     what = "pre-visit questionnaire" if link.purpose == "questionnaire" else "explanation"
     return deps.page(
@@ -161,7 +200,10 @@ def _link_page(
             "qr": qr_data_uri(url),
             "link": link,
             "hours": state.settings.link_hours,
+            "token": token,
+            "mail": mail or {},
         },
+        status_code=status_code,
     )
 
 

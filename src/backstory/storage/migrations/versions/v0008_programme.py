@@ -82,7 +82,6 @@ def upgrade() -> None:
         sa.Column("exercise_days", sa.Integer(), nullable=False),
         sa.Column("flare_ups", sa.Integer(), nullable=False),
         sa.Column("warnings_json", sa.Text(), nullable=False),
-        sa.Column("warning", sa.Boolean(), nullable=False),
         sa.Column("created_at", WHEN, nullable=False),
         sa.Column("reviewed_by", sa.String(100), nullable=True),
         sa.Column("reviewed_at", WHEN, nullable=True),
