@@ -152,6 +152,10 @@ def test_check_ins_through_the_link_are_audited_as_the_link(
     assert "checkin.review" in [e.action for e in events]
     with pytest.raises(InvalidRequest):
         patient.run(lambda conn, user: save_checkin(conn, user, VALUES, {"x": "maybe"}, NOW))
+    with pytest.raises(InvalidRequest):  # a question the check-in does not ask
+        patient.run(
+            lambda conn, user: save_checkin(conn, user, VALUES, {"red_flags.fever": "no"}, NOW)
+        )
     with pytest.raises(ValueError):
         patient.run(lambda conn, user: save_checkin(conn, user, {**VALUES, "pain": 11}, {}, NOW))
 
@@ -191,3 +195,47 @@ def test_erasure_and_export_include_the_programme(
     assert db.transaction(lambda conn: versions_of(conn, pid)) == []
     clinic = store.whoami().clinic_id
     assert db.transaction(lambda conn: clinic_followed(conn, clinic)) == []
+
+
+def test_the_worklist_keeps_a_flagged_patient_with_nothing_else_waiting(
+    db: Database, store: Store, assessment_text: Text
+) -> None:
+    from backstory.storage import worklist
+
+    pid, _gid = _released(store, assessment_text)
+    lid = _link(store, pid)
+    aid = store.patient_record(pid).episodes[0].assessments[0].assessment.id
+    store.run(lambda conn, user: worklist.review(conn, user, aid, NOW))
+    store.close_episode(store.patient_record(pid).episodes[0].episode.id)
+    today = NOW.date()
+
+    def listed() -> list[worklist.WorkItem]:
+        return store.run(lambda conn, user: worklist.worklist(conn, user, today=today)).items
+
+    assert listed() == []  # reviewed, closed, nothing flagged
+    patient = Store(db, f"link:{lid}", resolve=link_resolver("d" * 64, NOW))
+    patient.run(lambda conn, user: save_checkin(conn, user, VALUES, NO_WARNINGS, NOW))
+    worse = {**VALUES, "fear": VALUES["fear"] + 2}
+    patient.run(lambda conn, user: save_checkin(conn, user, worse, NO_WARNINGS, NOW))
+    items = listed()
+    assert [i.patient_id for i in items] == [pid]
+    flags = items[0].programme
+    assert flags is not None and flags.worse and not flags.warning and not flags.missed_flag
+
+
+@pytest.mark.parametrize(("extra", "flagged"), [(-1, True), (0, False)])
+def test_missed_check_ins_stop_after_the_last_week(
+    db: Database, store: Store, assessment_text: Text, extra: int, flagged: bool
+) -> None:
+    from backstory.programme import load_programme_knowledge
+    from backstory.storage import worklist
+
+    pid, _gid = _released(store, assessment_text)
+    lid = _link(store, pid)
+    patient = Store(db, f"link:{lid}", resolve=link_resolver("d" * 64, NOW))
+    for _ in range(len(load_programme_knowledge().education) + extra):
+        patient.run(lambda conn, user: save_checkin(conn, user, VALUES, NO_WARNINGS, NOW))
+    later = (NOW + dt.timedelta(days=14)).date()
+    clinic = store.whoami().clinic_id
+    flags = db.transaction(lambda conn: worklist.programme_flags(conn, clinic, later))[pid]
+    assert flags.missed == 2 and flags.missed_flag is flagged

@@ -118,6 +118,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/assessments/{assessment_id}/programme"): CLINIC,
     ("POST", "/assessments/{assessment_id}/programme"): CLINIC,
     ("GET", "/programmes/{programme_id}"): CLINIC,
+    ("GET", "/programmes/{programme_id}/plan.pdf"): CLINIC,
     ("POST", "/programmes/{programme_id}/release"): CLINIC,
     ("POST", "/patients/{patient_id}/programme-links"): CLINIC,
     ("POST", "/programme-links/{link_id}/revoke"): CLINIC,

@@ -84,7 +84,7 @@ def _checkin(
 
 def test_release_follow_check_in_and_flag(world: World, clock: Clock) -> None:
     c = sign_in(world.app, "clin-a")
-    pid, _gid, link = _released(world, c)
+    pid, gid, link = _released(world, c)
     patient = TestClient(world.app)
     plan = patient.get(link)
     assert plan.status_code == 200
@@ -99,8 +99,11 @@ def test_release_follow_check_in_and_flag(world: World, clock: Clock) -> None:
     assert "steps back a little" in second.text
     work = c.get("/worklist").text
     assert 'data-flag="checkin-worse"' in work
+    pdf = c.get(f"/programmes/{gid}/plan.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     page = c.get(f"/patients/{pid}").text
     assert 'id="pain-change"' in page and "<svg" in page and 'id="checkins"' in page
+    assert "exercises on 8 of 14 days (57%), walks on 10 of 14 days (71%)" in page
     assert 'data-flag="checkin-worse"' in page
     events = world.db.transaction(lambda conn: audit.events(conn, pid))
     actions = [e.action for e in events]
@@ -244,3 +247,15 @@ def test_other_clinics_and_dead_links_see_nothing(world: World, clock: Clock) ->
     assert patient.get(f"{link}/checkin").status_code == 404
     actions = [e.action for e in world.db.transaction(lambda conn: audit.events(conn, pid))]
     assert "programme.link_revoke" in actions
+
+
+def test_every_check_in_warning_question_is_the_questionnaires_own() -> None:
+    """The check-in asks each cauda equina question in the questionnaire's words, so its
+    act-now advice works exactly the same way (HZ-100)."""
+    from backstory.programme import load_programme_knowledge
+    from backstory.web.pages.programme_patient import _warning_questions
+    from backstory.web.questionnaire import CES_FIELDS
+
+    asked = [q.field for q in _warning_questions()]
+    assert sorted(asked) == sorted(load_programme_knowledge().checkin.warning_fields)
+    assert set(asked) == set(CES_FIELDS) == set(CES)

@@ -24,7 +24,16 @@ from backstory.storage import Database, Store
 from backstory.web.app import create_app
 from backstory.web.settings import Settings
 
-from .browsing import NARROW, PHONE, LiveServer, Violation, axe_run, axe_source, overflow
+from .browsing import (
+    NARROW,
+    PHONE,
+    LiveServer,
+    Violation,
+    axe_run,
+    axe_source,
+    overflow,
+    screenshot,
+)
 from .conftest import PASSWORD, Clock, example, make_operator
 
 SETTINGS = Settings(environment="development", secret_key="programme-secret-" + "x" * 40)
@@ -139,6 +148,7 @@ def test_a_programme_from_release_to_a_flagged_check_in(browser: Browser, clinic
     expect(cards.first.locator("svg title")).to_have_count(1)
     expect(me.locator("#walk")).to_contain_text("12 minutes")
     audit.check(me, "patient's plan")
+    screenshot(me, "programme-plan-390")
 
     # two weekly check-ins, the second worse
     _check_in(me, "5")
@@ -163,6 +173,7 @@ def test_a_programme_from_release_to_a_flagged_check_in(browser: Browser, clinic
     expect(page.locator("#pain-change")).to_contain_text("Back pain")
     expect(page.locator("svg.checkin-chart")).to_be_visible()
     audit.check(page, "patient page with check-ins")
+    screenshot(page, "programme-patient-page-390")
 
     # a new cauda equina answer: the act-now advice at once, then the clinician's banner
     me.click("#start-checkin")
@@ -170,6 +181,7 @@ def test_a_programme_from_release_to_a_flagged_check_in(browser: Browser, clinic
     me.check("#c-red-flags-bladder-dysfunction-yes")
     expect(me.locator("#ces-banner")).to_be_visible()  # before anything is sent
     audit.check(me, "check-in with the act-now advice")
+    screenshot(me, "programme-checkin-act-now-390", full_page=False)
     me.check("#c-red-flags-bladder-dysfunction-not_sure")
     expect(me.locator("#unsure-banner")).to_be_visible()
     expect(me.locator("#ces-banner")).to_be_hidden()

@@ -22,10 +22,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from backstory.programme import CheckInAnswers
+from backstory.programme import CheckInAnswers, load_programme_knowledge
 from backstory.storage import audit
 from backstory.storage.database import as_utc
 from backstory.storage.errors import Conflict, InvalidRequest, NotAllowed, NotFound
@@ -554,7 +554,8 @@ def save_checkin(
     ``checkin.create``, with whether it reported a warning sign)."""
     link, current = _linked(conn, user)
     load_patient(conn, user, link.patient_id, lock=True)
-    bad = [f for f, v in warnings.items() if v not in WARNING_ANSWERS]
+    asked = load_programme_knowledge().checkin.warning_fields
+    bad = [f for f, v in warnings.items() if v not in WARNING_ANSWERS or f not in asked]
     if bad:
         raise InvalidRequest(f"warning-sign answers must be yes, no or not_sure: {bad}")
     week = len(checkins_of(conn, current.id)) + 1
@@ -657,7 +658,16 @@ def unreviewed_warnings(conn: Connection, clinic_id: str) -> list[StoredCheckIn]
     rows = conn.execute(
         select(programme_checkin)
         .join(patient, patient.c.id == programme_checkin.c.patient_id)
-        .where(patient.c.clinic_id == clinic_id, programme_checkin.c.reviewed_at.is_(None))
+        .where(
+            patient.c.clinic_id == clinic_id,
+            programme_checkin.c.reviewed_at.is_(None),
+            # only check-ins with a yes or a "not sure" (their JSON, written here, holds the
+            # answer in quotes; field names never do), not every check-in ever sent
+            or_(
+                programme_checkin.c.warnings_json.contains('"yes"'),
+                programme_checkin.c.warnings_json.contains('"not_sure"'),
+            ),
+        )
         .order_by(programme_checkin.c.created_at)
     )
     return [c for c in (_checkin(r) for r in rows) if c.needs_review]

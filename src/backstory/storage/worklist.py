@@ -328,7 +328,9 @@ def programme_flags(conn: Connection, clinic_id: str, today: dt.date) -> dict[st
             tuple(c.id for c in checkins if c.needs_review),
             found.worse,
             found.missed,
-            found.missed_flag(kn),
+            # a programme holds at most one week per education session: after the last
+            # week's check-in nothing more falls due
+            found.missed_flag(kn) and len(checkins) < len(kn.education),
         )
     return out
 

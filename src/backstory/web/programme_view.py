@@ -120,6 +120,32 @@ def checkin_rows(answers: dict[str, Any], checkins: list[StoredCheckIn]) -> list
 
 
 @dataclass(frozen=True)
+class Adherence:
+    """Days done out of days in the weeks checked in (7 a week)."""
+
+    weeks: int
+    walked: int
+    exercised: int
+
+    @property
+    def days(self) -> int:
+        return self.weeks * 7
+
+    def percent(self, done: int) -> int:
+        return round(100 * done / self.days) if self.days else 0
+
+
+def adherence(checkins: list[StoredCheckIn]) -> Adherence | None:
+    if not checkins:
+        return None
+    return Adherence(
+        len(checkins),
+        sum(c.activity_days for c in checkins),
+        sum(c.exercise_days for c in checkins),
+    )
+
+
+@dataclass(frozen=True)
 class PainChange:
     label: str
     baseline: str
@@ -155,7 +181,7 @@ def pain_change(answers: dict[str, Any], checkins: list[StoredCheckIn]) -> PainC
     )
 
 
-_W, _H, _LEFT, _TOP, _PANEL = 360, 300, 40, 24, 110
+_W, _H, _LEFT, _TOP, _PANEL = 360, 380, 40, 24, 110
 _SERIES = (
     ("pain", "Pain", "#b91c1c", ""),
     ("confidence", "Confidence", "#1d4ed8", "6 3"),
@@ -237,10 +263,10 @@ def chart_svg(checkins: list[StoredCheckIn], chart_id: str) -> str:
         ("Days of exercise", "#6b7280"),
     ]
     for i, (label, colour) in enumerate(legend):
-        lx = _LEFT + (i % 3) * 105
-        ly = _H - 22 + (i // 3) * 13
+        lx = _LEFT + (i % 2) * 150
+        ly = _H - 44 + (i // 2) * 16
         out.append(f'<rect x="{lx}" y="{ly - 8}" width="9" height="9" fill="{colour}"/>')
-        out.append(f'<text x="{lx + 13}" y="{ly}" font-size="10">{escape(label)}</text>')
+        out.append(f'<text x="{lx + 13}" y="{ly}" font-size="11">{escape(label)}</text>')
     out.append("</svg>")
     return "\n".join(out)
 
@@ -276,6 +302,7 @@ class PatientProgramme:
     rows: list[CheckInRow]
     chart: str | None
     pain: PainChange | None
+    adherence: Adherence | None = None
 
 
 def patient_programme(store: Store, patient_id: str) -> PatientProgramme | None:
@@ -294,4 +321,5 @@ def patient_programme(store: Store, patient_id: str) -> PatientProgramme | None:
         checkin_rows(answers, checkins),
         chart_svg(checkins, f"chart-{current.id}") if checkins else None,
         pain_change(answers, checkins),
+        adherence(checkins),
     )

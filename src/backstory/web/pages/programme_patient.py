@@ -96,7 +96,7 @@ def _open(
     return stored, checkins, prog
 
 
-def _plan(request: Request, state: deps.WebState, token: str, message: str = "") -> Response:
+def _plan(request: Request, state: deps.WebState, token: str) -> Response:
     found = _resolve(state, token)
     if found is None:
         return _not_valid(request)
@@ -118,7 +118,6 @@ def _plan(request: Request, state: deps.WebState, token: str, message: str = "")
             "token": token,
             "checkins": len(checkins),
             "paused": knowledge().checkin.paused,
-            "message": message,
             **_banners(help_, {}),
             "ces": stopped,
         },

@@ -18,11 +18,15 @@ from fastapi.responses import RedirectResponse, Response
 
 from backstory.programme import ProgrammeRefused
 from backstory.programme.generate import exercise_options
+from backstory.programme.render import ClinicContact, render_programme_pdf
 from backstory.storage import programmes, sharing
+from backstory.storage.clinic_settings import load_settings
 from backstory.storage.programmes import ProgrammeLink
+from backstory.storage.records import load_patient
 from backstory.web import deps
 from backstory.web.programme_view import (
     LINK_DAYS,
+    adherence,
     build,
     build_stored,
     chart_svg,
@@ -189,9 +193,39 @@ def programme_page(
             "rows": checkin_rows(answers, checkins),
             "chart": chart_svg(checkins, f"chart-{stored.id}") if checkins else None,
             "pain": pain_change(answers, checkins),
+            "adherence": adherence(checkins),
             "links": [(k, k.usable(now)) for k in links],
             "released_current": any(v.released for v in versions),
         },
+    )
+
+
+@router.get("/programmes/{programme_id}/plan.pdf")
+def programme_pdf(programme_id: str, principal: deps.SignedIn, state: deps.WebDep) -> Response:
+    """This week's plan as A4 PDF, with the pictures, the clinic's contact and the safety
+    net; the patient reference and the date on every page (read audited)."""
+    store = state.store(principal.user.username)
+    stored, _versions, checkins, _links, source = store.run(
+        lambda conn, user: programmes.view_programme(conn, user, programme_id)
+    )
+    prog, _answers = build_stored(state, store, stored, source, checkins)
+    patient, settings = store.run(
+        lambda conn, user: (
+            load_patient(conn, user, stored.patient_id),
+            load_settings(conn, user.clinic_id),
+        )
+    )
+    pdf = render_programme_pdf(
+        prog,
+        knowledge(),
+        clinic=ClinicContact(principal.user.clinic, settings.contact),
+        patient_ref=patient.reference,
+        on=state.now().date().isoformat(),
+    )
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="programme-{stored.id}.pdf"'},
     )
 
 
