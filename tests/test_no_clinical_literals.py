@@ -61,6 +61,14 @@ def _key_path(container: ast.expr, key: ast.expr) -> str | None:
     return None
 
 
+def _attr_path(node: ast.Attribute) -> str | None:
+    """The contract path read by ``x.section.key`` (a parsed assessment's attributes)."""
+    if isinstance(node.value, ast.Attribute) and node.value.attr in SECTIONS:
+        path = f"{node.value.attr}.{node.attr}"
+        return path if path in FIELDS else None
+    return None
+
+
 class _Scope(ast.NodeVisitor):
     """Finds field-valued names in one function (or the module body), then the problems."""
 
@@ -73,7 +81,8 @@ class _Scope(ast.NodeVisitor):
         if isinstance(node, ast.Name):
             return node.id in self.names
         if isinstance(node, ast.Attribute):
-            return node.attr == "age"
+            # ``.age``, or a section's field read as attributes (``a.pain.leg``)
+            return node.attr == "age" or _attr_path(node) is not None
         if isinstance(node, ast.Subscript):
             return _key_path(node.value, node.slice) is not None
         if (
@@ -129,9 +138,37 @@ def _scopes(tree: ast.Module) -> Iterator[list[ast.stmt]]:
             yield node.body if isinstance(node.body, list) else [ast.Expr(node.body)]
 
 
+def _constants(tree: ast.Module) -> dict[str, ast.expr]:
+    """Module-level names bound once to a literal (``_AGE_LIMIT = 50``): a threshold moved
+    into a constant is still a threshold in the code."""
+    out: dict[str, ast.expr] = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target, value = stmt.targets[0], stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            target, value = stmt.target, stmt.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and _literal(value):
+            out[target.id] = value
+    return out
+
+
+class _Inline(ast.NodeTransformer):
+    """Each use of a module-level literal constant, replaced by the literal itself."""
+
+    def __init__(self, constants: dict[str, ast.expr]) -> None:
+        self.constants = constants
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        if isinstance(node.ctx, ast.Load) and node.id in self.constants:
+            return ast.copy_location(self.constants[node.id], node)
+        return node
+
+
 def problems_in(source: str, module: str) -> list[str]:
     """Every comparison of a contract field with a literal in one module's source."""
-    tree = ast.parse(source)
+    tree = _Inline(_constants(ast.parse(source))).visit(ast.parse(source))
     found: list[str] = []
     for body in _scopes(tree):
         scope = _Scope(module)
@@ -179,6 +216,11 @@ def test_the_scan_finds_the_shapes_it_is_for() -> None:
         'def f(a):\n    return a["history.duration_weeks"] > 12\n',
         'def f(a):\n    w = a["history.onset"]\n    x = w\n    return x == "sudden"\n',
         'def f(a):\n    return a.get("pain.leg_side") in ("both",)\n',
+        # a section's field read as attributes of a parsed assessment
+        "def f(a):\n    return a.beliefs.fear_of_movement >= 7\n",
+        # a threshold moved into a module constant is still a threshold
+        "_AGE = 50\ndef f(report):\n    return report.age >= _AGE\n",
+        "_BANDS = (3, 7)\ndef f(a):\n    return a['pain.leg'] in _BANDS\n",
     ]
     for src in caught:
         assert problems_in(src, "x.py"), src
@@ -188,6 +230,8 @@ def test_the_scan_finds_the_shapes_it_is_for() -> None:
         "def f(report, lo):\n    return report.age < lo\n",
         'def f(d):\n    return d.get("title") == "x"\n',
         "def f(text):\n    return _wrap(text, 6)\n",
+        "_WIDTH = 6\ndef f(text):\n    return _wrap(text, _WIDTH)\n",
+        "def f(a):\n    return a.beliefs.fear_of_movement is None\n",
     ]
     for src in harmless:
         assert not problems_in(src, "x.py"), src

@@ -75,8 +75,8 @@ def _shorts(ids: Iterable[str], report: Report, kb: KnowledgeBase) -> str:
 
 def _referral(report: Report, kb: KnowledgeBase) -> Section | None:
     t = report.triage
-    if t.level == "routine":
-        return None
+    if t.level == min(kb.red_flags.levels, key=lambda lv: lv.rank).id:
+        return None  # the lowest level is care without a referral
     items = [
         f"{r.title} [{r.rule}; {r.level}]. Action: {r.action} Because: {_answers(r.because)}."
         for r in t.reasons
@@ -164,9 +164,10 @@ def _pattern(p: PatternResult) -> list[Block]:
     return [_p(head), _list(i for i in items if i)]
 
 
-def _patterns(report: Report) -> Section:
+def _patterns(report: Report, kb: KnowledgeBase) -> Section:
     blocks = [_p(PATTERN_STATEMENT)]
-    if report.category != "non_specific":
+    # the patterns describe the category that applies otherwise (the last in precedence)
+    if report.category != kb.classification.precedence[-1].id:
         blocks.append(_p("The category is not non-specific, so these fits are for information."))
     messages = [_msg("clinician-patterns", blocks)]
     for p in report.patterns:
@@ -331,7 +332,7 @@ def compose_clinician(
             referral,
             _triage(report, base),
             _classification(report),
-            _patterns(report),
+            _patterns(report, base),
             _scores(report),
             _plan(report),
             _unknowns(report),
@@ -367,7 +368,7 @@ def compose_clinician(
         sources_heading="Sources",
         sources=source_refs(cited, base),
         footer=footer,
-        urgent=level in ("emergency", "urgent"),
+        urgent=level in load_explanations().leaflet_choice.act_now_levels,
         report_id=report.id,
         assessed_on=report.assessed_on,
     )

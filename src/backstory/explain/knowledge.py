@@ -81,6 +81,11 @@ CONDITIONS: Mapping[str, frozenset[str]] = {
     "outlook": frozenset({"good", "guarded"}),
 }
 
+#: A safety floor, not a choice: the levels that must always get the act-now leaflet (shared
+#: spec, key-messages.md: never reassurance in an emergency or urgent case). The choice itself
+#: is ``leaflet_choice`` in the data; this only refuses data that would lower it.
+SAFETY_ACT_NOW: tuple[str, ...] = ("emergency", "urgent")
+
 #: The conditions computed from the answers by the knowledge's own ``signals`` (conditions in
 #: the rule language, over named facts), never by code: every one must be defined there.
 DATA_SIGNALS: frozenset[str] = frozenset(
@@ -95,10 +100,12 @@ DATA_SIGNALS: frozenset[str] = frozenset(
         "expects_recovery",
         "duration",
         "outlook",
+        "inflammatory",
     }
 )
 
-#: What the report concluded, which a signal's condition may read besides the answers.
+#: What the report concluded, which a signal's condition may read besides the answers (and
+#: ``patterns.<id>.fit``, and ``suspected.<condition>``: true when the triage suspects it).
 REPORT_FIELDS: frozenset[str] = frozenset({"category", "triage.level", "scores.startback.risk"})
 
 #: Placeholders a text may use; ``compose`` fills every one of them.
@@ -369,6 +376,20 @@ class SignalSpec(_Frozen):
         return self
 
 
+class LeafletChoice(_Frozen):
+    """Which leaflet a report calls for (shared spec, key-messages.md).
+
+    A triage level in ``act_now_levels`` gets the act-now leaflet (what to do now, no
+    reassurance); a level in ``referral_levels``, any suspected condition, or a category not
+    in ``by_category`` gets the referral leaflet; otherwise the category's explanation.
+    """
+
+    act_now_levels: tuple[str, ...] = Field(min_length=1)
+    referral_levels: tuple[str, ...] = Field(min_length=1)
+    by_category: dict[str, Literal["sciatica", "back_pain"]] = Field(min_length=1)
+    citations: tuple[KebabId, ...] = Field(min_length=1)
+
+
 class Labels(_Frozen):
     """Small fixed words around the leaflet."""
 
@@ -393,6 +414,7 @@ class ExplanationsKnowledge(_Frozen):
     wording: Wording
     labels: Labels
     signals: tuple[SignalSpec, ...]
+    leaflet_choice: LeafletChoice
 
     def document(self, kind: str) -> DocumentSpec:
         """The leaflet of this kind (KeyError if none)."""
@@ -442,6 +464,11 @@ class ExplanationsKnowledge(_Frozen):
         for name, t in self.labels.model_dump().items():
             yield f"labels/{name}", str(t)
 
+    def _may_be_act_now(self, when: Conditions) -> bool:
+        """Whether ``when`` can hold in an act-now leaflet (a level in ``act_now_levels``)."""
+        levels = when.get("level")
+        return levels is None or any(v in levels for v in self.leaflet_choice.act_now_levels)
+
     def act_now_texts(self) -> Iterator[tuple[str, str]]:
         """Every fixed text that can appear in an act-now leaflet (must never reassure)."""
         doc = self.document("act_now")
@@ -451,13 +478,13 @@ class ExplanationsKnowledge(_Frozen):
             yield f"documents/act_now/sections/{s.id}/heading", s.heading
             for mid in s.messages:
                 for i, p in enumerate(self.message(mid).parts):
-                    if not _may_be_act_now(p.when):
+                    if not self._may_be_act_now(p.when):
                         continue
                     where = f"messages/{mid}/parts[{i}]"
                     if p.text is not None:
                         yield where, p.text
                     for v in p.one_of:
-                        if not _may_be_act_now(v.when):
+                        if not self._may_be_act_now(v.when):
                             continue
                         yield where, v.text
                         if set(v.when) == {"level"}:
@@ -560,14 +587,9 @@ class ExplanationsKnowledge(_Frozen):
             add(f"person_warnings/{w.id}", w.citations)
         for g in self.signals:
             add(f"signals/{g.id}", g.citations)
+        add("leaflet_choice", self.leaflet_choice.citations)
         add("wording", self.wording.citations)
         return used
-
-
-def _may_be_act_now(when: Conditions) -> bool:
-    """Whether ``when`` can hold in an act-now leaflet (level emergency or urgent)."""
-    levels = when.get("level")
-    return levels is None or any(v in levels for v in ("emergency", "urgent"))
 
 
 # --------------------------------------------------------------------------------- loading
@@ -588,6 +610,8 @@ def check_against_core(
     so that adding knowledge without its patient wording fails at load.
     """
     problems: list[str] = []
+    choice = kn.leaflet_choice
+    problems += _check_leaflet_choice(choice, kb)
     rules = {r.id: r for r in kb.red_flags.rules}
     for rid in sorted(set(kn.triage_rules) - set(rules)):
         problems.append(f"triage_rules/{rid}: no such rule in red_flags.yaml")
@@ -596,12 +620,14 @@ def check_against_core(
         if texts is None:
             problems.append(f"triage_rules: {rid} has no plain words")
             continue
-        if rule.level in ("emergency", "urgent") and texts.do_now is None:
+        if rule.level in choice.act_now_levels and texts.do_now is None:
             problems.append(f"triage_rules/{rid}: a {rule.level} rule needs do_now")
-        if rule.level == "soon" and texts.next is None:
-            problems.append(f"triage_rules/{rid}: a soon rule needs next")
-        if rule.level == "soon" and texts.do_now is not None:
-            problems.append(f"triage_rules/{rid}: a soon rule has no do_now (it is a referral)")
+        if rule.level in choice.referral_levels and texts.next is None:
+            problems.append(f"triage_rules/{rid}: a {rule.level} rule needs next")
+        if rule.level in choice.referral_levels and texts.do_now is not None:
+            problems.append(
+                f"triage_rules/{rid}: a {rule.level} rule has no do_now (it is a referral)"
+            )
     needed: set[str] = {q.field for q in kb.screening.essential}
     for r in kb.red_flags.rules:
         needed |= kb.fields_of(r.when)
@@ -622,10 +648,44 @@ def check_against_core(
     return problems
 
 
+def _check_leaflet_choice(choice: LeafletChoice, kb: KnowledgeBase) -> list[str]:
+    """The leaflet choice names real levels and categories, and never lowers an escalation:
+    every act-now level outranks every referral level, which outranks every other level."""
+    where = "leaflet_choice"
+    rank: dict[str, int] = {str(lv.id): lv.rank for lv in kb.red_flags.levels}
+    act, ref = choice.act_now_levels, choice.referral_levels
+    problems = [
+        f"{where}: {lv!r} is not a triage level in red_flags.yaml"
+        for lv in (*act, *ref)
+        if lv not in rank
+    ]
+    problems += [
+        f"{where}: {c!r} is not a category in classification.yaml"
+        for c in choice.by_category
+        if c not in {cat.id for cat in kb.classification.precedence}
+    ]
+    if problems:
+        return problems
+    if set(act) & set(ref):
+        problems.append(f"{where}: a level cannot be both act-now and referral")
+    for lv in SAFETY_ACT_NOW:
+        if lv not in act:
+            problems.append(
+                f"{where}: {lv} must get the act-now leaflet (no reassurance in an urgent case)"
+            )
+    rest = [rank[lv] for lv in rank if lv not in act and lv not in ref]
+    if min(rank[lv] for lv in act) <= max([rank[lv] for lv in ref] + rest, default=-1):
+        problems.append(f"{where}: every act-now level must outrank every other level")
+    if min(rank[lv] for lv in ref) <= max(rest, default=-1):
+        problems.append(f"{where}: every referral level must outrank the levels left")
+    return problems
+
+
 def signal_fields(kb: KnowledgeBase) -> frozenset[str]:
     """Every field a signal's condition may read: the contract's, and the report's own."""
     patterns = {f"patterns.{p.id}.fit" for p in kb.patterns.patterns}
-    return frozenset(set(kb.contract.fields) | REPORT_FIELDS | patterns)
+    suspected = {f"suspected.{c.id}" for c in kb.red_flags.conditions}
+    return frozenset(set(kb.contract.fields) | REPORT_FIELDS | patterns | suspected)
 
 
 def signal_conditions(kn: ExplanationsKnowledge) -> dict[str, tuple[tuple[str, Condition], ...]]:

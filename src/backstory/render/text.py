@@ -73,7 +73,7 @@ def render_text(report: Report, kb: KnowledgeBase | None = None) -> str:
 
     out.append("PAIN PATTERNS")
     out += _wrap(PATTERN_STATEMENT)
-    if c.category != "non_specific":
+    if c.category != base.classification.precedence[-1].id:  # the patterns' own category
         out += _wrap("The category is not non-specific, so these fits are for information only.")
     for p in report.patterns:
         out.append(f"  * {p.name}: {_FIT_WORDS[p.fit]} (score {p.score}, {p.answered} answered)")
