@@ -258,3 +258,18 @@ def test_the_inflammatory_paragraph_follows_the_suspected_condition(
         assert ("axial_spondyloarthritis" in report.triage.suspected) is (expected == "yes")
         sig = answer_signals(report, known_answers(report), kn, kb)
         assert sig["inflammatory"] == expected, name
+
+
+def test_the_clinic_contact_texts_are_checked_like_the_leaflet() -> None:
+    """The printed "Your clinic" section is knowledge: plain words, its own placeholders."""
+    kn = load_explanations()
+    texts = dict(kn.printed_texts())
+    assert texts["clinic_contact/urgent_first"].startswith("Follow the advice")
+    for where, text in texts.items():
+        for word in kn.wording.avoid:
+            assert word.lower() not in text.lower(), (where, word)
+    assert "clinic_contact/urgent_first" in dict(kn.act_now_texts())
+    raw = _raw()
+    raw["clinic_contact"]["phone"] = "To contact the clinic, phone {number}."
+    with pytest.raises(ExplainKnowledgeError, match="unknown placeholders"):
+        parse_explanations(raw)

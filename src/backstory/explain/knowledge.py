@@ -376,6 +376,31 @@ class SignalSpec(_Frozen):
         return self
 
 
+#: Placeholders the clinic-contact texts may use; ``render_pdf.contact_section`` fills them.
+CONTACT_PLACEHOLDERS = frozenset({"clinic", "phone", "emergency_number"})
+
+
+class ClinicContactTexts(_Frozen):
+    """The printed leaflet's "Your clinic" section: how to reach the clinic that gave it.
+
+    In an urgent (act-now) leaflet the clinic is never offered as an alternative to acting
+    now: ``urgent_first`` comes before the phone number, given as ``urgent_phone``.
+    """
+
+    heading: Text
+    from_clinic: Text
+    urgent_first: Text
+    urgent_phone: Text
+    phone: Text
+    no_phone: Text
+    emergency: Text
+    citations: tuple[KebabId, ...] = Field(min_length=1)
+
+    def texts(self) -> Iterator[tuple[str, str]]:
+        for name, value in self.model_dump(exclude={"citations"}).items():
+            yield f"clinic_contact/{name}", str(value)
+
+
 class LeafletChoice(_Frozen):
     """Which leaflet a report calls for (shared spec, key-messages.md).
 
@@ -415,6 +440,7 @@ class ExplanationsKnowledge(_Frozen):
     labels: Labels
     signals: tuple[SignalSpec, ...]
     leaflet_choice: LeafletChoice
+    clinic_contact: ClinicContactTexts
 
     def document(self, kind: str) -> DocumentSpec:
         """The leaflet of this kind (KeyError if none)."""
@@ -464,6 +490,10 @@ class ExplanationsKnowledge(_Frozen):
         for name, t in self.labels.model_dump().items():
             yield f"labels/{name}", str(t)
 
+    def printed_texts(self) -> Iterator[tuple[str, str]]:
+        """The fixed texts only a printed leaflet adds (its clinic-contact section)."""
+        yield from self.clinic_contact.texts()
+
     def _may_be_act_now(self, when: Conditions) -> bool:
         """Whether ``when`` can hold in an act-now leaflet (a level in ``act_now_levels``)."""
         levels = when.get("level")
@@ -471,6 +501,9 @@ class ExplanationsKnowledge(_Frozen):
 
     def act_now_texts(self) -> Iterator[tuple[str, str]]:
         """Every fixed text that can appear in an act-now leaflet (must never reassure)."""
+        c = self.clinic_contact
+        for name in ("heading", "from_clinic", "urgent_first", "urgent_phone", "emergency"):
+            yield f"clinic_contact/{name}", getattr(c, name)
         doc = self.document("act_now")
         for i, v in enumerate((*doc.title, *doc.intro)):
             yield f"documents/act_now/variant[{i}]", v.text
@@ -551,6 +584,16 @@ class ExplanationsKnowledge(_Frozen):
         dupes = sorted({f for f in fields if fields.count(f) > 1})
         if dupes:
             problems.append(f"answers: fields listed twice: {dupes}")
+        for where, text in self.printed_texts():
+            try:
+                names = placeholders_in(text)
+            except ValueError as exc:
+                problems.append(f"{where}: {exc}")
+                continue
+            if set(names) - CONTACT_PLACEHOLDERS:
+                problems.append(
+                    f"{where}: unknown placeholders {sorted(set(names) - CONTACT_PLACEHOLDERS)}"
+                )
         for where, text in self.patient_texts():
             try:
                 names = placeholders_in(text)
@@ -588,6 +631,7 @@ class ExplanationsKnowledge(_Frozen):
         for g in self.signals:
             add(f"signals/{g.id}", g.citations)
         add("leaflet_choice", self.leaflet_choice.citations)
+        add("clinic_contact", self.clinic_contact.citations)
         add("wording", self.wording.citations)
         return used
 
