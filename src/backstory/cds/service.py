@@ -30,6 +30,7 @@ from backstory.fhir.response import response_to_assessment
 from backstory.knowledge.files import (
     KnowledgeError,
     data_root,
+    first_places,
     load_bibliography_from,
     read_yaml,
     validate,
@@ -173,11 +174,7 @@ def load_cds_knowledge_from(root: Traversable, kb: KnowledgeBase | None = None) 
     cited = [("imaging_order.citations", order.citations)]
     cited += [("decisions.citations", ck.decisions.citations)]
     cited += [(f"cards.{n}.citations", getattr(ck.cards, n).citations) for n in Cards.model_fields]
-    places: dict[str, str] = {}
-    for where, ids in cited:
-        for cid in ids:
-            places.setdefault(cid, where)
-    load_bibliography_from(root).check_cited(places, DATA_FILE)
+    load_bibliography_from(root).check_cited(first_places(cited), DATA_FILE)
     return ck
 
 
