@@ -37,6 +37,7 @@ from backstory.knowledge.conditions import (
 )
 from backstory.knowledge.files import (
     KnowledgeError,
+    citation_places,
     data_root,
     load_bibliography,
     load_bibliography_from,
@@ -616,24 +617,17 @@ class ExplanationsKnowledge(_Frozen):
 
     def citations_used(self) -> dict[str, list[str]]:
         """Every cited source id, with the places that cite it."""
-        used: dict[str, list[str]] = {}
-
-        def add(where: str, ids: tuple[str, ...]) -> None:
-            for i in ids:
-                used.setdefault(i, []).append(where)
-
-        for m in self.messages:
-            add(f"messages/{m.id}", m.citations)
-        for rid, r in self.triage_rules.items():
-            add(f"triage_rules/{rid}", r.citations)
-        for w in self.person_warnings:
-            add(f"person_warnings/{w.id}", w.citations)
-        for g in self.signals:
-            add(f"signals/{g.id}", g.citations)
-        add("leaflet_choice", self.leaflet_choice.citations)
-        add("clinic_contact", self.clinic_contact.citations)
-        add("wording", self.wording.citations)
-        return used
+        return citation_places(
+            [
+                *((f"messages/{m.id}", m.citations) for m in self.messages),
+                *((f"triage_rules/{rid}", r.citations) for rid, r in self.triage_rules.items()),
+                *((f"person_warnings/{w.id}", w.citations) for w in self.person_warnings),
+                *((f"signals/{g.id}", g.citations) for g in self.signals),
+                ("leaflet_choice", self.leaflet_choice.citations),
+                ("clinic_contact", self.clinic_contact.citations),
+                ("wording", self.wording.citations),
+            ]
+        )
 
 
 # --------------------------------------------------------------------------------- loading

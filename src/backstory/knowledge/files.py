@@ -260,6 +260,15 @@ class Bibliography:
             )
 
 
+def citation_places(cited: Iterable[tuple[str, Iterable[str]]]) -> dict[str, list[str]]:
+    """Each cited id with every place that cites it, from (place, ids) pairs in order."""
+    used: dict[str, list[str]] = {}
+    for where, ids in cited:
+        for cid in ids:
+            used.setdefault(cid, []).append(where)
+    return used
+
+
 def first_places(cited: Iterable[tuple[str, Iterable[str]]]) -> dict[str, str]:
     """Each cited id with the first place that cites it, from (place, ids) pairs in order."""
     places: dict[str, str] = {}
