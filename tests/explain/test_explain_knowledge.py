@@ -273,3 +273,34 @@ def test_the_clinic_contact_texts_are_checked_like_the_leaflet() -> None:
     raw["clinic_contact"]["phone"] = "To contact the clinic, phone {number}."
     with pytest.raises(ExplainKnowledgeError, match="unknown placeholders"):
         parse_explanations(raw)
+
+
+@pytest.mark.parametrize(
+    ("answer", "advised", "expected"),
+    [
+        (True, False, "yes"),
+        (False, True, "no"),  # the answer wins over the plan
+        (None, True, "yes"),  # no answer at hand: the return-to-work advice implies it
+        (None, False, "unknown"),
+    ],
+)
+def test_off_work_is_read_by_the_knowledge(
+    kb: KnowledgeBase,
+    run: Callable[[dict[str, Any]], Report],
+    answer: bool | None,
+    advised: bool,
+    expected: str,
+) -> None:
+    import dataclasses
+
+    report = run(json.loads((EXAMPLES / "p02-facet-pattern.json").read_text("utf-8")))
+    plan = report.management
+    rtw = [r for r in (*plan.recommended, *plan.not_recommended) if r.id == "MG-RETURN-TO-WORK"]
+    others = tuple(r for r in plan.recommended if r.id != "MG-RETURN-TO-WORK")
+    if advised:
+        item = rtw[0] if rtw else dataclasses.replace(others[0], id="MG-RETURN-TO-WORK")
+        others = (*others, item)
+    report = dataclasses.replace(report, management=dataclasses.replace(plan, recommended=others))
+    known = {} if answer is None else {"beliefs.off_work": answer}
+    sig = answer_signals(report, known, load_explanations(), kb)
+    assert sig["off_work"] == expected

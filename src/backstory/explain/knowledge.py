@@ -102,11 +102,13 @@ DATA_SIGNALS: frozenset[str] = frozenset(
         "duration",
         "outlook",
         "inflammatory",
+        "off_work",
     }
 )
 
 #: What the report concluded, which a signal's condition may read besides the answers (and
-#: ``patterns.<id>.fit``, and ``suspected.<condition>``: true when the triage suspects it).
+#: ``patterns.<id>.fit``; ``suspected.<condition>``: true when the triage suspects it; and
+#: ``recommended.<id>``: true when the plan recommends it).
 REPORT_FIELDS: frozenset[str] = frozenset({"category", "triage.level", "scores.startback.risk"})
 
 #: Placeholders a text may use; ``compose`` fills every one of them.
@@ -723,7 +725,8 @@ def signal_fields(kb: KnowledgeBase) -> frozenset[str]:
     """Every field a signal's condition may read: the contract's, and the report's own."""
     patterns = {f"patterns.{p.id}.fit" for p in kb.patterns.patterns}
     suspected = {f"suspected.{c.id}" for c in kb.red_flags.conditions}
-    return frozenset(set(kb.contract.fields) | REPORT_FIELDS | patterns | suspected)
+    recommended = {f"recommended.{r.id}" for r in kb.management.recommendations}
+    return frozenset(set(kb.contract.fields) | REPORT_FIELDS | patterns | suspected | recommended)
 
 
 def signal_conditions(kn: ExplanationsKnowledge) -> dict[str, tuple[tuple[str, Condition], ...]]:

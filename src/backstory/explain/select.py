@@ -100,6 +100,9 @@ def answer_signals(
         env["scores.startback.risk"] = report.startback.get("risk")
     for c in kb.red_flags.conditions:
         env[f"suspected.{c.id}"] = c.id in report.triage.suspected
+    recommended = {r.id for r in report.management.recommended}
+    for r in kb.management.recommendations:
+        env[f"recommended.{r.id}"] = r.id in recommended
     for p in report.patterns:
         env[f"patterns.{p.id}.fit"] = p.fit
     out: dict[str, str] = {}
@@ -174,9 +177,6 @@ def signals(
 ) -> dict[str, str]:
     """The named conditions the knowledge file tests, computed for this person."""
     startback = report.startback.get("risk") if report.startback else None
-    off_work = known.get("beliefs.off_work")
-    if off_work is None and any(r.id == "MG-RETURN-TO-WORK" for r in report.management.recommended):
-        off_work = True
     age = report.age
     out = {
         "level": report.triage.level,
@@ -184,7 +184,6 @@ def signals(
         "screening": "complete" if report.screening.complete else "incomplete",
         "facet_fit": report.pattern("facet").fit,
         "startback": str(startback) if startback else "not_scored",
-        "off_work": "yes" if off_work is True else "no" if off_work is False else "unknown",
         "dated": "yes" if report.assessed_on else "no",
         "age_figures": (
             "below" if age < table_ages[0] else "above" if age > table_ages[1] else "within"
