@@ -1,7 +1,7 @@
 """No clinical decision hides in the adapters: an AST scan (HZ-52).
 
 Every rule, threshold and band lives in the knowledge data, cited and reviewed by clinicians
-(issue 11). This test reads every Python module under explain/, render/, web/ and cli/ and
+(issue 11). This test reads every Python module under explain/, render/, web/, cli/ and cds/ and
 fails if one compares the value of a contract field (an answer such as ``pain.leg``,
 ``beliefs.fear_of_movement`` or the age) with a literal, or passes such a value to a
 function together with a number (the shape of a hidden band, like ``band(fear, 3, 7)``).
@@ -10,7 +10,13 @@ A value counts as a contract field when the code reads it by its path
 (``answers.get("history.duration_weeks")``, ``known["red_flags.fever"]``), by a section's key
 (``report.pain.get("leg")``), as ``.age``, or through a local name assigned from one of those.
 Reading a yes/no answer with ``is True`` / ``is False`` / ``is None`` is not a decision and is
-not flagged.
+not flagged. A literal held in a module constant (``_AGE = 50``) counts as the literal.
+
+A second scan fails on any comparison with an id the knowledge defines - a suspected
+condition, a rule, a recommendation, a pattern, a category or a triage level - such as
+``"axial_spondyloarthritis" in report.triage.suspected``: which id means what is the
+knowledge's to say (``leaflet_choice`` and ``signals`` in explanations.yaml, ``levels`` and
+``decisions`` in cds.yaml).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from pathlib import Path
 from backstory.contract.spec import load_contract
 
 PKG = Path(__file__).parents[1] / "src" / "backstory"
-SCANNED = ("explain", "render", "web", "cli")
+SCANNED = ("explain", "render", "web", "cli", "cds")
 
 #: (module, source of the flagged expression): each justified. Keep this short.
 ALLOWED: frozenset[tuple[str, str]] = frozenset(
@@ -235,3 +241,83 @@ def test_the_scan_finds_the_shapes_it_is_for() -> None:
     ]
     for src in harmless:
         assert not problems_in(src, "x.py"), src
+
+
+def _knowledge_ids() -> frozenset[str]:
+    """The ids the knowledge gives its conditions, rules, recommendations, patterns,
+    categories and triage levels: a Python comparison with one of them is a clinical
+    decision made outside the data (``"axial_spondyloarthritis" in report.triage.suspected``,
+    ``r.id == "MG-RETURN-TO-WORK"``)."""
+    from backstory.knowledge.loader import load_knowledge
+
+    kb = load_knowledge()
+    ids = {str(c.id) for c in kb.red_flags.conditions} | {str(lv.id) for lv in kb.red_flags.levels}
+    ids |= {r.id for r in kb.red_flags.rules} | {r.id for r in kb.management.recommendations}
+    ids |= {p.id for p in kb.patterns.patterns} | {c.id for c in kb.classification.precedence}
+    return frozenset(ids)
+
+
+#: (module, comparison) that names a knowledge id, each justified. Keep this short.
+ALLOWED_IDS: frozenset[tuple[str, str]] = frozenset(
+    {
+        # The plain-text report prints the facet pattern's accuracy note under a strong or
+        # possible facet fit only (the clinician summary prints every pattern's note); kept
+        # so the text report stays byte-identical (issue 11: behaviour unchanged).
+        ("render/text.py", "p.id == 'facet' and p.fit in ('strong', 'possible')"),
+    }
+)
+
+
+def id_comparisons_in(source: str, ids: frozenset[str]) -> list[str]:
+    """Every comparison in a module's source that holds one of ``ids`` as a literal (module
+    constants holding literals count too), as the outermost boolean expression around it."""
+    tree = _Inline(_constants(ast.parse(source))).visit(ast.parse(source))
+    found: list[ast.Compare] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Compare):
+            continue
+        if any(
+            isinstance(sub, ast.Constant) and sub.value in ids
+            for part in (node.left, *node.comparators)
+            for sub in ast.walk(part)
+        ):
+            found.append(node)
+    out: list[str] = []
+    parents = {child: parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)}
+    for node in found:
+        top: ast.AST = node
+        while isinstance(parents.get(top), ast.BoolOp):
+            top = parents[top]
+        out.append(ast.unparse(top))
+    return sorted(set(out))
+
+
+def test_no_adapter_compares_with_a_knowledge_id() -> None:
+    ids = _knowledge_ids()
+    bad: list[str] = []
+    for area in SCANNED:
+        for path in sorted((PKG / area).rglob("*.py")):
+            module = path.relative_to(PKG).as_posix()
+            found = id_comparisons_in(path.read_text("utf-8"), ids)
+            bad += [f"{module}: {f}" for f in found if (module, f) not in ALLOWED_IDS]
+    assert not bad, "clinical decisions belong in the knowledge data:\n" + "\n".join(bad)
+
+
+def test_the_id_scan_finds_what_it_is_for() -> None:
+    ids = _knowledge_ids()
+    caught = [
+        "def f(r):\n    return 'axial_spondyloarthritis' in r.triage.suspected\n",
+        "def f(r):\n    return any(x.id == 'MG-RETURN-TO-WORK' for x in r.management.done)\n",
+        "_ACT = ('emergency', 'urgent')\ndef f(r):\n    return r.triage.level in _ACT\n",
+        "def f(r):\n    return r.category != 'non_specific'\n",
+    ]
+    for src in caught:
+        assert id_comparisons_in(src, ids), src
+    harmless = [
+        "def f(kn, r):\n    return r.triage.level in kn.leaflet_choice.act_now_levels\n",
+        "def f(d):\n    return d.kind == 'act_now'\n",
+    ]
+    for src in harmless:
+        assert not id_comparisons_in(src, ids), src
+    for module, expr in ALLOWED_IDS:
+        assert expr in id_comparisons_in((PKG / module).read_text("utf-8"), ids), (module, expr)
