@@ -10,6 +10,12 @@ PATTERN_STATEMENT = (
     "A description of how the pain behaves, based on best clinical reasoning; "
     "not a diagnosis and never confirmed by this assessment."
 )
+PATHWAY_WORDS = {
+    "criteria_met": "criteria met",
+    "not_indicated": "not indicated now",
+    "incomplete": "not indicated now (criteria incomplete)",
+}
+"""A pathway's status in words, for every report format."""
 
 
 @dataclass(frozen=True, slots=True)

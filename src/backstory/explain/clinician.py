@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from backstory.core.report import PATTERN_STATEMENT, Answer, PatternResult, Report
+from backstory.core.report import PATHWAY_WORDS, PATTERN_STATEMENT, Answer, PatternResult, Report
 from backstory.explain.codes import codes_for
 from backstory.explain.compose import compose_patient, source_refs
 from backstory.explain.document import Block, Document, Message, Section
@@ -23,11 +23,6 @@ _LEAFLETS = {
     "referral": "referral leaflet",
     "sciatica": "sciatica explanation",
     "back_pain": "back pain explanation",
-}
-_PATHWAY_WORDS = {
-    "criteria_met": "criteria met",
-    "not_indicated": "not indicated now",
-    "incomplete": "not indicated now (criteria incomplete)",
 }
 _MET = {True: "met", False: "not met", None: "unknown"}
 
@@ -244,7 +239,7 @@ def _plan(report: Report) -> Section:
             _msg(
                 f"clinician-pathway-{pw.id}",
                 [
-                    _p(f"{pw.name}: {_PATHWAY_WORDS.get(pw.status, pw.status)}. {pw.summary}"),
+                    _p(f"{pw.name}: {PATHWAY_WORDS.get(pw.status, pw.status)}. {pw.summary}"),
                     _list(f"{c.label}: {_MET[c.met]}" for c in pw.criteria),
                 ],
                 pw.citations,

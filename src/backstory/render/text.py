@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from backstory.core.report import PATTERN_STATEMENT, Report
+from backstory.core.report import PATHWAY_WORDS, PATTERN_STATEMENT, Report
 from backstory.knowledge.loader import KnowledgeBase, load_knowledge
 
 WIDTH = 88
@@ -14,11 +14,6 @@ _FIT_WORDS = {
     "possible": "possibly fits",
     "unlikely": "unlikely",
     "unknown": "unknown (too little answered)",
-}
-_PATHWAY_WORDS = {
-    "criteria_met": "criteria met",
-    "not_indicated": "not indicated now",
-    "incomplete": "not indicated now (criteria incomplete)",
 }
 
 
@@ -129,7 +124,7 @@ def render_text(report: Report, kb: KnowledgeBase | None = None) -> str:
         for rec in m.not_recommended:
             out += _wrap(rec.text, 4, "- ")
     for pw in m.pathways:
-        out.append(f"  {pw.name}: {_PATHWAY_WORDS[pw.status]}")
+        out.append(f"  {pw.name}: {PATHWAY_WORDS[pw.status]}")
         for cr in pw.criteria:
             mark = {True: "met", False: "not met", None: "unknown"}[cr.met]
             out += _wrap(f"{cr.label}: {mark}", 6, "- ")
