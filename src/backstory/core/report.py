@@ -18,6 +18,19 @@ PATHWAY_WORDS = {
 """A pathway's status in words, for every report format."""
 
 
+def value_words(v: Any) -> str:
+    """An answer's value as the reports print it: not answered, yes, no, or the value."""
+    if v is None:
+        return "not answered"
+    if v is True:
+        return "yes"
+    if v is False:
+        return "no"
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(value_words(x) for x in v) + "]"
+    return str(v)
+
+
 @dataclass(frozen=True, slots=True)
 class Answer:
     """One answer that contributed to a conclusion (value None: not answered)."""

@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from backstory.core.report import PATHWAY_WORDS, PATTERN_STATEMENT, Answer, PatternResult, Report
+from backstory.core.report import (
+    PATHWAY_WORDS,
+    PATTERN_STATEMENT,
+    Answer,
+    PatternResult,
+    Report,
+    value_words,
+)
 from backstory.explain.codes import codes_for
 from backstory.explain.compose import compose_patient, source_refs
 from backstory.explain.document import Block, Document, Message, Section
@@ -27,20 +34,8 @@ _LEAFLETS = {
 _MET = {True: "met", False: "not met", None: "unknown"}
 
 
-def _value(v: Any) -> str:
-    if v is None:
-        return "not answered"
-    if v is True:
-        return "yes"
-    if v is False:
-        return "no"
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    return str(v)
-
-
 def _answers(answers: Iterable[Answer]) -> str:
-    return ", ".join(f"{a.field} = {_value(a.value)}" for a in answers) or "-"
+    return ", ".join(f"{a.field} = {value_words(a.value)}" for a in answers) or "-"
 
 
 def level_words(kb: KnowledgeBase, level: str) -> str:
@@ -198,7 +193,11 @@ def _scores(report: Report) -> Section:
         rows.append(("RMDQ", "not scored", report.score_notes.get("rmdq", "")))
     pain = report.pain
     rows.append(
-        ("Pain (0-10)", f"back {_value(pain.get('back'))}, leg {_value(pain.get('leg'))}", "")
+        (
+            "Pain (0-10)",
+            f"back {value_words(pain.get('back'))}, leg {value_words(pain.get('leg'))}",
+            "",
+        )
     )
     table = Block("table", header=("Measure", "Result", "Interpretation"), rows=tuple(rows))
     return Section("scores", "Scores", (_msg("clinician-scores", [table]),))

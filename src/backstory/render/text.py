@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import textwrap
-from typing import Any
 
-from backstory.core.report import PATHWAY_WORDS, PATTERN_STATEMENT, Report
+from backstory.core.report import (
+    PATHWAY_WORDS,
+    PATTERN_STATEMENT,
+    Report,
+    value_words,
+)
 from backstory.knowledge.loader import KnowledgeBase, load_knowledge
 
 WIDTH = 88
@@ -21,16 +25,6 @@ def _wrap(text: str, indent: int = 2, bullet: str = "") -> list[str]:
     first = " " * indent + bullet
     rest = " " * (indent + len(bullet))
     return textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=rest) or [first]
-
-
-def _value(v: Any) -> str:
-    if v is None:
-        return "not answered"
-    if v is True:
-        return "yes"
-    if v is False:
-        return "no"
-    return str(v)
 
 
 def render_text(report: Report, kb: KnowledgeBase | None = None) -> str:
@@ -53,7 +47,7 @@ def render_text(report: Report, kb: KnowledgeBase | None = None) -> str:
         out.append("  Suspected: " + ", ".join(s.replace("_", " ") for s in t.suspected))
     for r in t.reasons:
         out += _wrap(f"[{r.level}] {r.title} ({r.rule})", 2, "- ")
-        answers = ", ".join(f"{a.field} = {_value(a.value)}" for a in r.because)
+        answers = ", ".join(f"{a.field} = {value_words(a.value)}" for a in r.because)
         out += _wrap(f"because: {answers}", 6)
         out += _wrap(f"action: {r.action}", 6)
         out += _wrap("evidence: " + "; ".join(report.citations[c] for c in r.citations), 6)
@@ -63,7 +57,9 @@ def render_text(report: Report, kb: KnowledgeBase | None = None) -> str:
     out.append(f"WORKING CLASSIFICATION: {c.name}")
     out += _wrap(c.rationale)
     if c.because:
-        out += _wrap("because: " + ", ".join(f"{a.field} = {_value(a.value)}" for a in c.because))
+        out += _wrap(
+            "because: " + ", ".join(f"{a.field} = {value_words(a.value)}" for a in c.because)
+        )
     out.append("")
 
     out.append("PAIN PATTERNS")
@@ -76,7 +72,7 @@ def render_text(report: Report, kb: KnowledgeBase | None = None) -> str:
             out += _wrap("fits: " + "; ".join(f.label for f in p.supporting), 6)
         if p.against:
             against = "; ".join(
-                f"{f.label} ({', '.join(f'{a.field} = {_value(a.value)}' for a in f.answers)})"
+                f"{f.label} ({', '.join(f'{a.field} = {value_words(a.value)}' for a in f.answers)})"
                 for f in p.against
             )
             out += _wrap("against: " + against, 6)
@@ -93,7 +89,7 @@ def render_text(report: Report, kb: KnowledgeBase | None = None) -> str:
 
     out.append("SCORES")
     if report.pain.get("back") is not None or report.pain.get("leg") is not None:
-        back, leg = _value(report.pain.get("back")), _value(report.pain.get("leg"))
+        back, leg = value_words(report.pain.get("back")), value_words(report.pain.get("leg"))
         out.append(f"  Pain: back {back}/10, leg {leg}/10")
     if report.startback:
         sb = report.startback
