@@ -13,6 +13,7 @@ from backstory.ask.models import QuestionsKnowledge, Source
 from backstory.knowledge.files import (
     KnowledgeError,
     data_root,
+    first_places,
     load_bibliography,
     load_bibliography_from,
     parse_yaml,
@@ -65,12 +66,10 @@ def load_questions_knowledge_from(root: Traversable) -> QuestionsKnowledge:
     raw = read_yaml(root, QUESTIONS_FILE, QuestionsKnowledgeError)
     kn = validate(QuestionsKnowledge, raw, QUESTIONS_FILE, error=QuestionsKnowledgeError)
     bib = load_bibliography_from(root)
-    cited: dict[str, str] = {}
-    for i, e in enumerate(kn.entries):
-        for c in e.citations:
-            cited.setdefault(c, f"entries[{i}].citations")
-    for c in kn.messages.safety_net_citations:
-        cited.setdefault(c, "messages.safety_net_citations")
+    cited = first_places(
+        [(f"entries[{i}].citations", e.citations) for i, e in enumerate(kn.entries)]
+        + [("messages.safety_net_citations", kn.messages.safety_net_citations)]
+    )
     bib.check_cited(cited, QUESTIONS_FILE, QuestionsKnowledgeError)
     bib.check_all_used(cited, QUESTIONS_FILE, BIBLIOGRAPHY_FILE, QuestionsKnowledgeError)
     return kn

@@ -9,7 +9,7 @@ place inside it and what is wrong, in the same words whichever file it is.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -258,6 +258,24 @@ class Bibliography:
                 f"sources never cited in {file}: {uncited}",
                 file=f"bibliography/{bibliography_file}",
             )
+
+
+def citation_places(cited: Iterable[tuple[str, Iterable[str]]]) -> dict[str, list[str]]:
+    """Each cited id with every place that cites it, from (place, ids) pairs in order."""
+    used: dict[str, list[str]] = {}
+    for where, ids in cited:
+        for cid in ids:
+            used.setdefault(cid, []).append(where)
+    return used
+
+
+def first_places(cited: Iterable[tuple[str, Iterable[str]]]) -> dict[str, str]:
+    """Each cited id with the first place that cites it, from (place, ids) pairs in order."""
+    places: dict[str, str] = {}
+    for where, ids in cited:
+        for cid in ids:
+            places.setdefault(cid, where)
+    return places
 
 
 def _bibliography_files(root: Traversable) -> Iterator[Traversable]:

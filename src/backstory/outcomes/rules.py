@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from backstory.knowledge.files import (
     data_root,
+    first_places,
     load_bibliography_from,
     read_yaml,
     validate,
@@ -161,10 +162,7 @@ def load_outcome_rules_from(root: Traversable) -> OutcomeRules:
         KnowledgeError: naming the file and the place of the first problem.
     """
     rules = validate(OutcomeRules, read_yaml(root, DATA_FILE), DATA_FILE)
-    places: dict[str, str] = {}
-    for path, cited in rules.citations_by_place():
-        for cid in cited:
-            places.setdefault(cid, path)
+    places = first_places(rules.citations_by_place())
     load_bibliography_from(root).check_cited(places, DATA_FILE)
     return rules
 

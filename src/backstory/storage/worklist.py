@@ -34,7 +34,12 @@ from backstory.programme.followup import signals
 from backstory.storage import audit, programmes
 from backstory.storage.database import Database, as_utc
 from backstory.storage.errors import DatabaseUnavailable, InvalidRequest
-from backstory.storage.records import Patient, load_assessment, patient_of_episode
+from backstory.storage.records import (
+    Patient,
+    load_assessment,
+    patient_counts,
+    patient_of_episode,
+)
 from backstory.storage.tables import (
     assessment,
     assessment_review,
@@ -421,20 +426,7 @@ def patient_page(
         .offset(offset)
     ).all()
     ids = [r.id for r in rows]
-    counts = {
-        row.patient_id: (row.episodes, row.assessments, row.last)
-        for row in conn.execute(
-            select(
-                episode.c.patient_id,
-                func.count(func.distinct(episode.c.id)).label("episodes"),
-                func.count(assessment.c.id).label("assessments"),
-                func.max(assessment.c.assessed_on).label("last"),
-            )
-            .select_from(episode.outerjoin(assessment))
-            .where(episode.c.patient_id.in_(ids))
-            .group_by(episode.c.patient_id)
-        )
-    }
+    counts = patient_counts(conn, episode.c.patient_id.in_(ids))
     flags: dict[str, list[Flags]] = {}
     for f in _flags(conn, user.clinic_id, [patient.c.id.in_(ids)]):
         flags.setdefault(f.patient_id, []).append(f)

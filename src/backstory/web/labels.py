@@ -15,14 +15,6 @@ from backstory.contract import load_contract
 from backstory.explain.document import Block, Document
 from backstory.knowledge.loader import load_knowledge
 
-LEVEL_WORDS = {
-    "emergency": "Emergency",
-    "urgent": "Urgent",
-    "soon": "Soon",
-    "routine": "Routine",
-}
-
-
 DERIVED = {
     "scores.startback.risk": "STarT Back risk group",
     "scores.startback.total": "STarT Back total score",
@@ -62,10 +54,11 @@ def field_label(path: str) -> str:
 
 
 def level_word(level: str | None) -> str:
-    """A triage level as a badge says it."""
+    """A triage level as a badge says it: its id in words ("Emergency"), with no list of
+    levels here (red_flags.yaml defines them)."""
     if level is None:
         return "No report"
-    return LEVEL_WORDS.get(level, level.replace("_", " ").capitalize())
+    return level.replace("_", " ").capitalize()
 
 
 @cache
