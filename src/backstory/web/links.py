@@ -3,6 +3,7 @@ stored only as a digest, and used up or expired in the database."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from backstory.web.security import Signer, new_token, token_digest
@@ -27,3 +28,8 @@ def new_api_token() -> tuple[str, str]:
     """An API token (``bst_`` and 43 random characters) and its digest."""
     token = "bst_" + new_token(32)
     return token, token_digest(token)
+
+
+def day_words(at: dt.datetime) -> str:
+    """The day a link stops working, as people write it: "Wednesday 9 December 2026"."""
+    return f"{at:%A} {at.day} {at:%B %Y}"
