@@ -21,6 +21,8 @@ from backstory.contract import load_contract
 from backstory.storage import Store
 from backstory.web.forms import form_fields
 from backstory.web.labels import field_label, plain_text
+from backstory.web.security import Signer
+from backstory.web.settings import Settings
 
 from .conftest import World, csrf_of, example, sign_in
 
@@ -90,7 +92,7 @@ def _questionnaire(world: World, c: TestClient) -> str:
     return latest.assessment.id
 
 
-def test_clinicians_pages_show_labels_never_keys(world: World) -> None:
+def test_clinicians_pages_show_labels_never_keys(world: World, settings: Settings) -> None:
     store = Store(world.db, "clin-a")
     facet = store.add_patient("ref-a-facet", birth_year=1970, sex="female")
     routine = store.save_assessment(
@@ -120,6 +122,10 @@ def test_clinicians_pages_show_labels_never_keys(world: World) -> None:
         r = c.get(path)
         assert r.status_code == 200, path
         assert _internal(_text(r.text)) == [], path
+    # the report a CDS Hooks card links to reads the same way
+    card = Signer(settings.secret_key).sign("cds-report", example("p02-facet-pattern.json"))
+    r = c.get(f"/cds/report?t={card}")
+    assert r.status_code == 200 and _internal(_text(r.text)) == [], "/cds/report"
     admin = sign_in(world.app, "admin-a")
     for path in ("/admin/users", "/admin/tokens"):
         assert _internal(_text(admin.get(path).text)) == [], path
