@@ -18,6 +18,7 @@ from backstory.web.links import day_words
 from backstory.web.questionnaire import CES_FIELDS
 
 from .conftest import Clock, World, csrf_of, sign_in
+from .test_web_plain_words import _internal, _text
 
 LINK = re.compile(r'id="link-url" type="text" readonly value="http://testserver([^"]+)"')
 
@@ -77,6 +78,8 @@ def test_link_pages_name_the_clinic_and_the_day_the_link_stops(world: World, clo
     explained = patient.get(path).text
     assert "not ready yet" not in explained and 'data-audience="patient"' in explained
     assert "Clinic A" in _about(explained) and stops in _about(explained)
+    for html in (page, done.text, again, explained):
+        assert _internal(_text(html)) == []
 
     # after the day it stops, it does
     clock.advance(hours=73)
