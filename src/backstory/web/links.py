@@ -31,5 +31,10 @@ def new_api_token() -> tuple[str, str]:
 
 
 def day_words(at: dt.datetime) -> str:
-    """The day a link stops working, as people write it: "Wednesday 9 December 2026"."""
-    return f"{at:%A} {at.day} {at:%B %Y}"
+    """The day a link stops working, as people write it: "Wednesday 9 December 2026".
+
+    In the server's own time zone (a clinic's server keeps its clinic's time): stored times
+    are UTC, and a link made in the evening may stop on another UTC day than the local one.
+    """
+    local = at.astimezone()
+    return f"{local:%A} {local.day} {local:%B %Y}"
