@@ -147,6 +147,17 @@ def test_demo_patients_follow_the_clinic_whatever_it_is_named(
     listed = signed.get("/patients").text
     assert all(f"demo-{name}" in listed for name in ("facet-01", "sciatica-02", "urgent-04"))
     assert "demo-urgent-04" in signed.get("/worklist").text
+    # the reassessment prompts are on the patient page, where the README says they are
+    prompts = {}
+    for row in Store(db, "first").list_patients():
+        page = signed.get(f"/patients/{row.patient.id}").text
+        prompts[row.patient.reference] = (
+            "Not improving" in page and 'id="reassess-' in page,
+            "Possibly out of date" in page and 'id="stale-' in page,
+        )
+    assert prompts["demo-sciatica-02"] == (True, False)  # leg pain worse
+    assert prompts["demo-high-risk-03"] == (False, True)  # seen 50 days ago
+    assert prompts["demo-facet-01"] == (False, False)  # improving
     assert db.transaction(lambda conn: acc.clinic_by_name(conn, DEMO_CLINIC)) is None
     db.close()
 
