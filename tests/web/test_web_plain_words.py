@@ -12,10 +12,12 @@ and keeps its names.
 from __future__ import annotations
 
 import html
+import io
 import json
 import re
 
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 
 from backstory.contract import load_contract
 from backstory.storage import Store
@@ -161,3 +163,22 @@ def test_report_text_turns_items_and_values_into_words() -> None:
     assert plain_text("Coughing or sneezing: no_change") == "Coughing or sneezing: no change"
     # not a contract item or value: left as it is
     assert plain_text("odi.11 and do_not_offer") == "odi.11 and do_not_offer"
+
+
+def test_the_printed_summary_reads_like_the_report_and_a_routine_one_fits_two_pages(
+    world: World,
+) -> None:
+    store = Store(world.db, "clin-a")
+    c = sign_in(world.app, "clin-a")
+    for name in ("p02-facet-pattern.json", "p03-sciatica.json"):
+        p = store.add_patient(f"ref-print-{name[:3]}")
+        saved = store.save_assessment(p.id, json.dumps(example(name, assessed_on="2026-01-05")))
+        r = c.get(f"/assessments/{saved.assessment.id}/summary.pdf")
+        assert r.status_code == 200
+        pages = [t.extract_text() for t in PdfReader(io.BytesIO(r.content)).pages]
+        assert len(pages) <= 2, (name, len(pages))  # a routine case
+        whole = " ".join(" ".join(t.split()) for t in pages)
+        assert _internal(whole) == [], name
+        assert "Codes" in whole and "Messages:" not in whole, name  # codes kept, ids not
+        for n, text in enumerate(pages, start=1):
+            assert f"Patient ref-print-{name[:3]} - Clinic A" in text, (name, n)

@@ -132,9 +132,15 @@ def plain_text(text: str) -> str:
     return _KIND.sub(lambda m: m.group(1).capitalize() + ": ", text)
 
 
-def readable_document(doc: Document) -> Document:
-    """The clinician summary as the report page shows it (``plain_text`` everywhere, the
-    code and leaflet-id sections left out). The stored report and the PDF are unchanged."""
+PRINT_HIDDEN = frozenset({"leaflet"})
+"""The printed clinician summary keeps the verified codes (for the record) in words, without
+the file they come from; it leaves out the leaflet's message ids."""
+
+
+def readable_document(doc: Document, hidden: frozenset[str] = HIDDEN_SECTIONS) -> Document:
+    """The clinician summary as clinicians read it (``plain_text`` everywhere, the
+    ``hidden`` sections left out): on the report page, and printed (``PRINT_HIDDEN``).
+    The stored report, the API and the command line are unchanged."""
 
     def block(b: Block) -> Block:
         return replace(
@@ -152,6 +158,6 @@ def readable_document(doc: Document) -> Document:
             ),
         )
         for s in doc.sections
-        if s.id not in HIDDEN_SECTIONS
+        if s.id not in hidden
     )
     return replace(doc, sections=sections)
