@@ -34,6 +34,7 @@ from backstory.web.forms import NOT_ASKED, assessment_form, values_of
 
 from .browsing import DESKTOP, PHONE, free_port, screenshot
 from .conftest import PASSWORD
+from .questionnaire_walk import answers, walk_browser
 
 ROOT = Path(__file__).resolve().parents[2]
 FACET = json.loads((ROOT / "examples" / "facet-pattern.json").read_text())
@@ -300,14 +301,9 @@ def test_clinician_and_patient_journeys(browser: Browser, server: Server) -> Non
     _shot(patient, "07-emergency-banner-phone", shots, full_page=False)
     patient.tap("label[for='q-red-flags-bladder-dysfunction-no']")
     expect(banner).to_be_hidden()
-    for q in ("saddle-anaesthesia", "bowel-incontinence", "sexual-dysfunction"):
-        patient.check(f"#q-red-flags-{q}-no")
-    patient.check("#q-red-flags-bilateral-leg-symptoms-not_sure")
-    patient.fill("#q-age", "63")
-    patient.fill("#q-pain-back", "5")
-    patient.fill("#q-pain-leg", "0")
-    patient.check("#q-consent")
-    patient.click("#send-answers")
+    given = answers(age="63", **{"pain.back": "5", "pain.leg": "0", "movement.flexion": "worse"})
+    given["red_flags.bilateral_leg_symptoms"] = "not_sure"
+    walk_browser(patient, link, given, tap=True)
     expect(patient.locator("h1")).to_have_text("Thank you")
     _shot(patient, "08-thank-you-phone", shots)
     phone.close()

@@ -15,9 +15,10 @@ from fastapi.testclient import TestClient
 
 from backstory.storage import Store
 from backstory.web.links import day_words
-from backstory.web.questionnaire import CES_FIELDS
+from backstory.web.questionnaire_steps import SEND
 
 from .conftest import Clock, World, csrf_of, sign_in
+from .questionnaire_walk import answers, walk
 from .test_web_plain_words import _internal, _text
 
 LINK = re.compile(r'id="link-url" type="text" readonly value="http://testserver([^"]+)"')
@@ -51,10 +52,11 @@ def test_link_pages_name_the_clinic_and_the_day_the_link_stops(world: World, clo
         f"From Clinic A. This link stops working on {stops}; after that, ask your clinic "
         "for a new one."
     )
-    answers = {f: "no" for f in CES_FIELDS}
-    answers.update({"age": "38", "pain.back": "6", "consent": "yes", "csrf": csrf_of(page)})
-    done = patient.post(path, data=answers)
+    pages: list[str] = []
+    done = walk(patient, path, answers(), pages=pages)
     assert done.status_code == 200 and "Thank you" in done.text
+    for shown in pages:  # every page of the questionnaire says both
+        assert "Clinic A" in _about(shown) and stops in _about(shown)
     assert "Clinic A" in _about(done.text) and stops in _about(done.text)
     assert "can be sent only once" in done.text and "Keep this link" not in done.text
 
@@ -62,7 +64,9 @@ def test_link_pages_name_the_clinic_and_the_day_the_link_stops(world: World, clo
     again = patient.get(path).text
     assert 'name="consent"' not in again and "not ready yet" in again
     assert f"it works until {stops}" in again and stops in _about(again)
-    resend = patient.post(path, data=answers)
+    resend = patient.post(
+        path, data={"csrf": csrf_of(page), "part": SEND, "go": "send", "consent": "yes"}
+    )
     assert 'name="consent"' not in resend.text
 
     # released: the explanation names the clinic too

@@ -71,17 +71,8 @@ def load_questions_knowledge_from(root: Traversable) -> QuestionsKnowledge:
             cited.setdefault(c, f"entries[{i}].citations")
     for c in kn.messages.safety_net_citations:
         cited.setdefault(c, "messages.safety_net_citations")
-    for cid, where in cited.items():
-        if cid not in bib.sources:
-            raise QuestionsKnowledgeError(
-                f"cites unknown source {cid!r}", file=QUESTIONS_FILE, path=where
-            )
-    uncited = [s.id for s in bib.defined_in(BIBLIOGRAPHY_FILE) if s.id not in cited]
-    if uncited:
-        raise QuestionsKnowledgeError(
-            f"sources never cited in {QUESTIONS_FILE}: {uncited}",
-            file=f"bibliography/{BIBLIOGRAPHY_FILE}",
-        )
+    bib.check_cited(cited, QUESTIONS_FILE, QuestionsKnowledgeError)
+    bib.check_all_used(cited, QUESTIONS_FILE, BIBLIOGRAPHY_FILE, QuestionsKnowledgeError)
     return kn
 
 

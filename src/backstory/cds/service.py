@@ -117,13 +117,13 @@ def load_cds_knowledge_from(root: Traversable) -> CdsKnowledge:
                     file=DATA_FILE,
                     path=f"imaging_order.{kind}[{i}]",
                 ) from None
-    sources = load_bibliography_from(root).sources
     cited = [("imaging_order.citations", order.citations)]
     cited += [(f"cards.{n}.citations", getattr(ck.cards, n).citations) for n in Cards.model_fields]
+    places: dict[str, str] = {}
     for where, ids in cited:
         for cid in ids:
-            if cid not in sources:
-                raise KnowledgeError(f"cites unknown source {cid!r}", file=DATA_FILE, path=where)
+            places.setdefault(cid, where)
+    load_bibliography_from(root).check_cited(places, DATA_FILE)
     return ck
 
 

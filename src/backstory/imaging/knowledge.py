@@ -460,12 +460,7 @@ def load_imaging_knowledge_from(root: Traversable) -> ImagingKnowledge:
         error=ImagingKnowledgeError,
     )
     used = knowledge.citations_used()
-    uncited = [s.id for s in bib.defined_in(BIBLIOGRAPHY_FILE) if s.id not in used]
-    if uncited:
-        raise ImagingKnowledgeError(
-            f"sources never cited in {DATA_FILE}: {uncited}",
-            file=f"bibliography/{BIBLIOGRAPHY_FILE}",
-        )
+    bib.check_all_used(used, DATA_FILE, BIBLIOGRAPHY_FILE, ImagingKnowledgeError)
     return knowledge
 
 

@@ -8,7 +8,7 @@ from typing import Literal
 
 from backstory.web.security import Signer, new_token, token_digest
 
-Purpose = Literal["account-link", "patient-link", "api-token"]
+Purpose = Literal["account-link", "patient-link", "programme-link", "api-token"]
 
 
 def new_link(signer: Signer, purpose: Purpose) -> tuple[str, str]:

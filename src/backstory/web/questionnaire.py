@@ -62,6 +62,10 @@ class Question:
     required: bool = False
     ces: bool = False
     hint: str = ""
+    not_sure: str = "Not sure"
+    """The words of the added "not sure" answer (``not_sure_label`` in the knowledge)."""
+    unsure: bool = True
+    """Whether a "not sure" is the patient's uncertainty (kept for the clinician)."""
 
     @property
     def id(self) -> str:
@@ -102,6 +106,8 @@ def _parts(form: Questionnaire) -> tuple[Part, ...]:
                     required=q.required,
                     ces=q.ces,
                     hint=q.hint,
+                    not_sure=q.not_sure_text(),
+                    unsure=q.records_uncertainty,
                 )
                 for q in p.questions
             ),
@@ -178,13 +184,11 @@ def unsure_ces(form: Mapping[str, str]) -> bool:
 
 
 def unsure_fields(form: Mapping[str, str]) -> list[str]:
-    """The yes/no questions answered "Not sure", in page order: kept beside the assessment,
-    where those fields stay unanswered. A choice question's "I would rather not say" is not
+    """The questions answered "Not sure", in page order: kept beside the assessment, where
+    those fields stay unanswered. A choice question's "I would rather not say" is not
     uncertainty and is left out (it stays unanswered like a blank)."""
     return [
-        q.field
-        for q in questions()
-        if q.kind == "yesno" and (form.get(q.field) or "").strip() == NOT_SURE
+        q.field for q in questions() if q.unsure and (form.get(q.field) or "").strip() == NOT_SURE
     ]
 
 

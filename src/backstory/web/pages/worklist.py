@@ -33,9 +33,10 @@ def alerts_for(state: deps.WebState, principal: deps.Principal) -> dict[str, obj
     """What the banner on every clinician page shows (no patient reference: not audited)."""
     try:
         found = worklist.unreviewed_alerts(state.db, principal.user)
+        checkins = worklist.unreviewed_checkin_warnings(state.db, principal.user)
     except StorageError:
-        return {"alerts": [], "alerts_failed": True}
-    return {"alerts": found, "alerts_failed": False}
+        return {"alerts": [], "checkin_alerts": [], "alerts_failed": True}
+    return {"alerts": found, "checkin_alerts": checkins, "alerts_failed": False}
 
 
 def template_helpers() -> dict[str, object]:
@@ -61,7 +62,12 @@ def worklist_page(
         conn: Connection, user: User
     ) -> tuple[worklist.Page[worklist.WorkItem], list[followups.DueFollowUp]]:
         found = worklist.worklist(
-            conn, user, q=query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+            conn,
+            user,
+            q=query,
+            limit=PAGE_SIZE,
+            offset=(page - 1) * PAGE_SIZE,
+            today=today,
         )
         due = followups.list_due(conn, user, today) if page == 1 else []
         wanted = query.casefold()
