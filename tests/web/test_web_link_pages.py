@@ -55,8 +55,9 @@ def test_link_pages_name_the_clinic_and_the_day_the_link_stops(world: World, clo
     pages: list[str] = []
     done = walk(patient, path, answers(), pages=pages)
     assert done.status_code == 200 and "Thank you" in done.text
-    for shown in pages:  # every page of the questionnaire says both
+    for shown in pages:  # every page of the questionnaire says both, and no internal name
         assert "Clinic A" in _about(shown) and stops in _about(shown)
+        assert _internal(_text(shown)) == []
     assert "Clinic A" in _about(done.text) and stops in _about(done.text)
     assert "can be sent only once" in done.text and "Keep this link" not in done.text
 
