@@ -110,6 +110,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/assessments/{assessment_id}"): API_READ,
     ("GET", "/api/v1/assessments/{assessment_id}/report"): API_READ,
     ("GET", "/api/v1/assessments/{assessment_id}/fhir"): API_READ,
+    ("GET", "/api/v1/followups/due"): API_READ,
     ("GET", "/cds-services"): PUBLIC,
     ("POST", "/cds-services/{service_id}"): API_READ,
     ("POST", "/cds-services/{service_id}/feedback"): API_READ,

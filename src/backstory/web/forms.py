@@ -40,6 +40,13 @@ INSTRUMENT_TITLES = {
     "odi": "Oswestry Disability Index (ODI) section scores",
     "rmdq": "Roland-Morris Disability Questionnaire (RMDQ) answers",
 }
+INSTRUMENT_INTROS = {
+    "startback": "Items 1 to 8 are agree or disagree; item 9 is how bothersome the pain was.",
+    "odi": "Each of the ten sections is scored from 0 to 5.",
+    "rmdq": "Each of the 24 statements applies or does not apply today.",
+}
+"""What each instrument's items hold, in the project's own words (never the wording of the
+questionnaire; the contract's ``meaning`` is for developers)."""
 INSTRUMENT_CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
     "startback": (("1", "Agree (1)"), ("0", "Disagree (0)")),
     "rmdq": (("1", "Applies (1)"), ("0", "Does not apply (0)")),
@@ -65,6 +72,7 @@ class FormField:
     maximum: str | None = None
     step: str | None = None
     hint: str = ""
+    """What the field accepts, in words (never its key), or nothing."""
     type: str = "string"
 
     @property
@@ -98,7 +106,7 @@ def _words(value: str) -> str:
 
 
 def _field(spec: FieldSpec, *, warning: bool) -> FormField:
-    hint = spec.path
+    hint = ""
     if spec.type == "bool":
         choices = (Choice("yes", "Yes"), Choice("no", "No"), Choice(NOT_ASKED, "Not asked"))
         return FormField(spec.path, _label(spec), "radio", choices, warning, hint=hint, type="bool")
@@ -124,7 +132,7 @@ def _field(spec: FieldSpec, *, warning: bool) -> FormField:
             minimum=_num(spec.minimum),
             maximum=_num(spec.maximum),
             step="1" if spec.type == "int" else "any",
-            hint=f"{hint}: {spec.describe_allowed()}",
+            hint=spec.describe_allowed()[:1].upper() + spec.describe_allowed()[1:],
             type=spec.type,
         )
     if spec.type == "date":
@@ -139,16 +147,19 @@ def _instrument(inst: InstrumentSpec) -> FormSection:
         label = f"Item {i}"
         if spec.type == "enum":
             opts = tuple(Choice(v, _words(v)) for v in spec.values)
-            fields.append(FormField(name, label, "select", opts, hint=name, type="enum"))
+            fields.append(FormField(name, label, "select", opts, type="enum"))
             continue
         low, high = int(spec.minimum or 0), int(spec.maximum or 0)
         pairs = INSTRUMENT_CHOICES.get(inst.name) or tuple(
             (str(v), str(v)) for v in range(low, high + 1)
         )
         opts = tuple(Choice(v, text) for v, text in pairs)
-        fields.append(FormField(name, label, "select", opts, hint=name, type="int"))
+        fields.append(FormField(name, label, "select", opts, type="int"))
     every = "all items are needed" if inst.required_all else "unanswered items may be left out"
-    intro = f"{inst.meaning}. Leave every item unanswered if it was not used; otherwise {every}."
+    intro = (
+        f"{INSTRUMENT_INTROS.get(inst.name, '')} Leave every item unanswered if it was not "
+        f"used; otherwise {every}."
+    ).strip()
     return FormSection(
         f"s-{inst.name}",
         INSTRUMENT_TITLES.get(inst.name, inst.name),

@@ -24,11 +24,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from backstory.contract import AssessmentError
-from backstory.storage import drafts, sharing, worklist
+from backstory.storage import accounts, drafts, sharing, worklist
 from backstory.storage.clinic_settings import load_settings
 from backstory.storage.errors import NotAllowed
 from backstory.web import deps
-from backstory.web.links import link_digest
+from backstory.web.links import day_words, link_digest
 from backstory.web.questionnaire import (
     NOT_SURE,
     Help,
@@ -95,6 +95,12 @@ def _help(state: deps.WebState, link: sharing.PatientLink) -> Help:
     return Help.of(found.country, found.contact)
 
 
+def _about(state: deps.WebState, link: sharing.PatientLink) -> dict[str, str]:
+    """Who the link comes from and the day it stops working: every link page says both."""
+    name = state.db.read(lambda conn: accounts.clinic_name(conn, link.clinic_id))
+    return {"clinic": name, "expires_on": day_words(link.expires_at)}
+
+
 def _banners(help_: Help, values: dict[str, str]) -> dict[str, Any]:
     return {
         "ces": signals_ces(values),
@@ -127,6 +133,7 @@ def _questionnaire(
             "errors": errors,
             "error_href": {f: error_href(f, here.id) for f in errors},
             "not_sure": NOT_SURE,
+            **_about(state, link),
             **_banners(_help(state, link), values),
             "form_csrf": state.signer.csrf_token("link:" + digest),
         },
@@ -147,9 +154,9 @@ def _explanation(
             {
                 "title": "Your explanation is not ready yet",
                 "message": "Thank you for your patience. Your clinician will look at your "
-                "answers and then share an explanation with you here. Please come back to "
-                "this link later.",
+                "answers and may then share an explanation with you here.",
                 "keep_link": True,
+                **_about(state, link),
             },
         )
     _patient, record, _released = store.run(
@@ -157,7 +164,9 @@ def _explanation(
     )
     view = report_view(store, record)
     return _patient_page(
-        request, "explanation.html", {"title": view.patient_doc.title, "doc": view.patient_doc}
+        request,
+        "explanation.html",
+        {"title": view.patient_doc.title, "doc": view.patient_doc, **_about(state, link)},
     )
 
 
@@ -247,5 +256,5 @@ def _send(
     return _patient_page(
         request,
         "questionnaire_done.html",
-        {"title": "Thank you", **_banners(_help(state, link), values)},
+        {"title": "Thank you", **_about(state, link), **_banners(_help(state, link), values)},
     )

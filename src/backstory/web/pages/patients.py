@@ -19,7 +19,7 @@ from backstory.storage.records import load_patient
 from backstory.storage.users import User
 from backstory.web import deps
 from backstory.web.episode_view import patient_extras
-from backstory.web.links import new_link
+from backstory.web.links import day_words, new_link
 from backstory.web.programme_view import patient_programme
 from backstory.web.qr import qr_data_uri
 from backstory.web.views import chart_svg, episode_progress, summary_of
@@ -200,6 +200,7 @@ def _link_page(
             "qr": qr_data_uri(url),
             "link": link,
             "hours": state.settings.link_hours,
+            "expires_on": day_words(link.expires_at),
             "token": token,
             "mail": mail or {},
         },
