@@ -78,6 +78,7 @@ CONDITIONS: Mapping[str, frozenset[str]] = {
     "not_asked": frozenset({"some", "none"}),
     "person_warnings": frozenset({"some", "none"}),
     "inflammatory": frozenset({"yes", "no"}),
+    "inflammatory_features": frozenset({"yes", "no"}),
     "outlook": frozenset({"good", "guarded"}),
 }
 
@@ -94,6 +95,7 @@ DATA_SIGNALS: frozenset[str] = frozenset(
         "confidence",
         "expects_recovery",
         "duration",
+        "inflammatory_features",
         "outlook",
     }
 )
