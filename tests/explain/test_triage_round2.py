@@ -72,6 +72,8 @@ AXSPA_BERLIN = screened(
         ("RF-MSCC", "emergency"),
         ("RF-BLEED-ANTICOAG-PAIN", "emergency"),
         ("RF-BLEED-ANTICOAG-NEURO", "emergency"),
+        ("RF-INF-RISK-NEURO", "emergency"),
+        ("RF-AXSPA-ASAS-FEATURE", "soon"),
         ("RF-MAL-SPINAL-METS", "urgent"),
         ("RF-AXSPA-ASAS-IBP", "soon"),
         ("RF-STENOSIS", "soon"),
