@@ -79,6 +79,7 @@ CONDITIONS: Mapping[str, frozenset[str]] = {
     "not_asked": frozenset({"some", "none"}),
     "person_warnings": frozenset({"some", "none"}),
     "inflammatory": frozenset({"yes", "no"}),
+    "inflammatory_features": frozenset({"yes", "no"}),
     "outlook": frozenset({"good", "guarded"}),
 }
 
@@ -100,6 +101,7 @@ DATA_SIGNALS: frozenset[str] = frozenset(
         "confidence",
         "expects_recovery",
         "duration",
+        "inflammatory_features",
         "outlook",
         "inflammatory",
         "off_work",
