@@ -61,8 +61,17 @@ def _key_path(container: ast.expr, key: ast.expr) -> str | None:
         return None
     if key.value in FIELDS:
         return key.value
-    if isinstance(container, ast.Attribute) and container.attr in SECTIONS:
-        path = f"{container.attr}.{key.value}"
+    section: str | None = None
+    if isinstance(container, ast.Attribute):
+        section = container.attr
+    elif (
+        isinstance(container, ast.Subscript)
+        and isinstance(container.slice, ast.Constant)
+        and isinstance(container.slice.value, str)
+    ):
+        section = container.slice.value  # nested JSON: ``answers["pain"]["leg"]``
+    if section in SECTIONS:
+        path = f"{section}.{key.value}"
         return path if path in FIELDS else None
     return None
 
@@ -222,6 +231,9 @@ def test_the_scan_finds_the_shapes_it_is_for() -> None:
         'def f(a):\n    return a["history.duration_weeks"] > 12\n',
         'def f(a):\n    w = a["history.onset"]\n    x = w\n    return x == "sudden"\n',
         'def f(a):\n    return a.get("pain.leg_side") in ("both",)\n',
+        # a section's field read from nested JSON
+        "def f(a):\n    return a['pain']['leg'] >= 1\n",
+        "def f(a):\n    return a['beliefs'].get('fear_of_movement', 0) > 6\n",
         # a section's field read as attributes of a parsed assessment
         "def f(a):\n    return a.beliefs.fear_of_movement >= 7\n",
         # a threshold moved into a module constant is still a threshold
