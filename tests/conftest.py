@@ -52,3 +52,54 @@ def run(kb: KnowledgeBase) -> Callable[[dict[str, Any]], Report]:
         return assess(parse_assessment(data), kb)
 
     return _run
+
+
+class MailBox:
+    """What a real local SMTP server (aiosmtpd, in a thread) received, parsed."""
+
+    def __init__(self) -> None:
+        import email
+        import email.policy
+        from email.message import EmailMessage
+
+        self._parse = lambda raw: email.message_from_bytes(raw, policy=email.policy.default)
+        self.messages: list[EmailMessage] = []
+        self.recipients: list[list[str]] = []
+        self.refuse = False
+
+    async def handle_RCPT(  # aiosmtpd's hook names
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if self.refuse:
+            return "550 no such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(self._parse(envelope.original_content or envelope.content))
+        self.recipients.append(list(envelope.rcpt_tos))
+        return "250 Message accepted"
+
+    def text(self, index: int = -1) -> str:
+        body = self.messages[index].get_body(("plain",))
+        assert body is not None
+        return str(body.get_content())
+
+
+@pytest.fixture
+def smtp_server() -> Any:
+    """A real SMTP server on 127.0.0.1 (no TLS, no sign-in); yields (host, port, MailBox)."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    box = MailBox()
+    controller = Controller(box, hostname="127.0.0.1", port=port, ready_timeout=30)
+    controller.start()
+    try:
+        yield "127.0.0.1", port, box
+    finally:
+        controller.stop()

@@ -8,7 +8,7 @@ dependencies point inward, from the entry points to the contract, never the othe
     knowledge           <- the knowledge files, loaded and checked
     core                <- the engine (pure: assessment in, report out)
     features            <- explain, outcomes, imaging, ask (and render, testing)
-    adapters            <- storage, fhir, batch, cds
+    adapters            <- storage, fhir, batch, cds, delivery
     entry points        <- web, cli (and preflight, which checks all the knowledge)
 
 A package may import packages of an inner layer. Imports within a layer are allowed only
@@ -37,7 +37,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("knowledge", ("knowledge",)),
     ("core", ("core", "backstory")),
     ("features", ("explain", "outcomes", "imaging", "ask", "render", "testing", "programme")),
-    ("adapters", ("storage", "fhir", "batch", "cds")),
+    ("adapters", ("storage", "fhir", "batch", "cds", "delivery")),
     ("entry points", ("web", "cli", "preflight")),
 )
 
@@ -71,6 +71,8 @@ EXTERNAL: Mapping[str, frozenset[str]] = {
     "yaml": frozenset({"yamlio"}),
     "httpx": frozenset({"web"}),
     "requests": frozenset(),
+    "smtplib": frozenset({"delivery"}),
+    "aiosmtpd": frozenset(),
 }
 
 LAYER_OF: dict[str, int] = {pkg: i for i, (_, pkgs) in enumerate(LAYERS) for pkg in pkgs}

@@ -88,7 +88,7 @@ PARTS: Mapping[str, tuple[tuple[str, ...], Loader, Callable[[], Any]]] = {
         lambda root, kb: load_table_from(root),
         load_table,
     ),
-    "cds": (("cds.yaml",), lambda root, kb: load_cds_knowledge_from(root), load_cds_knowledge),
+    "cds": (("cds.yaml",), lambda root, kb: load_cds_knowledge_from(root, kb), load_cds_knowledge),
 }
 
 

@@ -10,7 +10,8 @@ import polars as pl
 import pytest
 from click.testing import CliRunner, Result
 
-from backstory.batch import run as batch_run
+from backstory.batch import output, scoring
+from backstory.batch.chunks import count_records
 from backstory.batch.run import (
     AccountingError,
     BatchError,
@@ -172,14 +173,14 @@ def test_cli_summary_exit_codes_and_nothing_left_behind(cohort_csv: Path, tmp_pa
 def test_a_lost_row_fails_the_run_and_keeps_no_output(
     cohort_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = batch_run.score_frame
+    real = scoring.score_frame
 
     def lossy(raw: Any, first_row: int = 0, index: int = 0, today: Any = None) -> ChunkResult:
         res = real(raw, first_row, index, today)
         scored = res.scored.head(-1)
         return ChunkResult(res.index, scored, res.errors, res.rows_in, res.rows_rejected)
 
-    monkeypatch.setattr(batch_run, "score_frame", lossy)
+    monkeypatch.setattr(scoring, "score_frame", lossy)
     with pytest.raises(AccountingError, match="3000 rows"):
         run_batch(cohort_csv, tmp_path / "lost.csv")
     assert not list(tmp_path.glob("lost*"))
@@ -197,12 +198,12 @@ def test_a_row_lost_on_the_way_to_disk_fails_the_run(
     cohort_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
 ) -> None:
     # the output files are counted back after writing, not only the scored frames
-    real = batch_run._Writer.write
+    real = output.OutputWriter.write
 
     def drop_one(self: Any, df: pl.DataFrame) -> None:
         real(self, df.head(-1) if self.path.endswith(suffix) else df)
 
-    monkeypatch.setattr(batch_run._Writer, "write", drop_one)
+    monkeypatch.setattr(output.OutputWriter, "write", drop_one)
     with pytest.raises(AccountingError, match="the files hold"):
         run_batch(cohort_csv, tmp_path / f"drop.{suffix}", chunk_size=1000)
     assert not list(tmp_path.iterdir())
@@ -213,14 +214,14 @@ def test_a_failing_parquet_writer_stops_the_run_cleanly(
 ) -> None:
     # a chunk the writer refuses (here: a column of the wrong type) must surface as an error
     # in the run, never hang it or leave a partial file behind
-    real = batch_run.score_frame
+    real = scoring.score_frame
 
     def wrong_type(raw: Any, first_row: int = 0, index: int = 0, today: Any = None) -> ChunkResult:
         res = real(raw, first_row, index, today)
         bad = res.scored.with_columns(pl.col("row").cast(pl.String))
         return ChunkResult(res.index, bad, res.errors, res.rows_in, res.rows_rejected)
 
-    monkeypatch.setattr(batch_run, "score_frame", wrong_type)
+    monkeypatch.setattr(scoring, "score_frame", wrong_type)
     with pytest.raises(Exception) as err:
         run_batch(cohort_csv, tmp_path / "bad.parquet", chunk_size=500)
     assert not isinstance(err.value, AccountingError)
@@ -251,4 +252,4 @@ def test_an_output_folder_that_does_not_exist_is_refused_up_front(
 def test_count_records_respects_quotes(tmp_path: Path, text: str, rows: int) -> None:
     path = tmp_path / "f.csv"
     path.write_text(text)
-    assert batch_run.count_records(str(path)) == rows
+    assert count_records(str(path)) == rows

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from backstory.contract import parse_assessment
 from backstory.core.report import Report
 from backstory.knowledge.loader import KnowledgeBase
 
@@ -24,8 +25,9 @@ def build(v: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("v", VIGNETTES, ids=[v["id"] for v in VIGNETTES])
 def test_vignette(v: dict[str, Any], run: Callable[[dict[str, Any]], Report]) -> None:
-    r = run(build(v))
-    wrong = problems(r, v["expect"])
+    data = build(v)
+    r = run(data)
+    wrong = problems(r, v["expect"], answers=parse_assessment(data).answers)
     assert not wrong, "; ".join(wrong)
 
 

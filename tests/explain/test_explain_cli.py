@@ -115,3 +115,52 @@ def test_unwritable_output_is_a_plain_error(runner: CliRunner, tmp_path: Path) -
     )
     assert result.exit_code == 2
     assert "is a folder" in result.stderr
+
+
+def _pdf_text(path: Path) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(path.read_bytes()))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def test_a_pdf_names_its_owner_like_the_web_app_does(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "leaflet.pdf"
+    args = [str(EXAMPLES / "p02-facet-pattern.json"), "--format", "pdf", "-o", str(out)]
+    owner = ["--patient", "SYN-0042", "--clinic", "Northside  Physio", "--clinician", "A Synth"]
+    result = runner.invoke(explain_command, [*args, *owner, "--clinic-phone", "01632 960 123"])
+    assert result.exit_code == 0, result.stderr
+    text = _pdf_text(out)
+    assert "Patient SYN-0042 - Northside Physio" in text  # on the page margin, spaces folded
+    assert "Clinician A Synth" in text
+    assert "01632 960 123" in text  # the leaflet's contact section
+    plain = tmp_path / "plain.pdf"
+    assert runner.invoke(explain_command, [*args[:-1], str(plain)]).exit_code == 0
+    assert "SYN-0042" not in _pdf_text(plain)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--patient", "SYN-1", "--clinic", "C"], "give --clinician"),
+        (["--clinic-phone", "0163"], "give --patient"),
+        (["--patient", "SYN-1", "--clinic", "C", "--clinician", "   "], "give --clinician"),
+        (["--patient", "X" * 101, "--clinic", "C", "--clinician", "D"], "at most 100"),
+    ],
+)
+def test_owner_options_are_all_or_nothing(
+    runner: CliRunner, tmp_path: Path, extra: list[str], message: str
+) -> None:
+    out = tmp_path / "x.pdf"
+    args = [str(EXAMPLES / "p02-facet-pattern.json"), "--format", "pdf", "-o", str(out), *extra]
+    result = runner.invoke(explain_command, args)
+    assert result.exit_code == 2 and message in result.stderr
+    assert not out.exists()
+
+
+def test_owner_options_need_a_pdf(runner: CliRunner) -> None:
+    args = [str(EXAMPLES / "p02-facet-pattern.json"), "--patient", "SYN-1"]
+    result = runner.invoke(explain_command, args)
+    assert result.exit_code == 2 and "--format pdf" in result.stderr and result.stdout == ""

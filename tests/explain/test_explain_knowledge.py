@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from backstory.core.report import Report
 from backstory.explain.knowledge import (
     EXPLANATIONS_FILE,
     ExplainKnowledgeError,
@@ -17,6 +20,7 @@ from backstory.explain.knowledge import (
     load_explanations,
     parse_explanations,
 )
+from backstory.explain.select import answer_signals, known_answers
 from backstory.knowledge.checks import check_knowledge
 from backstory.knowledge.codes import load_code_table
 from backstory.knowledge.loader import KnowledgeBase, data_root
@@ -25,6 +29,7 @@ from .spec_messages import FACET, NON_SPECIFIC, SCIATICA
 
 # The spec's message ids (shared/spec/key-messages.md), typed here, not read from the data.
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "spec" / "key-messages.md"
+EXAMPLES = Path(__file__).parents[1] / "data" / "examples"
 
 
 def _raw() -> Any:
@@ -200,3 +205,102 @@ def test_missing_plain_words_for_the_core_are_refused(kb: KnowledgeBase) -> None
     assert "red_flags.fever has no plain words" in text
     assert "MG-NO-TRACTION has no plain words" in text
     assert "RF-AXSPA-IBP: a soon rule has no do_now" in text
+
+
+@pytest.mark.parametrize(
+    ("choice", "message"),
+    [
+        # urgent explained as a referral while emergency acts now: a lowered escalation
+        (
+            {"act_now_levels": ["emergency"], "referral_levels": ["urgent", "soon"]},
+            "urgent must get the act-now leaflet",
+        ),
+        # urgent acts now but emergency does not
+        (
+            {"act_now_levels": ["urgent"], "referral_levels": ["emergency"]},
+            "every act-now level must outrank every other level",
+        ),
+        # routine referred while soon is not
+        (
+            {"act_now_levels": ["emergency", "urgent"], "referral_levels": ["routine"]},
+            "every referral level must outrank the levels left",
+        ),
+        (
+            {"act_now_levels": ["emergency", "urgent"], "referral_levels": ["urgent", "soon"]},
+            "a level cannot be both act-now and referral",
+        ),
+        ({"act_now_levels": ["emergency", "urgnt"]}, "'urgnt' is not a triage level"),
+        ({"by_category": {"radiclar": "sciatica"}}, "'radiclar' is not a category"),
+    ],
+)
+def test_a_leaflet_choice_that_lowers_an_escalation_is_refused(
+    kb: KnowledgeBase, choice: dict[str, Any], message: str
+) -> None:
+    raw = _raw()
+    raw["leaflet_choice"].update(choice)
+    assert message in "\n".join(check_against_core(parse_explanations(raw), kb))
+
+
+def test_the_bundled_leaflet_choice_is_accepted(kb: KnowledgeBase) -> None:
+    raw = _raw()
+    assert raw["leaflet_choice"]["act_now_levels"] == ["emergency", "urgent"]
+    assert check_against_core(parse_explanations(raw), kb) == []
+
+
+def test_the_inflammatory_paragraph_follows_the_suspected_condition(
+    kb: KnowledgeBase, run: Callable[[dict[str, Any]], Report]
+) -> None:
+    """The signal reads ``suspected.axial_spondyloarthritis``, true only when it is suspected."""
+    kn = load_explanations()
+    for name, expected in (("p05-axial-spa", "yes"), ("p03-sciatica", "no")):
+        data = json.loads((EXAMPLES / f"{name}.json").read_text("utf-8"))
+        report = run(data)
+        assert ("axial_spondyloarthritis" in report.triage.suspected) is (expected == "yes")
+        sig = answer_signals(report, known_answers(report), kn, kb)
+        assert sig["inflammatory"] == expected, name
+
+
+def test_the_clinic_contact_texts_are_checked_like_the_leaflet() -> None:
+    """The printed "Your clinic" section is knowledge: plain words, its own placeholders."""
+    kn = load_explanations()
+    texts = dict(kn.printed_texts())
+    assert texts["clinic_contact/urgent_first"].startswith("Follow the advice")
+    for where, text in texts.items():
+        for word in kn.wording.avoid:
+            assert word.lower() not in text.lower(), (where, word)
+    assert "clinic_contact/urgent_first" in dict(kn.act_now_texts())
+    raw = _raw()
+    raw["clinic_contact"]["phone"] = "To contact the clinic, phone {number}."
+    with pytest.raises(ExplainKnowledgeError, match="unknown placeholders"):
+        parse_explanations(raw)
+
+
+@pytest.mark.parametrize(
+    ("answer", "advised", "expected"),
+    [
+        (True, False, "yes"),
+        (False, True, "no"),  # the answer wins over the plan
+        (None, True, "yes"),  # no answer at hand: the return-to-work advice implies it
+        (None, False, "unknown"),
+    ],
+)
+def test_off_work_is_read_by_the_knowledge(
+    kb: KnowledgeBase,
+    run: Callable[[dict[str, Any]], Report],
+    answer: bool | None,
+    advised: bool,
+    expected: str,
+) -> None:
+    import dataclasses
+
+    report = run(json.loads((EXAMPLES / "p02-facet-pattern.json").read_text("utf-8")))
+    plan = report.management
+    rtw = [r for r in (*plan.recommended, *plan.not_recommended) if r.id == "MG-RETURN-TO-WORK"]
+    others = tuple(r for r in plan.recommended if r.id != "MG-RETURN-TO-WORK")
+    if advised:
+        item = rtw[0] if rtw else dataclasses.replace(others[0], id="MG-RETURN-TO-WORK")
+        others = (*others, item)
+    report = dataclasses.replace(report, management=dataclasses.replace(plan, recommended=others))
+    known = {} if answer is None else {"beliefs.off_work": answer}
+    sig = answer_signals(report, known, load_explanations(), kb)
+    assert sig["off_work"] == expected

@@ -152,7 +152,7 @@ def _pdf_facts(data: bytes) -> tuple[str, set[float], list[Any]]:
             "patient",
             [
                 "sensitivity is not damage",
-                "Facet joints are small joints",
+                "Facet joints are small paired joints",
                 "part of a clinical assessment",
             ],
         ),

@@ -274,3 +274,41 @@ def test_the_web_app_refuses_to_start(broken: str, tmp_path: Path) -> None:
         create_app(Settings(), db)
     assert caught.value.file == broken
     assert isinstance(caught.value, BackstoryError)
+
+
+#: Card and leaflet choices that would lower an escalation: refused at load, file and place
+#: named (issue 11 item 2: these decisions moved from code into the data).
+LOWERED: dict[str, tuple[str, Mutation, str, str]] = {
+    "cds-emergency-not-critical": (
+        "cds.yaml",
+        _set("warning", "levels", 0, "indicator"),
+        "levels",
+        "must be critical",
+    ),
+    "cds-urgent-milder-than-soon": (
+        "cds.yaml",
+        _set("info", "levels", 1, "indicator"),
+        "levels",
+        "urgent shows milder than soon",
+    ),
+    "cds-a-level-missing": ("cds.yaml", _delete("levels", 3), "levels", "once"),
+    "cds-imaging-advice-in-an-emergency": (
+        "cds.yaml",
+        _set(["routine", "emergency"], "decisions", "imaging_advice_levels"),
+        "decisions",
+        "no advice against imaging at level emergency",
+    ),
+    "leaflet-urgent-as-referral": (
+        "explanations.yaml",
+        _set(["urgent", "soon"], "leaflet_choice", "referral_levels"),
+        "leaflet_choice",
+        "both act-now and referral",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LOWERED))
+def test_a_choice_that_lowers_an_escalation_is_refused(tmp_path: Path, case: str) -> None:
+    name, mutate, place, words = LOWERED[case]
+    exc = _refused(_corrupted(tmp_path, name, mutate), name, place)
+    assert words in str(exc)

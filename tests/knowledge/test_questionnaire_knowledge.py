@@ -31,7 +31,7 @@ def test_shipped_questionnaire_loads_and_every_entry_cites(kb: KnowledgeBase) ->
 def test_knowledge_check_validates_and_counts_the_questionnaire() -> None:
     result = check_knowledge()
     assert "questionnaire.yaml" in result.files
-    assert len(result.questionnaire.questions()) == 32  # 2026.12.0: claudication, blood thinners
+    assert len(result.questionnaire.questions()) == 47  # 2026.12.1: movements, where it hurts
 
 
 def test_banner_emphasis_markers() -> None:
@@ -72,7 +72,7 @@ CES_QUESTION = "      - field: red_flags.sexual_dysfunction\n"
         pytest.param(
             "{value: both, label: Both}",
             "{value: all, label: Both}",
-            "questionnaire.yaml/p-pain/pain.leg_side: option 'all' is not a possible value of "
+            "questionnaire.yaml/p-where/pain.leg_side: option 'all' is not a possible value of "
             "pain.leg_side",
             id="option-not-in-contract",
         ),
@@ -177,7 +177,7 @@ CES_QUESTION = "      - field: red_flags.sexual_dysfunction\n"
         pytest.param(
             "    citations: [finucane-2020]\n",
             "    citations: []\n",
-            "parts.2.citations: List should have at least 1 item",
+            "parts.4.citations: List should have at least 1 item",
             id="part-without-sources",
         ),
         pytest.param(
@@ -209,6 +209,12 @@ CES_QUESTION = "      - field: red_flags.sexual_dysfunction\n"
             id="banner-unpaired-emphasis",
         ),
         pytest.param(
+            "most of the time?\n        kind: scale\n",
+            "most of the time?\n        kind: scale\n        not_sure_label: Not sure\n",
+            "a scale question has no not-sure answer to label",
+            id="not-sure-label-on-a-number",
+        ),
+        pytest.param(
             "        kind: yesno\n        note: Diabetes",
             "        kind: yesno\n        wording: x\n        note: Diabetes",
             "Extra inputs are not permitted",
@@ -234,3 +240,54 @@ def test_unsure_advice_says_it_is_expert_opinion_and_cites_the_ces_sources() -> 
     assert form.countries[0].code == "GB" and form.countries[0].emergency_number == "999"
     assert form.country("IE").emergency_number == "112"
     assert form.country("ZZ") == form.countries[0]  # unknown: the default
+
+
+def test_movement_questions_feed_every_movement_a_pattern_reads(kb: KnowledgeBase) -> None:
+    """Issue 14: the questionnaire asks each movement and place the pain patterns read, and
+    its "not sure" is the patient's uncertainty (kept), not a refusal to say."""
+    form = load_questionnaire()
+    asked = {q.field: q for q in form.questions()}
+    read: set[str] = set()
+    for pattern in kb.patterns.patterns:
+        for feature in pattern.features:
+            read |= {feature.field} if feature.field else set()
+            read |= kb.fields_of(feature.when) if feature.when is not None else set()
+    wanted = {
+        "movement.flexion",
+        "movement.extension",
+        "movement.rotation",
+        "movement.side_bending",
+        "movement.rising_from_sitting",
+        "movement.sitting",
+        "movement.standing",
+        "movement.walking",
+        "movement.lying_down",
+        "movement.cough_sneeze",
+        "pain.back_side",
+        "pain.maximal_below_l5",
+        "pain.distribution",
+        "pain.thoracic",
+        "pain.constant",
+    }
+    assert wanted <= set(asked) and wanted <= read
+    # every answer a pattern reads is asked, but the examination's and the scores (and leg
+    # pain "the main problem", which the fact also reads from the two pain scores asked)
+    history = {f for f in read if not f.startswith(("exam.", "scores.", "startback."))}
+    assert history - set(asked) == {"pain.leg_worse_than_back"}
+    for field in wanted:
+        q = asked[field]
+        assert q.records_uncertainty and q.not_sure_text() == "Not sure", field
+    # a choice without a label keeps "I would rather not say", which is not uncertainty
+    assert not asked["sex"].records_uncertainty
+    assert asked["sex"].not_sure_text() == "I would rather not say"
+    assert asked["pain.constant"].not_sure_text() == "Not sure"
+
+
+def test_a_part_id_fits_a_draft(copy_root: Path) -> None:
+    """A part's id names its page in a saved draft, which holds at most 40 characters."""
+    at_limit = "p-" + "w" * 38
+    _break(copy_root, "  - id: p-where\n", f"  - id: {at_limit}\n")
+    assert at_limit in [p.id for p in load_questionnaire_from(copy_root).parts]  # type: ignore[arg-type]
+    _break(copy_root, f"  - id: {at_limit}\n", f"  - id: {at_limit}w\n")
+    with pytest.raises(KnowledgeError, match="at most 40 characters"):
+        load_questionnaire_from(copy_root)  # type: ignore[arg-type]

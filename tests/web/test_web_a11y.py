@@ -36,6 +36,7 @@ from .browsing import (
     overflow,
 )
 from .conftest import PASSWORD, Clock, example, invite, make_operator
+from .questionnaire_walk import answers, walk_browser
 
 BLOCKING = ("serious", "critical")
 SETTINGS = Settings(environment="development", secret_key="a11y-secret-" + "x" * 40)
@@ -352,18 +353,14 @@ def test_patient_pages(browser: Browser, axe: str, site: Site) -> None:
     page.check("#q-red-flags-bladder-dysfunction-no")
     expect(page.locator("#ces-banner")).to_be_hidden()
     expect(page.locator("#unsure-banner")).to_be_hidden()
-    _submit_without_browser_checks(page, "#questionnaire-form", "#send-answers")
+    _submit_without_browser_checks(page, "#questionnaire-form", "#next-page")
     expect(page.locator("#error-summary")).to_be_visible()
     audit.check(page, "questionnaire with errors")
-    for q in (
-        "saddle-anaesthesia",
-        "bladder-dysfunction",
-        "bowel-incontinence",
-        "sexual-dysfunction",
-        "bilateral-leg-symptoms",
-    ):
-        page.check(f"#q-red-flags-{q}-no")
-    page.fill("#q-age", "41")
+    # every page of the questionnaire, answered, then the last page with a missing consent
+    walk_browser(page, links["questionnaire"], answers(age="41"), check=audit.check, consent=False)
+    _submit_without_browser_checks(page, "#questionnaire-form", "#send-answers")
+    expect(page.locator("#error-summary")).to_be_visible()
+    audit.check(page, "questionnaire: check and send, with errors")
     page.check("#q-consent")
     page.click("#send-answers")
     expect(page.locator("h1")).to_have_text("Thank you")
@@ -426,6 +423,7 @@ def test_every_page_template_was_audited() -> None:
         "ces_banner.html",
         "unsure_banner.html",  # test_web_worklist_browser.py shows it, audited there too
         "password_fields.html",
+        "programme_checkins.html",  # in programme.html and patient.html, audited with them
     }
     audited = {
         "account_link.html",
@@ -453,5 +451,11 @@ def test_every_page_template_was_audited() -> None:
         "signin.html",
         "worklist.html",
         "clinic_settings.html",
+        # the programme between visits: test_web_programme_browser.py audits each of them
+        "programme.html",
+        "programme_edit.html",
+        "programme_patient.html",
+        "programme_checkin.html",
+        "programme_checkin_done.html",
     }
     assert {p.name for p in templates.glob("*.html")} == parts | audited

@@ -189,6 +189,7 @@ def test_ping_and_openapi(world: World) -> None:
         "/api/v1/assessments/{assessment_id}",
         "/api/v1/assessments/{assessment_id}/report",
         "/api/v1/assessments/{assessment_id}/fhir",
+        "/api/v1/followups/due",
     }
     create = paths["/api/v1/patients/{patient_id}/assessments"]["post"]
     for status in ("400", "401", "403", "404", "422"):

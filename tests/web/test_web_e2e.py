@@ -34,6 +34,7 @@ from backstory.web.forms import NOT_ASKED, assessment_form, values_of
 
 from .browsing import DESKTOP, PHONE, free_port, screenshot
 from .conftest import PASSWORD
+from .questionnaire_walk import answers, walk_browser
 
 ROOT = Path(__file__).resolve().parents[2]
 FACET = json.loads((ROOT / "examples" / "facet-pattern.json").read_text())
@@ -252,11 +253,21 @@ def test_clinician_and_patient_journeys(browser: Browser, server: Server) -> Non
     page.click("#patient-explanation-details > summary")
     expect(page.locator("#patient-explanation")).to_be_visible()
     _both_widths(page, "04-report", shots, full_page=False)
-    with page.expect_download() as download:
-        page.click("#leaflet-pdf")
-    pdf = Path(download.value.path()).read_bytes()
-    assert pdf.startswith(b"%PDF-")
-    assert len(PdfReader(io.BytesIO(pdf)).pages) >= 1
+    # both PDFs, downloaded as the clinician does and read back: the patient's reference,
+    # the clinic and page numbers on every page; the routine summary fits on two pages
+    for link in ("#leaflet-pdf", "#summary-pdf"):
+        with page.expect_download() as download:
+            page.click(link)
+        pdf = Path(download.value.path()).read_bytes()
+        assert pdf.startswith(b"%PDF-")
+        texts = [p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages]
+        assert texts, link
+        for n, text in enumerate(texts, start=1):
+            assert f"Patient {REFERENCE} - Riverside physiotherapy" in text, (link, n)
+            assert "Clinician first" in text, (link, n)
+            assert f"Page {n} of {len(texts)}" in text, (link, n)
+        if link == "#summary-pdf":
+            assert len(texts) <= 2, f"the routine clinician summary has {len(texts)} pages"
     page.click("#release-toggle")
     expect(page.locator("#release-state")).to_contain_text("is released")
 
@@ -274,6 +285,10 @@ def test_clinician_and_patient_journeys(browser: Browser, server: Server) -> Non
     patient = phone.new_page()
     patient.goto(link)
     expect(patient.locator("h1")).to_have_text("Before your appointment")
+    stops = page.inner_text("#link-expires")  # the day the printed page gave
+    expect(patient.locator("#link-about")).to_contain_text(
+        f"From Riverside physiotherapy. This link stops working on {stops}"
+    )
     banner = patient.locator("#ces-banner")
     expect(banner).to_be_hidden()
     _shot(patient, "06-questionnaire-phone", shots)
@@ -286,14 +301,9 @@ def test_clinician_and_patient_journeys(browser: Browser, server: Server) -> Non
     _shot(patient, "07-emergency-banner-phone", shots, full_page=False)
     patient.tap("label[for='q-red-flags-bladder-dysfunction-no']")
     expect(banner).to_be_hidden()
-    for q in ("saddle-anaesthesia", "bowel-incontinence", "sexual-dysfunction"):
-        patient.check(f"#q-red-flags-{q}-no")
-    patient.check("#q-red-flags-bilateral-leg-symptoms-not_sure")
-    patient.fill("#q-age", "63")
-    patient.fill("#q-pain-back", "5")
-    patient.fill("#q-pain-leg", "0")
-    patient.check("#q-consent")
-    patient.click("#send-answers")
+    given = answers(age="63", **{"pain.back": "5", "pain.leg": "0", "movement.flexion": "worse"})
+    given["red_flags.bilateral_leg_symptoms"] = "not_sure"
+    walk_browser(patient, link, given, tap=True)
     expect(patient.locator("h1")).to_have_text("Thank you")
     _shot(patient, "08-thank-you-phone", shots)
     phone.close()

@@ -1,7 +1,8 @@
 """A follow-up visit in a real browser, counting what the clinician does (issue 14 item 4).
 
 Debian's Chromium against a live server: a patient seen on 2026-01-05 (the facet-pattern
-example, about 95 answers) comes back. The clinician opens a new assessment, which starts
+example, about 95 answers) comes back. From the worklist, the clinician opens the patient
+(listed there while the episode is open) and a new assessment, which starts
 from that visit; ticks "warning signs unchanged since 2026-01-05"; changes three answers
 (back pain, bending forwards, one STarT Back item, each in its folded section); and saves.
 Every click, tick, choice and typed answer is counted: the goal is fewer than 15. The
@@ -105,9 +106,10 @@ def test_follow_up_from_the_last_visit_in_under_15_actions(
     page.fill("#password", PASSWORD)
     page.click("#signin")
     page.wait_for_url(re.compile(r".*/worklist$"))  # a clinician lands on the worklist
-    page.goto(f"{clinic.url}/patients/{clinic.patient}")
 
-    me = Counted(page)
+    me = Counted(page)  # counted from the worklist, where the day starts
+    me.click(f"#row-{clinic.patient} h2 a")  # the patient is there: their episode is open
+    page.wait_for_url(re.compile(rf".*/patients/{clinic.patient}$"))
     me.click("#new-assessment")
     expect(page.locator("#carried-intro")).to_contain_text("visit of 2026-01-05")
     expect(page.locator("#f-pain-back-carried")).to_contain_text(

@@ -13,6 +13,7 @@ from backstory.web.questionnaire import CES_FIELDS
 from backstory.web.startup import LOGGING
 
 from .conftest import World, csrf_of, example, sign_in
+from .questionnaire_walk import answers, walk
 
 REFERENCE = "SECRET-REF-4242"
 ANSWER_ID = "ANSWER-MARKER-777"
@@ -46,9 +47,8 @@ def test_a_full_flow_logs_routes_but_no_patient_data(
     link = re.search(r'value="http://testserver(/p/[^"]+)"', link_page)
     assert link
     patient = TestClient(world.app)
-    pcsrf = csrf_of(patient.get(link.group(1)).text)
-    answers = {f: "yes" for f in CES_FIELDS} | {"age": "61", "consent": "yes", "csrf": pcsrf}
-    assert patient.post(link.group(1), data=answers).status_code == 200
+    given = answers(**{f: "yes" for f in CES_FIELDS}, age="61", **{"movement.flexion": "worse"})
+    assert walk(patient, link.group(1), given).status_code == 200
     api = TestClient(world.app, headers={"Authorization": f"Bearer {world.write_token}"})
     api.post("/api/v1/patients", json={"reference": REFERENCE + "-api"})
     api.post(

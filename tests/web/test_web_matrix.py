@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
 from backstory.fhir.response import assessment_to_response
-from backstory.storage import Store
+from backstory.storage import Store, programmes
 from backstory.storage import accounts as acc
 from backstory.storage.followups import schedule_followups
 from backstory.web.forms import assessment_form
@@ -110,10 +110,23 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/assessments/{assessment_id}"): API_READ,
     ("GET", "/api/v1/assessments/{assessment_id}/report"): API_READ,
     ("GET", "/api/v1/assessments/{assessment_id}/fhir"): API_READ,
+    ("GET", "/api/v1/followups/due"): API_READ,
     ("GET", "/cds-services"): PUBLIC,
     ("POST", "/cds-services/{service_id}"): API_READ,
     ("POST", "/cds-services/{service_id}/feedback"): API_READ,
     ("GET", "/cds/report"): CLINIC,
+    # the self-management programme between visits (issue 15)
+    ("GET", "/assessments/{assessment_id}/programme"): CLINIC,
+    ("POST", "/assessments/{assessment_id}/programme"): CLINIC,
+    ("GET", "/programmes/{programme_id}"): CLINIC,
+    ("GET", "/programmes/{programme_id}/plan.pdf"): CLINIC,
+    ("POST", "/programmes/{programme_id}/release"): CLINIC,
+    ("POST", "/patients/{patient_id}/programme-links"): CLINIC,
+    ("POST", "/programme-links/{link_id}/revoke"): CLINIC,
+    ("POST", "/checkins/{checkin_id}/review"): CLINIC,
+    ("GET", "/programme/{token}"): LINK,
+    ("GET", "/programme/{token}/checkin"): LINK,
+    ("POST", "/programme/{token}/checkin"): LINK,
 }
 """Every route and who may use it (a test fails for any route missing here)."""
 
@@ -267,9 +280,60 @@ class Requests:
         )
         return made[0].id
 
+    def programme(self, released: bool) -> tuple[str, str]:
+        """A programme version of a new patient of clinic A (releasing one uses it up)."""
+        store = Store(self.w.db, "clin-a")
+        p = store.add_patient(f"matrix-programme-{next(self.n)}")
+        aid = store.save_assessment(p.id, json.dumps(example())).assessment.id
+        now = dt.datetime.now(dt.UTC)
+        made = store.run(
+            lambda conn, user: programmes.save_version(conn, user, aid, {}, "matrix", now)
+        )
+        if released:
+            store.run(lambda conn, user: programmes.release(conn, user, made.id, now))
+        return p.id, made.id
+
+    def programme_link(self) -> str:
+        pid, _gid = self.programme(released=True)
+        now = dt.datetime.now(dt.UTC)
+        digest = token_digest(f"matrix-programme-link-{next(self.n)}")
+        made = Store(self.w.db, "clin-a").run(
+            lambda conn, user: programmes.create_link(
+                conn, user, pid, digest, now, now + dt.timedelta(days=1)
+            )
+        )
+        return made.id
+
+    def checkin_id(self) -> str:
+        pid, _gid = self.programme(released=True)
+        now = dt.datetime.now(dt.UTC)
+        digest = token_digest(f"matrix-programme-link-{next(self.n)}")
+        made = Store(self.w.db, "clin-a").run(
+            lambda conn, user: programmes.create_link(
+                conn, user, pid, digest, now, now + dt.timedelta(days=1)
+            )
+        )
+        patient = Store(self.w.db, f"link:{made.id}", resolve=programmes.link_resolver(digest, now))
+        values = dict.fromkeys(
+            ("pain", "confidence", "fear", "activity_days", "exercise_days", "flare_ups"), 1
+        )
+        done = patient.run(
+            lambda conn, user: programmes.save_checkin(
+                conn, user, values, {"red_flags.bladder_dysfunction": "yes"}, now
+            )
+        )
+        return done.id
+
     def url(self, path: str) -> str:
         values: dict[str, Callable[[], str]] = {
-            "patient_id": lambda: self.w.patient_a,
+            "patient_id": (
+                (lambda: self.programme(released=True)[0])
+                if path.endswith("/programme-links")
+                else lambda: self.w.patient_a
+            ),
+            "programme_id": lambda: self.programme(released=False)[1],
+            "link_id": self.programme_link,
+            "checkin_id": self.checkin_id,
             "episode_id": (
                 self.fresh_episode if path.endswith("/close") else lambda: self.w.episode_a
             ),
@@ -325,6 +389,8 @@ class Requests:
             form["kind"] = "discharged"
         elif path.endswith("/release"):
             form["released"] = "yes"
+        elif path.startswith("/assessments/") and path.endswith("/programme"):
+            form["override_reason"] = f"matrix override {n}"
         elif path == "/admin/users":
             form.update(username=f"invited-{n}", role="clinician")
         elif path.endswith("/role"):

@@ -20,6 +20,7 @@ from backstory.storage.tables import assessment, patient_link
 from backstory.web.questionnaire import CES_FIELDS, DEFAULT_HELP, PARTS, Banner, questions
 
 from .conftest import Clock, World, csrf_of, sign_in
+from .questionnaire_walk import answers, walk
 
 HZ11 = "This is part of a clinical assessment"
 EMERGENCY = "Go to the emergency department (A&amp;E) today"
@@ -36,13 +37,6 @@ def _make_link(world: World, path: str | None = None) -> str:
     return url.group(1).replace("http://testserver", "")
 
 
-def _answers(**changes: str) -> dict[str, str]:
-    form = {f: "no" for f in CES_FIELDS}
-    form.update({"age": "38", "pain.back": "6", "pain.leg": "2", "consent": "yes"})
-    form.update(changes)
-    return form
-
-
 def test_questionnaire_page_is_plain_safe_and_says_it_is_part_of_an_assessment(
     world: World,
 ) -> None:
@@ -50,14 +44,16 @@ def test_questionnaire_page_is_plain_safe_and_says_it_is_part_of_an_assessment(
     page = TestClient(world.app).get(path)
     assert page.status_code == 200
     html = page.text
-    assert HZ11 in html and "privacy" in html.lower() and 'name="consent"' in html
+    assert HZ11 in html
     # the banner is always there, hidden, with the external script that reveals it
     assert re.search(r'<div class="ces-banner" id="ces-banner"[^>]* hidden>', html)
     assert '<script src="/static/warning.js" defer></script>' in html
     for field in CES_FIELDS:
         radios = re.findall(rf'<input type="radio" [^>]*name="{re.escape(field)}"[^>]*>', html)
         assert radios and all('data-ces="1"' in r and "required" in r for r in radios)
-    assert html.index("red_flags.saddle_anaesthesia") < html.index('name="age"')
+    # the first page asks the cauda equina questions only; consent is asked on the last page
+    assert 'name="red_flags.saddle_anaesthesia"' in html and 'name="age"' not in html
+    assert "Page 1 of " in html and 'id="next-page"' in html and 'id="previous-page"' not in html
     assert "saddle" not in re.sub(r'name="[^"]*"|id="[^"]*"|for="[^"]*"', "", html).lower()
     js = TestClient(world.app).get("/static/warning.js")
     assert js.status_code == 200 and 'data-ces="1"' in js.text and "ces-banner" in js.text
@@ -66,6 +62,7 @@ def test_questionnaire_page_is_plain_safe_and_says_it_is_part_of_an_assessment(
 def test_questions_are_in_plain_words() -> None:
     """HZ-18: readable questions, no clinical jargon."""
     jargon = ("anaesthesia", "saddle", "incontinence", "bilateral", "dysfunction", "cauda")
+    jargon += ("flexion", "extension", "rotation", "lumbar", "sacroiliac", "thoracic")
     for q in questions():
         text = q.text.lower()
         assert not any(word in text for word in jargon), q.text
@@ -78,10 +75,9 @@ def test_questions_are_in_plain_words() -> None:
 def test_answers_are_stored_for_the_clinician_and_the_link_is_used_up(world: World) -> None:
     path = _make_link(world)
     c = TestClient(world.app)
-    csrf = csrf_of(c.get(path).text)
-    missing = c.post(path, data={**_answers(consent=""), "csrf": csrf})
+    missing = walk(c, path, answers(), consent=False)
     assert missing.status_code == 422 and "tick the box" in missing.text
-    r = c.post(path, data={**_answers(), "csrf": csrf})
+    r = walk(c, path, answers())
     assert r.status_code == 200 and "Thank you" in r.text and HZ11 in r.text
     assert re.search(r'id="ces-banner"[^>]* hidden>', r.text)  # no warning sign: stays hidden
     link_id = world.db.transaction(
@@ -103,7 +99,8 @@ def test_answers_are_stored_for_the_clinician_and_the_link_is_used_up(world: Wor
         ("link.use", f"link:{link_id}"),
         ("assessment.create", f"link:{link_id}"),
     }
-    again = c.post(path, data={**_answers(), "csrf": csrf})
+    csrf = csrf_of(missing.text)
+    again = c.post(path, data={"csrf": csrf, "part": "send", "go": "send", "consent": "yes"})
     assert "not ready yet" in again.text  # used up: no second assessment
     assert HZ11 in c.get(path).text and "not ready yet" in c.get(path).text
     count = world.db.transaction(
@@ -122,17 +119,15 @@ def test_any_cauda_equina_answer_says_go_to_the_emergency_department(
 ) -> None:
     path = _make_link(world)
     c = TestClient(world.app)
-    csrf = csrf_of(c.get(path).text)
-    r = c.post(path, data={**_answers(**{field: "yes"}), "csrf": csrf})
+    r = walk(c, path, answers(**{field: "yes"}))
     assert r.status_code == 200
     banner = re.search(r'<div class="ces-banner" id="ces-banner"[^>]*>', r.text)
     assert banner and "hidden" not in banner.group(0)
     assert EMERGENCY in r.text and r.text.index(EMERGENCY) < r.text.index("<h1>Thank you</h1>")
     # also when the form comes back with a problem: the warning is not lost
     path2 = _make_link(world)
-    csrf2 = csrf_of(c.get(path2).text)
-    r2 = c.post(path2, data={**_answers(**{field: "yes", "age": ""}), "csrf": csrf2})
-    assert r2.status_code == 422
+    r2 = walk(c, path2, answers(**{field: "yes", "age": ""}))
+    assert r2.status_code == 422 and "please answer this question" in r2.text.lower()
     banner2 = re.search(r'<div class="ces-banner" id="ces-banner"[^>]*>', r2.text)
     assert banner2 and "hidden" not in banner2.group(0)
 

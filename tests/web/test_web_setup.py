@@ -14,7 +14,7 @@ from backstory.storage import Database, Store, audit
 from backstory.storage import accounts as acc
 from backstory.storage.tables import account_link
 from backstory.web.app import create_app
-from backstory.web.demo import DEMO_CLINIC, load_demo
+from backstory.web.demo import DEMO_CLINIC, demo_clinic, load_demo
 from backstory.web.settings import Settings
 from backstory.web.startup import prepare
 
@@ -124,3 +124,56 @@ def test_serve_refuses_a_missing_secret_in_production(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2 and "BACKSTORY_SECRET_KEY" in result.output
     assert not (tmp_path / "p.db").exists()
+
+
+def _first_start(tmp_path: Path, settings: Settings, kb: KnowledgeBase) -> tuple[Database, str]:
+    db = Database(f"sqlite:///{tmp_path / 'demo.db'}")
+    ready = prepare(db, settings, "http://x", demo=True)
+    assert ready.demo_after_setup and ready.setup_url
+    return db, "/setup/" + ready.setup_url.rsplit("/", 1)[1]
+
+
+def test_demo_patients_follow_the_clinic_whatever_it_is_named(
+    tmp_path: Path, settings: Settings, kb: KnowledgeBase
+) -> None:
+    """Renaming the suggested "Demo clinic" at set-up never strands the demo patients."""
+    db, path = _first_start(tmp_path, settings, kb)
+    app = create_app(settings, db, knowledge=kb)
+    app.state.web.extra["demo_after_setup"] = True
+    c = TestClient(app)
+    assert f'value="{DEMO_CLINIC}"' in c.get(path).text
+    assert _setup(c, path, clinic="Riverside physiotherapy") == 200
+    signed = sign_in(app, "first")
+    listed = signed.get("/patients").text
+    assert all(f"demo-{name}" in listed for name in ("facet-01", "sciatica-02", "urgent-04"))
+    assert "demo-urgent-04" in signed.get("/worklist").text
+    # the reassessment prompts are on the patient page, where the README says they are
+    prompts = {}
+    for row in Store(db, "first").list_patients():
+        page = signed.get(f"/patients/{row.patient.id}").text
+        prompts[row.patient.reference] = (
+            "Not improving" in page and 'id="reassess-' in page,
+            "Possibly out of date" in page and 'id="stale-' in page,
+        )
+    assert prompts["demo-sciatica-02"] == (True, False)  # leg pain worse
+    assert prompts["demo-high-risk-03"] == (False, True)  # seen 50 days ago
+    assert prompts["demo-facet-01"] == (False, False)  # improving
+    assert db.transaction(lambda conn: acc.clinic_by_name(conn, DEMO_CLINIC)) is None
+    db.close()
+
+
+def test_an_older_demo_clinic_without_users_is_not_suggested(
+    tmp_path: Path, settings: Settings, kb: KnowledgeBase
+) -> None:
+    """An older version loaded demo patients into "Demo clinic" before set-up; set-up never
+    joins it (HZ-55), so suggesting its name would only fail: nothing is suggested, and the
+    clinic set-up creates gets demo patients of its own."""
+    db, path = _first_start(tmp_path, settings, kb)
+    assert load_demo(db, demo_clinic(db)) == 4  # as the older version did
+    app = create_app(settings, db, knowledge=kb)
+    app.state.web.extra["demo_after_setup"] = True
+    c = TestClient(app)
+    assert 'value=""' in c.get(path).text and f'value="{DEMO_CLINIC}"' not in c.get(path).text
+    assert _setup(c, path, clinic="Hillside clinic") == 200
+    assert "demo-facet-01" in sign_in(app, "first").get("/patients").text
+    db.close()

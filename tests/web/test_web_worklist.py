@@ -26,9 +26,10 @@ from backstory.storage.clinic_settings import save_settings
 from backstory.storage.errors import InvalidRequest, NotAllowed, NotFound
 from backstory.storage.tables import assessment_review, assessment_unsure
 from backstory.web.labels import field_label, plain_text, readable_document
-from backstory.web.questionnaire import CES_FIELDS, DEFAULT_HELP, Help
+from backstory.web.questionnaire import DEFAULT_HELP, Help
 
 from .conftest import World, csrf_of, example, sign_in
+from .questionnaire_walk import answers, walk
 
 NOW = dt.datetime(2026, 12, 6, 9, 0, tzinfo=dt.UTC)
 
@@ -45,18 +46,13 @@ def _link(world: World, patient_id: str | None = None) -> str:
 
 
 def _answers(**changes: str) -> dict[str, str]:
-    form = {f: "no" for f in CES_FIELDS}
-    form.update({"age": "47", "pain.back": "5", "consent": "yes"})
-    form.update(changes)
-    return form
+    return answers(**{"age": "47", "pain.back": "5", "pain.leg": "", **changes})
 
 
 def _send(world: World, **changes: str) -> tuple[str, str]:
     """Fill in a questionnaire for patient A; its page and the new assessment's id."""
     path = _link(world)
-    c = TestClient(world.app)
-    csrf = csrf_of(c.get(path).text)
-    r = c.post(path, data={**_answers(**changes), "csrf": csrf})
+    r = walk(TestClient(world.app), path, _answers(**changes))
     assert r.status_code == 200, r.text
     newest = Store(world.db, "clin-a").patient_record(world.patient_a)
     latest = max(
@@ -106,27 +102,13 @@ def test_a_not_sure_also_shows_the_advice_without_javascript(world: World) -> No
     c = TestClient(world.app)
     page = c.get(path).text
     assert not _visible(page, "unsure-banner")  # always in the page, hidden
-    back = c.post(
-        path,
-        data={
-            **_answers(consent="", **{"red_flags.saddle_anaesthesia": "not_sure"}),
-            "csrf": csrf_of(page),
-        },
-    )
+    back = walk(c, path, _answers(**{"red_flags.saddle_anaesthesia": "not_sure"}), consent=False)
     assert back.status_code == 422 and _visible(back.text, "unsure-banner")
-    both = c.post(
-        path,
-        data={
-            **_answers(
-                consent="",
-                **{
-                    "red_flags.saddle_anaesthesia": "not_sure",
-                    "red_flags.bowel_incontinence": "yes",
-                },
-            ),
-            "csrf": csrf_of(page),
-        },
-    )
+    unsure_and_yes = {
+        "red_flags.saddle_anaesthesia": "not_sure",
+        "red_flags.bowel_incontinence": "yes",
+    }
+    both = walk(c, path, _answers(**unsure_and_yes), consent=False)
     # a "yes" wins: the emergency banner, not the softer advice
     assert _visible(both.text, "ces-banner") and not _visible(both.text, "unsure-banner")
     nothing_saved = Store(world.db, "clin-a").patient_record(world.patient_a)

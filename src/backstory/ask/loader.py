@@ -13,6 +13,7 @@ from backstory.ask.models import QuestionsKnowledge, Source
 from backstory.knowledge.files import (
     KnowledgeError,
     data_root,
+    first_places,
     load_bibliography,
     load_bibliography_from,
     parse_yaml,
@@ -65,23 +66,12 @@ def load_questions_knowledge_from(root: Traversable) -> QuestionsKnowledge:
     raw = read_yaml(root, QUESTIONS_FILE, QuestionsKnowledgeError)
     kn = validate(QuestionsKnowledge, raw, QUESTIONS_FILE, error=QuestionsKnowledgeError)
     bib = load_bibliography_from(root)
-    cited: dict[str, str] = {}
-    for i, e in enumerate(kn.entries):
-        for c in e.citations:
-            cited.setdefault(c, f"entries[{i}].citations")
-    for c in kn.messages.safety_net_citations:
-        cited.setdefault(c, "messages.safety_net_citations")
-    for cid, where in cited.items():
-        if cid not in bib.sources:
-            raise QuestionsKnowledgeError(
-                f"cites unknown source {cid!r}", file=QUESTIONS_FILE, path=where
-            )
-    uncited = [s.id for s in bib.defined_in(BIBLIOGRAPHY_FILE) if s.id not in cited]
-    if uncited:
-        raise QuestionsKnowledgeError(
-            f"sources never cited in {QUESTIONS_FILE}: {uncited}",
-            file=f"bibliography/{BIBLIOGRAPHY_FILE}",
-        )
+    cited = first_places(
+        [(f"entries[{i}].citations", e.citations) for i, e in enumerate(kn.entries)]
+        + [("messages.safety_net_citations", kn.messages.safety_net_citations)]
+    )
+    bib.check_cited(cited, QUESTIONS_FILE, QuestionsKnowledgeError)
+    bib.check_all_used(cited, QUESTIONS_FILE, BIBLIOGRAPHY_FILE, QuestionsKnowledgeError)
     return kn
 
 

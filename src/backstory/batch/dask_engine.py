@@ -16,16 +16,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from backstory.batch.run import (
-    BatchError,
-    Chunk,
-    ChunkResult,
-    Progress,
-    RunStats,
-    Source,
-    run_batch,
-    score_chunk,
-)
+from backstory.batch.accounting import RunStats
+from backstory.batch.chunks import Chunk, Source
+from backstory.batch.errors import BatchError
+from backstory.batch.run import Progress, run_batch
+from backstory.batch.scoring import ChunkResult, score_chunk
 from backstory.knowledge.loader import load_knowledge
 
 

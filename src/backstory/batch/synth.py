@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from backstory.batch.chunks import file_format
 from backstory.batch.flat import FlatColumn, flat_columns
-from backstory.batch.run import file_format
 
 Array = np.ndarray[Any, Any]
 

@@ -29,7 +29,7 @@ from backstory.batch.flat import (
 )
 from backstory.contract import AssessmentError, load_contract, parse_assessment
 from backstory.contract.spec import AtMost, Contract
-from backstory.contract.suggest import suggest
+from backstory.contract.suggest import did_you_mean, suggest
 from backstory.contract.validate import date_problem, text_problem
 from backstory.errors import InputError, IntegrityError
 
@@ -68,14 +68,7 @@ def check_columns(names: Sequence[str], contract: Contract | None = None) -> Non
         else:
             rest = name[len(group) + 1 :]
             near = [f"{group}_{k}" for k in suggest(rest, list(c.groups[group]))]
-        hint = ""
-        if near:
-            quoted = [f'"{n}"' for n in near]
-            hint = (
-                " Did you mean "
-                + (quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1])
-                + "?"
-            )
+        hint = did_you_mean(near)
         problems.append(
             f'unknown column "{name}".{hint} Unknown columns are never ignored, so nothing '
             "was scored; rename or remove it."

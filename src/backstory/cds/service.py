@@ -10,6 +10,7 @@ the prefetch.
 
 from __future__ import annotations
 
+import itertools
 import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -18,7 +19,7 @@ from functools import cache
 from importlib.resources.abc import Traversable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from backstory.contract import AssessmentError, parse_assessment
 from backstory.core.engine import assess
@@ -29,23 +30,17 @@ from backstory.fhir.response import response_to_assessment
 from backstory.knowledge.files import (
     KnowledgeError,
     data_root,
+    first_places,
     load_bibliography_from,
     read_yaml,
     validate,
 )
-from backstory.knowledge.loader import KnowledgeBase, load_knowledge
+from backstory.knowledge.loader import KnowledgeBase, load_knowledge, load_knowledge_from
 
 DATA_FILE = "cds.yaml"
 
 _NS = uuid.UUID("5f1d7c3e-8a1b-4f7e-9c2d-6b0a3e4d2c11")
 MAX_SUMMARY = 140
-INDICATOR = {"emergency": "critical", "urgent": "warning", "soon": "warning", "routine": "info"}
-LEVEL_WORDS = {
-    "emergency": "Emergency - same day",
-    "urgent": "Urgent - within days",
-    "soon": "Soon - referral within weeks",
-    "routine": "Routine",
-}
 
 ReportLink = Callable[[Mapping[str, Any]], str | None]
 
@@ -84,6 +79,26 @@ class Cards(_Model):
     imaging_warning_signs: CardText
 
 
+Indicator = Literal["critical", "warning", "info"]
+_SEVERITY: Mapping[str, int] = {"critical": 2, "warning": 1, "info": 0}
+
+
+class LevelCard(_Model):
+    """How one triage level shows on a card: its heading and its CDS Hooks indicator."""
+
+    id: Literal["emergency", "urgent", "soon", "routine"]
+    words: str = Field(min_length=1)
+    indicator: Indicator
+
+
+class Decisions(_Model):
+    """Which cards a report gets (cds.yaml ``decisions``)."""
+
+    imaging_advice_levels: list[str] = Field(min_length=1)
+    no_plan_categories: list[str]
+    citations: list[str] = Field(min_length=1)
+
+
 class OverrideReason(_Model):
     code: str
     display: str
@@ -95,9 +110,47 @@ class CdsKnowledge(_Model):
     imaging_order: ImagingOrder
     cards: Cards
     override_reasons: list[OverrideReason]
+    levels: list[LevelCard]
+    decisions: Decisions
+
+    def level(self, level: str) -> LevelCard:
+        """How a triage level shows on a card (every level is in the data: checked at load)."""
+        return next(lv for lv in self.levels if lv.id == level)
 
 
-def load_cds_knowledge_from(root: Traversable) -> CdsKnowledge:
+def _check_levels(ck: CdsKnowledge, kb: KnowledgeBase) -> None:
+    """Every triage level once, real levels and categories in the decisions, and an indicator
+    never milder for a higher level (an emergency is always critical)."""
+    rank = {str(lv.id): lv.rank for lv in kb.red_flags.levels}
+    given = [lv.id for lv in ck.levels]
+    if sorted(given) != sorted(rank):
+        raise KnowledgeError(f"need each of {sorted(rank)} once", file=DATA_FILE, path="levels")
+    ordered = sorted(ck.levels, key=lambda lv: -rank[lv.id])
+    if _SEVERITY[ordered[0].indicator] != max(_SEVERITY.values()):
+        raise KnowledgeError(
+            f"the highest level ({ordered[0].id}) must be critical", file=DATA_FILE, path="levels"
+        )
+    for higher, lower in itertools.pairwise(ordered):
+        if _SEVERITY[higher.indicator] < _SEVERITY[lower.indicator]:
+            raise KnowledgeError(
+                f"{higher.id} shows milder than {lower.id}", file=DATA_FILE, path="levels"
+            )
+    d = ck.decisions
+    for lv in d.imaging_advice_levels:
+        if lv not in rank:
+            raise KnowledgeError(f"{lv!r} is not a triage level", file=DATA_FILE, path="decisions")
+    top = max(rank, key=lambda k: rank[k])
+    if top in d.imaging_advice_levels:
+        raise KnowledgeError(
+            f"no advice against imaging at level {top}", file=DATA_FILE, path="decisions"
+        )
+    categories = {c.id for c in kb.classification.precedence}
+    for c in d.no_plan_categories:
+        if c not in categories:
+            raise KnowledgeError(f"{c!r} is not a category", file=DATA_FILE, path="decisions")
+
+
+def load_cds_knowledge_from(root: Traversable, kb: KnowledgeBase | None = None) -> CdsKnowledge:
     """The CDS Hooks knowledge in a folder laid out like the bundled one, checked.
 
     Every pattern must compile and every citation must resolve.
@@ -106,6 +159,7 @@ def load_cds_knowledge_from(root: Traversable) -> CdsKnowledge:
         KnowledgeError: naming the file and the place of the first problem.
     """
     ck = validate(CdsKnowledge, read_yaml(root, DATA_FILE), DATA_FILE)
+    _check_levels(ck, kb or load_knowledge_from(root))
     order = ck.imaging_order
     for kind, patterns in (("site", order.site), ("modality", order.modality)):
         for i, pattern in enumerate(patterns):
@@ -117,20 +171,17 @@ def load_cds_knowledge_from(root: Traversable) -> CdsKnowledge:
                     file=DATA_FILE,
                     path=f"imaging_order.{kind}[{i}]",
                 ) from None
-    sources = load_bibliography_from(root).sources
     cited = [("imaging_order.citations", order.citations)]
+    cited += [("decisions.citations", ck.decisions.citations)]
     cited += [(f"cards.{n}.citations", getattr(ck.cards, n).citations) for n in Cards.model_fields]
-    for where, ids in cited:
-        for cid in ids:
-            if cid not in sources:
-                raise KnowledgeError(f"cites unknown source {cid!r}", file=DATA_FILE, path=where)
+    load_bibliography_from(root).check_cited(first_places(cited), DATA_FILE)
     return ck
 
 
 @cache
 def load_cds_knowledge() -> CdsKnowledge:
     """The bundled CDS Hooks knowledge (validated once per process)."""
-    return load_cds_knowledge_from(data_root())
+    return load_cds_knowledge_from(data_root(), load_knowledge())
 
 
 class CdsError(BackstoryError):
@@ -339,10 +390,14 @@ def _names(ids: Sequence[str]) -> str:
 
 
 def _triage_card(
-    report: Report, request: Mapping[str, Any], kb: KnowledgeBase, link: str | None
+    report: Report,
+    request: Mapping[str, Any],
+    kb: KnowledgeBase,
+    link: str | None,
+    ck: CdsKnowledge,
 ) -> dict[str, Any]:
     t = report.triage
-    head = LEVEL_WORDS[t.level]
+    head = ck.level(t.level).words
     summary = (
         f"{head}: suspected {_names(t.suspected)}"
         if t.suspected
@@ -364,7 +419,7 @@ def _triage_card(
         "uuid": _uuid(request, "triage"),
         "summary": _short(summary),
         "detail": "\n".join(lines),
-        "indicator": INDICATOR[t.level],
+        "indicator": ck.level(t.level).indicator,
         "source": _source(kb),
     }
     if link:
@@ -447,7 +502,7 @@ def _imaging_cards(
 ) -> list[dict[str, Any]]:
     t = report.triage
     when = report.assessed_on or "date not recorded"
-    if t.level != "routine":
+    if t.level not in ck.decisions.imaging_advice_levels:
         text = ck.cards.imaging_warning_signs
         return [
             _note_card(
@@ -557,8 +612,8 @@ def handle_hook(
     if key == "order_select":
         return CdsResponse(_imaging_cards(report, request, kb, ck, orders))
     link = report_link(data) if report_link else None
-    cards = [_triage_card(report, request, kb, link)]
-    if report.category != "specific_pathology_suspected":
+    cards = [_triage_card(report, request, kb, link, ck)]
+    if report.category not in ck.decisions.no_plan_categories:
         cards.append(_plan_card(report, request, kb))
     return CdsResponse(cards)
 

@@ -84,6 +84,7 @@ from backstory.cli.patient import episode_group, patient_group  # noqa: E402
 from backstory.cli.progress import progress_command  # noqa: E402
 from backstory.cli.reassess import reassess_command  # noqa: E402
 from backstory.cli.records import erase_command, export_command  # noqa: E402
+from backstory.cli.reminders import reminders_group  # noqa: E402
 from backstory.cli.serve import serve_command  # noqa: E402
 from backstory.cli.users import user_group  # noqa: E402
 
@@ -106,6 +107,7 @@ cli.add_command(backup_command)
 cli.add_command(restore_command)
 cli.add_command(fhir_group)
 cli.add_command(serve_command)
+cli.add_command(reminders_group)
 
 cli.add_command(cds_group)
 

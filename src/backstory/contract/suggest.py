@@ -64,3 +64,12 @@ def suggest(name: str, candidates: Iterable[str], limit: int = 3) -> list[str]:
         scored.append((dist - shared, dist, cand))
     scored.sort()
     return [c for _, _, c in scored[:limit]]
+
+
+def did_you_mean(near: list[str]) -> str:
+    """`` Did you mean "a", "b" or "c"?`` for the suggestions, or nothing when there are none."""
+    if not near:
+        return ""
+    quoted = [f'"{n}"' for n in near]
+    joined = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+    return f" Did you mean {joined}?"

@@ -15,7 +15,7 @@ from typing import Any
 
 from backstory.contract import safejson
 from backstory.contract.spec import SCHEMA_ID, Contract, FieldSpec, load_contract
-from backstory.contract.suggest import suggest
+from backstory.contract.suggest import did_you_mean, suggest
 from backstory.errors import InputError
 
 MIN_AGE = 16
@@ -230,14 +230,7 @@ def _show(value: Any) -> str:
 
 def _unknown_key(key: str, where: str, known: list[str], issues: list[Issue]) -> None:
     near = suggest(key, known)
-    hint = ""
-    if near:
-        quoted = [f'"{n}"' for n in near]
-        hint = (
-            " Did you mean "
-            + (quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1])
-            + "?"
-        )
+    hint = did_you_mean(near)
     issues.append(Issue(where, f"unknown question.{hint} Unknown answers are never ignored."))
 
 

@@ -10,6 +10,25 @@ PATTERN_STATEMENT = (
     "A description of how the pain behaves, based on best clinical reasoning; "
     "not a diagnosis and never confirmed by this assessment."
 )
+PATHWAY_WORDS = {
+    "criteria_met": "criteria met",
+    "not_indicated": "not indicated now",
+    "incomplete": "not indicated now (criteria incomplete)",
+}
+"""A pathway's status in words, for every report format."""
+
+
+def value_words(v: Any) -> str:
+    """An answer's value as the reports print it: not answered, yes, no, or the value."""
+    if v is None:
+        return "not answered"
+    if v is True:
+        return "yes"
+    if v is False:
+        return "no"
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(value_words(x) for x in v) + "]"
+    return str(v)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from backstory.core.report import PATTERN_STATEMENT, Answer, PatternResult, Report
+from backstory.core.report import (
+    PATHWAY_WORDS,
+    PATTERN_STATEMENT,
+    Answer,
+    PatternResult,
+    Report,
+    value_words,
+)
 from backstory.explain.codes import codes_for
 from backstory.explain.compose import compose_patient, source_refs
 from backstory.explain.document import Block, Document, Message, Section
@@ -24,28 +31,11 @@ _LEAFLETS = {
     "sciatica": "sciatica explanation",
     "back_pain": "back pain explanation",
 }
-_PATHWAY_WORDS = {
-    "criteria_met": "criteria met",
-    "not_indicated": "not indicated now",
-    "incomplete": "not indicated now (criteria incomplete)",
-}
 _MET = {True: "met", False: "not met", None: "unknown"}
 
 
-def _value(v: Any) -> str:
-    if v is None:
-        return "not answered"
-    if v is True:
-        return "yes"
-    if v is False:
-        return "no"
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    return str(v)
-
-
 def _answers(answers: Iterable[Answer]) -> str:
-    return ", ".join(f"{a.field} = {_value(a.value)}" for a in answers) or "-"
+    return ", ".join(f"{a.field} = {value_words(a.value)}" for a in answers) or "-"
 
 
 def level_words(kb: KnowledgeBase, level: str) -> str:
@@ -75,8 +65,8 @@ def _shorts(ids: Iterable[str], report: Report, kb: KnowledgeBase) -> str:
 
 def _referral(report: Report, kb: KnowledgeBase) -> Section | None:
     t = report.triage
-    if t.level == "routine":
-        return None
+    if t.level == min(kb.red_flags.levels, key=lambda lv: lv.rank).id:
+        return None  # the lowest level is care without a referral
     items = [
         f"{r.title} [{r.rule}; {r.level}]. Action: {r.action} Because: {_answers(r.because)}."
         for r in t.reasons
@@ -164,9 +154,10 @@ def _pattern(p: PatternResult) -> list[Block]:
     return [_p(head), _list(i for i in items if i)]
 
 
-def _patterns(report: Report) -> Section:
+def _patterns(report: Report, kb: KnowledgeBase) -> Section:
     blocks = [_p(PATTERN_STATEMENT)]
-    if report.category != "non_specific":
+    # the patterns describe the category that applies otherwise (the last in precedence)
+    if report.category != kb.classification.precedence[-1].id:
         blocks.append(_p("The category is not non-specific, so these fits are for information."))
     messages = [_msg("clinician-patterns", blocks)]
     for p in report.patterns:
@@ -188,7 +179,11 @@ def _scores(report: Report, kb: KnowledgeBase) -> Section:
             rows.append((inst.short, "not scored", report.score_notes.get(inst.id, "")))
     pain = report.pain
     rows.append(
-        ("Pain (0-10)", f"back {_value(pain.get('back'))}, leg {_value(pain.get('leg'))}", "")
+        (
+            "Pain (0-10)",
+            f"back {value_words(pain.get('back'))}, leg {value_words(pain.get('leg'))}",
+            "",
+        )
     )
     table = Block("table", header=("Measure", "Result", "Interpretation"), rows=tuple(rows))
     return Section("scores", "Scores", (_msg("clinician-scores", [table]),))
@@ -229,7 +224,7 @@ def _plan(report: Report) -> Section:
             _msg(
                 f"clinician-pathway-{pw.id}",
                 [
-                    _p(f"{pw.name}: {_PATHWAY_WORDS.get(pw.status, pw.status)}. {pw.summary}"),
+                    _p(f"{pw.name}: {PATHWAY_WORDS.get(pw.status, pw.status)}. {pw.summary}"),
                     _list(f"{c.label}: {_MET[c.met]}" for c in pw.criteria),
                 ],
                 pw.citations,
@@ -317,7 +312,7 @@ def compose_clinician(
             referral,
             _triage(report, base),
             _classification(report),
-            _patterns(report),
+            _patterns(report, base),
             _scores(report, base),
             _plan(report),
             _unknowns(report),
@@ -353,7 +348,7 @@ def compose_clinician(
         sources_heading="Sources",
         sources=source_refs(cited, base),
         footer=footer,
-        urgent=level in ("emergency", "urgent"),
+        urgent=level in load_explanations().leaflet_choice.act_now_levels,
         report_id=report.id,
         assessed_on=report.assessed_on,
     )

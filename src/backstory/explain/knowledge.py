@@ -37,6 +37,7 @@ from backstory.knowledge.conditions import (
 )
 from backstory.knowledge.files import (
     KnowledgeError,
+    citation_places,
     data_root,
     load_bibliography,
     load_bibliography_from,
@@ -78,8 +79,14 @@ CONDITIONS: Mapping[str, frozenset[str]] = {
     "not_asked": frozenset({"some", "none"}),
     "person_warnings": frozenset({"some", "none"}),
     "inflammatory": frozenset({"yes", "no"}),
+    "inflammatory_features": frozenset({"yes", "no"}),
     "outlook": frozenset({"good", "guarded"}),
 }
+
+#: A safety floor, not a choice: the levels that must always get the act-now leaflet (shared
+#: spec, key-messages.md: never reassurance in an emergency or urgent case). The choice itself
+#: is ``leaflet_choice`` in the data; this only refuses data that would lower it.
+SAFETY_ACT_NOW: tuple[str, ...] = ("emergency", "urgent")
 
 #: The conditions computed from the answers by the knowledge's own ``signals`` (conditions in
 #: the rule language, over named facts), never by code: every one must be defined there.
@@ -94,11 +101,16 @@ DATA_SIGNALS: frozenset[str] = frozenset(
         "confidence",
         "expects_recovery",
         "duration",
+        "inflammatory_features",
         "outlook",
+        "inflammatory",
+        "off_work",
     }
 )
 
-#: What the report concluded, which a signal's condition may read besides the answers.
+#: What the report concluded, which a signal's condition may read besides the answers (and
+#: ``patterns.<id>.fit``; ``suspected.<condition>``: true when the triage suspects it; and
+#: ``recommended.<id>``: true when the plan recommends it).
 REPORT_FIELDS: frozenset[str] = frozenset({"category", "triage.level", "scores.startback.risk"})
 
 #: Placeholders a text may use; ``compose`` fills every one of them.
@@ -369,6 +381,45 @@ class SignalSpec(_Frozen):
         return self
 
 
+#: Placeholders the clinic-contact texts may use; ``render_pdf.contact_section`` fills them.
+CONTACT_PLACEHOLDERS = frozenset({"clinic", "phone", "emergency_number"})
+
+
+class ClinicContactTexts(_Frozen):
+    """The printed leaflet's "Your clinic" section: how to reach the clinic that gave it.
+
+    In an urgent (act-now) leaflet the clinic is never offered as an alternative to acting
+    now: ``urgent_first`` comes before the phone number, given as ``urgent_phone``.
+    """
+
+    heading: Text
+    from_clinic: Text
+    urgent_first: Text
+    urgent_phone: Text
+    phone: Text
+    no_phone: Text
+    emergency: Text
+    citations: tuple[KebabId, ...] = Field(min_length=1)
+
+    def texts(self) -> Iterator[tuple[str, str]]:
+        for name, value in self.model_dump(exclude={"citations"}).items():
+            yield f"clinic_contact/{name}", str(value)
+
+
+class LeafletChoice(_Frozen):
+    """Which leaflet a report calls for (shared spec, key-messages.md).
+
+    A triage level in ``act_now_levels`` gets the act-now leaflet (what to do now, no
+    reassurance); a level in ``referral_levels``, any suspected condition, or a category not
+    in ``by_category`` gets the referral leaflet; otherwise the category's explanation.
+    """
+
+    act_now_levels: tuple[str, ...] = Field(min_length=1)
+    referral_levels: tuple[str, ...] = Field(min_length=1)
+    by_category: dict[str, Literal["sciatica", "back_pain"]] = Field(min_length=1)
+    citations: tuple[KebabId, ...] = Field(min_length=1)
+
+
 class Labels(_Frozen):
     """Small fixed words around the leaflet."""
 
@@ -393,6 +444,8 @@ class ExplanationsKnowledge(_Frozen):
     wording: Wording
     labels: Labels
     signals: tuple[SignalSpec, ...]
+    leaflet_choice: LeafletChoice
+    clinic_contact: ClinicContactTexts
 
     def document(self, kind: str) -> DocumentSpec:
         """The leaflet of this kind (KeyError if none)."""
@@ -442,8 +495,20 @@ class ExplanationsKnowledge(_Frozen):
         for name, t in self.labels.model_dump().items():
             yield f"labels/{name}", str(t)
 
+    def printed_texts(self) -> Iterator[tuple[str, str]]:
+        """The fixed texts only a printed leaflet adds (its clinic-contact section)."""
+        yield from self.clinic_contact.texts()
+
+    def _may_be_act_now(self, when: Conditions) -> bool:
+        """Whether ``when`` can hold in an act-now leaflet (a level in ``act_now_levels``)."""
+        levels = when.get("level")
+        return levels is None or any(v in levels for v in self.leaflet_choice.act_now_levels)
+
     def act_now_texts(self) -> Iterator[tuple[str, str]]:
         """Every fixed text that can appear in an act-now leaflet (must never reassure)."""
+        c = self.clinic_contact
+        for name in ("heading", "from_clinic", "urgent_first", "urgent_phone", "emergency"):
+            yield f"clinic_contact/{name}", getattr(c, name)
         doc = self.document("act_now")
         for i, v in enumerate((*doc.title, *doc.intro)):
             yield f"documents/act_now/variant[{i}]", v.text
@@ -451,13 +516,13 @@ class ExplanationsKnowledge(_Frozen):
             yield f"documents/act_now/sections/{s.id}/heading", s.heading
             for mid in s.messages:
                 for i, p in enumerate(self.message(mid).parts):
-                    if not _may_be_act_now(p.when):
+                    if not self._may_be_act_now(p.when):
                         continue
                     where = f"messages/{mid}/parts[{i}]"
                     if p.text is not None:
                         yield where, p.text
                     for v in p.one_of:
-                        if not _may_be_act_now(v.when):
+                        if not self._may_be_act_now(v.when):
                             continue
                         yield where, v.text
                         if set(v.when) == {"level"}:
@@ -524,6 +589,16 @@ class ExplanationsKnowledge(_Frozen):
         dupes = sorted({f for f in fields if fields.count(f) > 1})
         if dupes:
             problems.append(f"answers: fields listed twice: {dupes}")
+        for where, text in self.printed_texts():
+            try:
+                names = placeholders_in(text)
+            except ValueError as exc:
+                problems.append(f"{where}: {exc}")
+                continue
+            if set(names) - CONTACT_PLACEHOLDERS:
+                problems.append(
+                    f"{where}: unknown placeholders {sorted(set(names) - CONTACT_PLACEHOLDERS)}"
+                )
         for where, text in self.patient_texts():
             try:
                 names = placeholders_in(text)
@@ -546,28 +621,17 @@ class ExplanationsKnowledge(_Frozen):
 
     def citations_used(self) -> dict[str, list[str]]:
         """Every cited source id, with the places that cite it."""
-        used: dict[str, list[str]] = {}
-
-        def add(where: str, ids: tuple[str, ...]) -> None:
-            for i in ids:
-                used.setdefault(i, []).append(where)
-
-        for m in self.messages:
-            add(f"messages/{m.id}", m.citations)
-        for rid, r in self.triage_rules.items():
-            add(f"triage_rules/{rid}", r.citations)
-        for w in self.person_warnings:
-            add(f"person_warnings/{w.id}", w.citations)
-        for g in self.signals:
-            add(f"signals/{g.id}", g.citations)
-        add("wording", self.wording.citations)
-        return used
-
-
-def _may_be_act_now(when: Conditions) -> bool:
-    """Whether ``when`` can hold in an act-now leaflet (level emergency or urgent)."""
-    levels = when.get("level")
-    return levels is None or any(v in levels for v in ("emergency", "urgent"))
+        return citation_places(
+            [
+                *((f"messages/{m.id}", m.citations) for m in self.messages),
+                *((f"triage_rules/{rid}", r.citations) for rid, r in self.triage_rules.items()),
+                *((f"person_warnings/{w.id}", w.citations) for w in self.person_warnings),
+                *((f"signals/{g.id}", g.citations) for g in self.signals),
+                ("leaflet_choice", self.leaflet_choice.citations),
+                ("clinic_contact", self.clinic_contact.citations),
+                ("wording", self.wording.citations),
+            ]
+        )
 
 
 # --------------------------------------------------------------------------------- loading
@@ -588,6 +652,8 @@ def check_against_core(
     so that adding knowledge without its patient wording fails at load.
     """
     problems: list[str] = []
+    choice = kn.leaflet_choice
+    problems += _check_leaflet_choice(choice, kb)
     rules = {r.id: r for r in kb.red_flags.rules}
     for rid in sorted(set(kn.triage_rules) - set(rules)):
         problems.append(f"triage_rules/{rid}: no such rule in red_flags.yaml")
@@ -596,12 +662,14 @@ def check_against_core(
         if texts is None:
             problems.append(f"triage_rules: {rid} has no plain words")
             continue
-        if rule.level in ("emergency", "urgent") and texts.do_now is None:
+        if rule.level in choice.act_now_levels and texts.do_now is None:
             problems.append(f"triage_rules/{rid}: a {rule.level} rule needs do_now")
-        if rule.level == "soon" and texts.next is None:
-            problems.append(f"triage_rules/{rid}: a soon rule needs next")
-        if rule.level == "soon" and texts.do_now is not None:
-            problems.append(f"triage_rules/{rid}: a soon rule has no do_now (it is a referral)")
+        if rule.level in choice.referral_levels and texts.next is None:
+            problems.append(f"triage_rules/{rid}: a {rule.level} rule needs next")
+        if rule.level in choice.referral_levels and texts.do_now is not None:
+            problems.append(
+                f"triage_rules/{rid}: a {rule.level} rule has no do_now (it is a referral)"
+            )
     needed: set[str] = {q.field for q in kb.screening.essential}
     for r in kb.red_flags.rules:
         needed |= kb.fields_of(r.when)
@@ -622,10 +690,45 @@ def check_against_core(
     return problems
 
 
+def _check_leaflet_choice(choice: LeafletChoice, kb: KnowledgeBase) -> list[str]:
+    """The leaflet choice names real levels and categories, and never lowers an escalation:
+    every act-now level outranks every referral level, which outranks every other level."""
+    where = "leaflet_choice"
+    rank: dict[str, int] = {str(lv.id): lv.rank for lv in kb.red_flags.levels}
+    act, ref = choice.act_now_levels, choice.referral_levels
+    problems = [
+        f"{where}: {lv!r} is not a triage level in red_flags.yaml"
+        for lv in (*act, *ref)
+        if lv not in rank
+    ]
+    problems += [
+        f"{where}: {c!r} is not a category in classification.yaml"
+        for c in choice.by_category
+        if c not in {cat.id for cat in kb.classification.precedence}
+    ]
+    if problems:
+        return problems
+    if set(act) & set(ref):
+        problems.append(f"{where}: a level cannot be both act-now and referral")
+    for lv in SAFETY_ACT_NOW:
+        if lv not in act:
+            problems.append(
+                f"{where}: {lv} must get the act-now leaflet (no reassurance in an urgent case)"
+            )
+    rest = [rank[lv] for lv in rank if lv not in act and lv not in ref]
+    if min(rank[lv] for lv in act) <= max([rank[lv] for lv in ref] + rest, default=-1):
+        problems.append(f"{where}: every act-now level must outrank every other level")
+    if min(rank[lv] for lv in ref) <= max(rest, default=-1):
+        problems.append(f"{where}: every referral level must outrank the levels left")
+    return problems
+
+
 def signal_fields(kb: KnowledgeBase) -> frozenset[str]:
     """Every field a signal's condition may read: the contract's, and the report's own."""
     patterns = {f"patterns.{p.id}.fit" for p in kb.patterns.patterns}
-    return frozenset(set(kb.contract.fields) | REPORT_FIELDS | patterns)
+    suspected = {f"suspected.{c.id}" for c in kb.red_flags.conditions}
+    recommended = {f"recommended.{r.id}" for r in kb.management.recommendations}
+    return frozenset(set(kb.contract.fields) | REPORT_FIELDS | patterns | suspected | recommended)
 
 
 def signal_conditions(kn: ExplanationsKnowledge) -> dict[str, tuple[tuple[str, Condition], ...]]:

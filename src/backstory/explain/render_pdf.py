@@ -18,6 +18,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from backstory.explain.document import Block, Document, Message, Section
+from backstory.explain.knowledge import load_explanations
 from backstory.explain.render_html import render_html
 
 FONT = '"DejaVu Sans", Verdana, Arial, sans-serif'
@@ -137,25 +138,25 @@ footer h2#s-sources { break-before: page; }
 
 
 def contact_section(clinic: ClinicContact, urgent: bool = False) -> Section:
-    """The leaflet's last-but-one section: how to reach the clinic that gave it.
+    """The leaflet's last-but-one section: how to reach the clinic that gave it, in the words
+    of ``clinic_contact`` in explanations.yaml.
 
     In an urgent leaflet the clinic is never offered as an alternative to acting now."""
-    lines = [f"This leaflet comes from {clinic.name}."]
+    words = load_explanations().clinic_contact
+    lines = [words.from_clinic.format(clinic=clinic.name)]
     if urgent:
-        lines.append(
-            "Follow the advice at the start of this leaflet first: do not wait to contact "
-            "the clinic."
-        )
+        lines.append(words.urgent_first)
         if clinic.phone:
-            lines.append(f"The clinic's phone number is {clinic.phone}.")
+            lines.append(words.urgent_phone.format(phone=clinic.phone))
     elif clinic.phone:
-        lines.append(f"To contact the clinic, phone {clinic.phone}.")
+        lines.append(words.phone.format(phone=clinic.phone))
     else:
-        lines.append("Contact the clinic the way you usually do if you have questions.")
+        lines.append(words.no_phone)
     if clinic.emergency_number:
-        lines.append(f"In an emergency, phone {clinic.emergency_number}.")
+        lines.append(words.emergency.format(emergency_number=clinic.emergency_number))
     blocks = tuple(Block("paragraph", text=t) for t in lines)
-    return Section("clinic-contact", "Your clinic", (Message("clinic-contact", blocks, ()),))
+    message = Message("clinic-contact", blocks, ())
+    return Section("clinic-contact", words.heading, (message,))
 
 
 def for_print(doc: Document, owner: DocumentOwner | None) -> Document:

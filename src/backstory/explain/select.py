@@ -19,6 +19,7 @@ from backstory.explain.knowledge import (
     DocumentKind,
     ExplanationsKnowledge,
     PersonWarning,
+    load_explanations,
     matches,
     signal_conditions,
 )
@@ -27,35 +28,31 @@ from backstory.knowledge.loader import KnowledgeBase, load_knowledge
 #: Questions a person can answer about warning signs; unanswered ones that could raise the
 #: triage are named in the leaflet (examination findings are left to the clinician summary).
 _ASKABLE_PREFIXES = ("red_flags.", "neuro.")
-_ACT_NOW_LEVELS = ("emergency", "urgent")
 
 
-def document_kind(report: Report) -> DocumentKind:
-    """The leaflet this report calls for (shared spec, "Which document a person gets")."""
-    level = report.triage.level
-    if level in _ACT_NOW_LEVELS:
+def document_kind(report: Report, kn: ExplanationsKnowledge | None = None) -> DocumentKind:
+    """The leaflet this report calls for (``leaflet_choice`` in explanations.yaml)."""
+    choice = (kn or load_explanations()).leaflet_choice
+    if report.triage.level in choice.act_now_levels:
         return "act_now"
     if (
-        level == "soon"
+        report.triage.level in choice.referral_levels
         or report.triage.suspected
-        or report.category
-        not in (
-            "radicular",
-            "non_specific",
-        )
+        or report.category not in choice.by_category
     ):
         return "referral"
-    if report.category == "radicular":
-        return "sciatica"
-    return "back_pain"
+    return choice.by_category[report.category]
 
 
-def leaflet_reasons(report: Report, kind: DocumentKind) -> tuple[TriageReason, ...]:
+def leaflet_reasons(
+    report: Report, kind: DocumentKind, kn: ExplanationsKnowledge | None = None
+) -> tuple[TriageReason, ...]:
     """The triage reasons a leaflet explains: act-now and referral reasons, by level."""
+    choice = (kn or load_explanations()).leaflet_choice
     if kind == "act_now":
-        return tuple(r for r in report.triage.reasons if r.level in _ACT_NOW_LEVELS)
+        return tuple(r for r in report.triage.reasons if r.level in choice.act_now_levels)
     if kind == "referral":
-        return tuple(r for r in report.triage.reasons if r.level == "soon")
+        return tuple(r for r in report.triage.reasons if r.level in choice.referral_levels)
     return ()
 
 
@@ -101,6 +98,11 @@ def answer_signals(
     env["triage.level"] = report.triage.level
     if report.scores.get("startback"):
         env["scores.startback.risk"] = (report.scores.get("startback") or {}).get("risk")
+    for c in kb.red_flags.conditions:
+        env[f"suspected.{c.id}"] = c.id in report.triage.suspected
+    recommended = {r.id for r in report.management.recommended}
+    for r in kb.management.recommendations:
+        env[f"recommended.{r.id}"] = r.id in recommended
     for p in report.patterns:
         env[f"patterns.{p.id}.fit"] = p.fit
     out: dict[str, str] = {}
@@ -175,9 +177,6 @@ def signals(
 ) -> dict[str, str]:
     """The named conditions the knowledge file tests, computed for this person."""
     startback = (report.scores.get("startback") or {}).get("risk")
-    off_work = known.get("beliefs.off_work")
-    if off_work is None and any(r.id == "MG-RETURN-TO-WORK" for r in report.management.recommended):
-        off_work = True
     age = report.age
     out = {
         "level": report.triage.level,
@@ -185,14 +184,11 @@ def signals(
         "screening": "complete" if report.screening.complete else "incomplete",
         "facet_fit": report.pattern("facet").fit,
         "startback": str(startback) if startback else "not_scored",
-        "off_work": "yes" if off_work is True else "no" if off_work is False else "unknown",
         "dated": "yes" if report.assessed_on else "no",
         "age_figures": (
             "below" if age < table_ages[0] else "above" if age > table_ages[1] else "within"
         ),
         "not_recommended": "some" if report.management.not_recommended else "none",
-        # the referral leaflet explains inflammatory back pain when axSpA is suspected
-        "inflammatory": "yes" if "axial_spondyloarthritis" in report.triage.suspected else "no",
         **answer_signals(report, known, kn, kb),
     }
     for name, value in out.items():  # the knowledge file may only test these values
@@ -235,8 +231,8 @@ def select(
     kb: KnowledgeBase | None = None,
 ) -> Selection:
     """Choose the leaflet and compute everything its wording depends on."""
-    kind = document_kind(report)
-    reasons = leaflet_reasons(report, kind)
+    kind = document_kind(report, kn)
+    reasons = leaflet_reasons(report, kind, kn)
     base = kb or load_knowledge()
     sig = signals(report, known_answers(report, answers), kn, base, table_ages=table_ages)
     found = signs_found(reasons, kn)

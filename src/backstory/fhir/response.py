@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from backstory.contract import Assessment, AssessmentError, Issue, parse_assessment, safejson
-from backstory.contract.suggest import suggest
+from backstory.contract.suggest import did_you_mean, suggest
 from backstory.core.report import Report
 from backstory.fhir.questionnaire import (
     FORMS,
@@ -115,14 +115,6 @@ def assessment_to_response(
         qr["authored"] = answers["assessed_on"]
     qr["item"] = items
     return qr
-
-
-def _did_you_mean(near: list[str]) -> str:
-    if not near:
-        return ""
-    quoted = [f'"{n}"' for n in near]
-    joined = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
-    return f" Did you mean {joined}?"
 
 
 def _near_link_ids(cat: Catalogue, link_id: str, parent: str | None) -> list[str]:
@@ -264,7 +256,7 @@ def response_to_assessment(
                 continue
             q = cat.questions.get(link_id)
             if q is None:
-                near = _did_you_mean(_near_link_ids(cat, link_id, parent))
+                near = did_you_mean(_near_link_ids(cat, link_id, parent))
                 issues.append(
                     Issue(link_id, f"unknown question.{near} Unknown answers are never ignored.")
                 )

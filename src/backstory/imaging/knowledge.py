@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from backstory.knowledge.files import (
     Bibliography,
     KnowledgeError,
+    citation_places,
     data_root,
     load_bibliography,
     load_bibliography_from,
@@ -275,20 +276,15 @@ class ImagingKnowledge(_Frozen):
 
     def citations_used(self) -> dict[str, list[str]]:
         """Every cited source id, with the places that cite it."""
-        used: dict[str, list[str]] = {}
-
-        def add(where: str, ids: tuple[str, ...]) -> None:
-            for i in ids:
-                used.setdefault(i, []).append(where)
-
-        add("prevalence", self.prevalence.citations)
-        for spec in self.findings:
-            add(f"findings/{spec.id}", spec.citations)
-        for cav in self.caveats:
-            add(f"caveats/{cav.id}", cav.citations)
-        add("urgent", self.urgent.citations)
-        add("wording", self.wording.citations)
-        return used
+        return citation_places(
+            [
+                ("prevalence", self.prevalence.citations),
+                *((f"findings/{spec.id}", spec.citations) for spec in self.findings),
+                *((f"caveats/{cav.id}", cav.citations) for cav in self.caveats),
+                ("urgent", self.urgent.citations),
+                ("wording", self.wording.citations),
+            ]
+        )
 
     def patient_texts(self) -> Iterator[tuple[str, str, Concern | None]]:
         """Every patient-facing text, where it lives, and the concern it belongs to."""
@@ -460,12 +456,7 @@ def load_imaging_knowledge_from(root: Traversable) -> ImagingKnowledge:
         error=ImagingKnowledgeError,
     )
     used = knowledge.citations_used()
-    uncited = [s.id for s in bib.defined_in(BIBLIOGRAPHY_FILE) if s.id not in used]
-    if uncited:
-        raise ImagingKnowledgeError(
-            f"sources never cited in {DATA_FILE}: {uncited}",
-            file=f"bibliography/{BIBLIOGRAPHY_FILE}",
-        )
+    bib.check_all_used(used, DATA_FILE, BIBLIOGRAPHY_FILE, ImagingKnowledgeError)
     return knowledge
 
 

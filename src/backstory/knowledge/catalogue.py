@@ -93,6 +93,9 @@ def render_questionnaire(form: Questionnaire) -> list[str]:
             out.append(f'- `{q.field}` ({"; ".join(flags)}): "{q.text}"')
             if q.options:
                 out.append("  - options: " + "; ".join(f"{o.value} = {o.label}" for o in q.options))
+            if q.kind in ("yesno", "choice"):
+                kept = "kept as uncertainty" if q.records_uncertainty else "left unanswered"
+                out.append(f"  - added by the page: not_sure = {q.not_sure_text()} ({kept})")
             if q.hint:
                 out.append(f"  - hint: {q.hint}")
             if q.note:

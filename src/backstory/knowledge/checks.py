@@ -15,11 +15,16 @@ from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 
 from backstory.knowledge.codes import load_code_table, load_code_table_from
-from backstory.knowledge.files import KnowledgeError, data_root, load_bibliography, read_yaml
+from backstory.knowledge.files import (
+    KnowledgeError,
+    citations_in,
+    data_root,
+    load_bibliography,
+    read_yaml,
+)
 from backstory.knowledge.fingerprint import MANIFEST, fingerprint_problem
 from backstory.knowledge.loader import (
     KnowledgeBase,
-    _citations_in,
     load_knowledge,
     load_knowledge_from,
     load_sources,
@@ -72,7 +77,7 @@ def check_knowledge(root: Traversable | None = None) -> CheckResult:
             continue
         files.append(entry.name)
         data = read_yaml(root, entry.name)
-        for cid, where in _citations_in(data, ""):
+        for cid, where in citations_in(data, ""):
             count += 1
             if cid not in sources:
                 raise KnowledgeError(

@@ -25,6 +25,7 @@ from pydantic import (
 
 from backstory.knowledge.files import (
     KnowledgeError,
+    citation_places,
     data_root,
     load_bibliography_from,
     read_yaml,
@@ -168,14 +169,12 @@ class CodeTable(_Frozen):
 
     def citations_used(self) -> dict[str, list[str]]:
         """Every cited source id, with the places that cite it."""
-        used: dict[str, list[str]] = {}
-        for c in self.codes:
-            for i in c.citations:
-                used.setdefault(i, []).append(f"codes/{c.id}")
-        for n in self.never_use:
-            for i in n.citations:
-                used.setdefault(i, []).append(f"never_use/{n.system}/{n.code}")
-        return used
+        return citation_places(
+            [
+                *((f"codes/{c.id}", c.citations) for c in self.codes),
+                *((f"never_use/{n.system}/{n.code}", n.citations) for n in self.never_use),
+            ]
+        )
 
 
 def _entry_problems(c: CodeEntry, system: CodeSystem | None, trap: bool) -> list[str]:

@@ -9,7 +9,7 @@ place inside it and what is wrong, in the same words whichever file it is.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -228,15 +228,54 @@ class Bibliography:
         """The sources bibliography file ``file`` (``"imaging.yaml"``) defines, in its order."""
         return tuple(s for sid, s in self.sources.items() if self.file_of[sid] == file)
 
-    def check_cited(self, cited: Mapping[str, str], file: str) -> None:
+    def check_cited(
+        self, cited: Mapping[str, str], file: str, error: type[KnowledgeError] = KnowledgeError
+    ) -> None:
         """Every citation (id -> place cited) resolves.
 
         Raises:
-            KnowledgeError: naming ``file`` and the place of the first unknown id.
+            KnowledgeError: (or ``error``) naming ``file`` and the place of the first unknown id.
         """
         for cid, where in cited.items():
             if cid not in self.sources:
-                raise KnowledgeError(f"cites unknown source {cid!r}", file=file, path=where)
+                raise error(f"cites unknown source {cid!r}", file=file, path=where)
+
+    def check_all_used(
+        self,
+        cited: Collection[str],
+        file: str,
+        bibliography_file: str,
+        error: type[KnowledgeError] = KnowledgeError,
+    ) -> None:
+        """Every source that ``bibliography_file`` defines is among the ids ``file`` cites.
+
+        Raises:
+            KnowledgeError: (or ``error``) naming the bibliography file and the unused ids.
+        """
+        uncited = [s.id for s in self.defined_in(bibliography_file) if s.id not in cited]
+        if uncited:
+            raise error(
+                f"sources never cited in {file}: {uncited}",
+                file=f"bibliography/{bibliography_file}",
+            )
+
+
+def citation_places(cited: Iterable[tuple[str, Iterable[str]]]) -> dict[str, list[str]]:
+    """Each cited id with every place that cites it, from (place, ids) pairs in order."""
+    used: dict[str, list[str]] = {}
+    for where, ids in cited:
+        for cid in ids:
+            used.setdefault(cid, []).append(where)
+    return used
+
+
+def first_places(cited: Iterable[tuple[str, Iterable[str]]]) -> dict[str, str]:
+    """Each cited id with the first place that cites it, from (place, ids) pairs in order."""
+    places: dict[str, str] = {}
+    for where, ids in cited:
+        for cid in ids:
+            places.setdefault(cid, where)
+    return places
 
 
 def _bibliography_files(root: Traversable) -> Iterator[Traversable]:
@@ -292,3 +331,22 @@ def load_bibliography_from(root: Traversable) -> Bibliography:
 def load_bibliography() -> Bibliography:
     """The bundled bibliography, loaded and checked once per process."""
     return load_bibliography_from(data_root())
+
+
+def citations_in(obj: Any, where: str) -> Iterator[tuple[str, str]]:
+    """Every (citation id, place) found under any key named ``citations``.
+
+    The place is the path of keys to it, a list entry named by its ``id`` where it has one
+    (``/rules/RF-CES-NEW``), else by its index (``/essential[3]``).
+    """
+    if isinstance(obj, Mapping):
+        for key, value in obj.items():
+            if key == "citations" and isinstance(value, list):
+                for c in value:
+                    yield str(c), where
+            else:
+                yield from citations_in(value, f"{where}/{key}")
+    elif isinstance(obj, list):
+        for i, item in enumerate(obj):
+            label = item.get("id", "") if isinstance(item, Mapping) else ""
+            yield from citations_in(item, f"{where}/{label}" if label else f"{where}[{i}]")

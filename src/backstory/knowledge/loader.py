@@ -4,11 +4,15 @@ This is the only place in the inner layer that reads files. Everything is checke
 schemas, field paths and values against the contract, which stage may read which derived
 value, fact cycles, and that citations resolve. A knowledge base that loads is one the
 engine can evaluate without further checks.
+
+The parts live beside it: ``facts`` parses, orders and compiles the facts, ``field_check``
+checks a condition against the contract and its stage, ``files`` reads YAML, validates
+models and finds citations; the pre-visit questionnaire is loaded by ``questionnaire``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources.abc import Traversable
@@ -18,22 +22,17 @@ from pydantic import BaseModel
 
 from backstory.contract.spec import Contract, FieldSpec, load_contract
 from backstory.knowledge.conditions import (
-    AnyOf,
-    Compare,
-    CompareFields,
     Compiled,
     Condition,
-    Env,
-    FactRef,
-    Known,
-    Tri,
     compile_condition,
     fields_of,
     parse_condition,
-    walk,
 )
+from backstory.knowledge.facts import FactDef, compile_fact, order_facts, parse_facts
+from backstory.knowledge.field_check import FieldChecker, value_ok
 from backstory.knowledge.files import (
     KnowledgeError,
+    citations_in,
     data_root,
     load_bibliography_from,
     read_yaml,
@@ -62,25 +61,6 @@ __all__ = [
     "load_knowledge_from",
     "load_sources",
 ]
-
-
-@dataclass(frozen=True)
-class FactDef:
-    """A named fact: a plain condition, or a true-when / false-when pair."""
-
-    id: str
-    description: str
-    when: Condition | None
-    true_when: Condition | None
-    false_when: Condition | None
-    citations: tuple[str, ...]
-
-    def as_condition(self) -> Condition:
-        """A single condition tree with the same truth value (for reading its fields)."""
-        if self.when is not None:
-            return self.when
-        assert self.true_when is not None and self.false_when is not None
-        return AnyOf((self.true_when, self.false_when))
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,25 +103,6 @@ def _read(base: Traversable, name: str) -> Any:
 def _model(model: type[BaseModel], data: Any, name: str) -> Any:
     file, _, index = name.partition("[")
     return validate(model, data, file, f"[{index}" if index else "")
-
-
-def _citations_in(obj: Any, where: str) -> Iterator[tuple[str, str]]:
-    """Every (citation id, place) found under any key named ``citations``.
-
-    The place is the path of keys to it, a list entry named by its ``id`` where it has one
-    (``/rules/RF-CES-NEW``), else by its index (``/essential[3]``).
-    """
-    if isinstance(obj, Mapping):
-        for key, value in obj.items():
-            if key == "citations" and isinstance(value, list):
-                for c in value:
-                    yield str(c), where
-            else:
-                yield from _citations_in(value, f"{where}/{key}")
-    elif isinstance(obj, list):
-        for i, item in enumerate(obj):
-            label = item.get("id", "") if isinstance(item, Mapping) else ""
-            yield from _citations_in(item, f"{where}/{label}" if label else f"{where}[{i}]")
 
 
 CORE_FILES = (
@@ -199,134 +160,6 @@ def _stage_paths(contract: Contract, derived: Mapping[str, FieldSpec]) -> dict[s
     }
 
 
-def _value_ok(spec: FieldSpec, value: Any) -> bool:
-    t = spec.type
-    if t == "bool":
-        return type(value) is bool
-    if t == "enum":
-        return value in spec.values
-    if t in ("int", "number"):
-        return type(value) in ((int,) if t == "int" else (int, float))
-    return isinstance(value, str)
-
-
-class _Checker:
-    """Checks conditions against the contract and the stage they run in."""
-
-    def __init__(self, fields: Mapping[str, FieldSpec], facts: Mapping[str, FactDef]) -> None:
-        self.fields = fields
-        self.facts = facts
-
-    def spec(self, path: str, where: str) -> FieldSpec:
-        spec = self.fields.get(path)
-        if spec is None:
-            raise KnowledgeError(f"{where}: unknown field {path!r}")
-        return spec
-
-    def check(self, cond: Condition, where: str, allowed: set[str]) -> None:
-        for node in walk(cond):
-            if isinstance(node, FactRef):
-                if node.name not in self.facts:
-                    raise KnowledgeError(f"{where}: unknown fact {node.name!r}")
-            elif isinstance(node, (Compare, Known, CompareFields)):
-                spec = self.spec(node.field, where)
-                if isinstance(node, Compare):
-                    values = node.value if node.op == "in" else (node.value,)
-                    if node.op in ("gt", "gte", "lt", "lte") and spec.type not in ("int", "number"):
-                        raise KnowledgeError(
-                            f"{where}: {node.op} needs a numeric field, {node.field} is not"
-                        )
-                    for v in values:
-                        if not _value_ok(spec, v):
-                            raise KnowledgeError(
-                                f"{where}: {v!r} is not a possible value of {node.field} "
-                                f"({spec.describe_allowed()})"
-                            )
-                if isinstance(node, CompareFields):
-                    other = self.spec(node.other, where)
-                    if {spec.type, other.type} - {"int", "number"}:
-                        raise KnowledgeError(f"{where}: field comparison needs two numeric fields")
-        used = fields_of(cond, {k: f.as_condition() for k, f in self.facts.items()})
-        late = used - allowed
-        if late:
-            raise KnowledgeError(
-                f"{where}: reads {sorted(late)}, which are not available at this stage"
-            )
-
-
-def _parse_facts(raw: Any) -> dict[str, FactDef]:
-    facts: dict[str, FactDef] = {}
-    for i, f in enumerate(raw.get("facts", [])):
-        where = f"facts.yaml[{i}]"
-        keys = set(f)
-        allowed = {"id", "description", "when", "true_when", "false_when", "citations"}
-        if keys - allowed:
-            raise KnowledgeError(f"{where}: unknown keys {sorted(keys - allowed)}")
-        fid = f.get("id")
-        if not isinstance(fid, str) or fid in facts:
-            raise KnowledgeError(f"{where}: needs a unique string id")
-        plain = "when" in f
-        pair = "true_when" in f and "false_when" in f
-        if plain == pair:
-            raise KnowledgeError(
-                f"{where}: give either 'when' or both 'true_when' and 'false_when'"
-            )
-        try:
-            facts[fid] = FactDef(
-                id=fid,
-                description=str(f.get("description", "")),
-                when=parse_condition(f["when"], f"{where}.when") if plain else None,
-                true_when=parse_condition(f["true_when"], f"{where}.true_when") if pair else None,
-                false_when=parse_condition(f["false_when"], f"{where}.false_when")
-                if pair
-                else None,
-                citations=tuple(f.get("citations", [])),
-            )
-        except ValueError as exc:
-            raise KnowledgeError(str(exc)) from None
-    return facts
-
-
-def _order_facts(facts: Mapping[str, FactDef]) -> list[str]:
-    order: list[str] = []
-    state: dict[str, int] = {}
-
-    def visit(name: str, chain: tuple[str, ...]) -> None:
-        if state.get(name) == 2:
-            return
-        if state.get(name) == 1:
-            raise KnowledgeError(f"facts.yaml: cycle between facts {' -> '.join((*chain, name))}")
-        state[name] = 1
-        for node in walk(facts[name].as_condition()):
-            if isinstance(node, FactRef):
-                if node.name not in facts:
-                    raise KnowledgeError(f"facts.yaml/{name}: unknown fact {node.name!r}")
-                visit(node.name, (*chain, name))
-        state[name] = 2
-        order.append(name)
-
-    for name in facts:
-        visit(name, ())
-    return order
-
-
-def _compile_fact(fact: FactDef, compiled: Mapping[str, Compiled]) -> Compiled:
-    if fact.when is not None:
-        return compile_condition(fact.when, compiled)
-    assert fact.true_when is not None and fact.false_when is not None
-    t = compile_condition(fact.true_when, compiled)
-    f = compile_condition(fact.false_when, compiled)
-
-    def pair(env: Env) -> Tri:
-        if t(env) is True:
-            return True
-        if f(env) is True:
-            return False
-        return None
-
-    return pair
-
-
 def load_knowledge_from(root: Traversable) -> KnowledgeBase:
     """Load and check the knowledge in ``root`` (a folder laid out like the bundled one)."""
     raw = {name: _read(root, name) for name in CORE_FILES}
@@ -351,8 +184,8 @@ def knowledge_from_data(raw: Mapping[str, Any], sources: Mapping[str, Source]) -
         raise KnowledgeError(
             f"manifest.yaml: knowledge targets {manifest.contract}, contract is {public.schema}"
         )
-    facts = _parse_facts(raw["facts.yaml"] or {})
-    order = _order_facts(facts)
+    facts = parse_facts(raw["facts.yaml"] or {})
+    order = order_facts(facts)
     contradictions = tuple(
         validate(Contradiction, c, "contradictions.yaml", f"contradictions[{i}]")
         for i, c in enumerate((raw["contradictions.yaml"] or {}).get("contradictions", []))
@@ -373,7 +206,7 @@ def knowledge_from_data(raw: Mapping[str, Any], sources: Mapping[str, Source]) -
         all_fields.update((s.path, s) for s in inst.items)
     all_fields.update(derived)
     stage = _stage_paths(contract, derived)
-    chk = _Checker(all_fields, facts)
+    chk = FieldChecker(all_fields, facts)
     everything = set(all_fields)
     for name in order:
         chk.check(facts[name].as_condition(), f"facts.yaml/{name}", everything)
@@ -392,11 +225,11 @@ def knowledge_from_data(raw: Mapping[str, Any], sources: Mapping[str, Source]) -
 
     compiled: dict[str, Compiled] = {}
     for name in order:
-        compiled[name] = _compile_fact(facts[name], compiled)
+        compiled[name] = compile_fact(facts[name], compiled)
     fact_conditions = {k: f.as_condition() for k, f in facts.items()}
 
     cites = tuple(
-        (c, f"{name}{loc}") for name in CORE_FILES for c, loc in _citations_in(raw[name], "")
+        (c, f"{name}{loc}") for name in CORE_FILES for c, loc in citations_in(raw[name], "")
     )
     for cid, where in cites:
         if cid not in sources:
@@ -421,7 +254,7 @@ def knowledge_from_data(raw: Mapping[str, Any], sources: Mapping[str, Source]) -
 
 
 def _check_all(
-    chk: _Checker,
+    chk: FieldChecker,
     stage: Mapping[str, set[str]],
     contradictions: tuple[Contradiction, ...],
     red_flags: RedFlags,
@@ -444,7 +277,7 @@ def _check_all(
         chk.check(c.when, where, stage["contradictions"])
         for path, value in c.set.items():
             spec = chk.spec(path, where)
-            if not _value_ok(spec, value):
+            if not value_ok(spec, value):
                 raise KnowledgeError(f"{where}: cannot set {path} to {value!r}")
         for path in c.unset:
             chk.spec(path, where)
@@ -485,7 +318,7 @@ def _check_all(
                 if f.field not in stage["patterns"]:
                     raise KnowledgeError(f"{where}: {f.field} is not available to patterns")
                 for key in f.points:
-                    if not _value_ok(spec, key):
+                    if not value_ok(spec, key):
                         raise KnowledgeError(f"{where}: {key!r} is not a value of {f.field}")
         for i, cap in enumerate(p.caps):
             chk.check(cap.when, f"patterns.yaml/{p.id}/caps[{i}]", stage["patterns"])

@@ -11,11 +11,10 @@ from collections.abc import Mapping
 from functools import cache
 from importlib.resources.abc import Traversable
 
+from backstory.knowledge.field_check import FieldChecker, value_ok
 from backstory.knowledge.files import KnowledgeError, data_root, read_yaml, validate
 from backstory.knowledge.loader import (
     KnowledgeBase,
-    _Checker,
-    _value_ok,
     load_knowledge,
     load_knowledge_from,
 )
@@ -46,7 +45,7 @@ def load_questionnaire_from(root: Traversable, kb: KnowledgeBase | None = None) 
     """
     kb = kb if kb is not None else load_knowledge_from(root)
     q = validate(Questionnaire, read_yaml(root, QUESTIONNAIRE_FILE), QUESTIONNAIRE_FILE)
-    chk = _Checker(kb.contract.fields, kb.facts)
+    chk = FieldChecker(kb.contract.fields, kb.facts)
     ces_rules = [r for r in kb.red_flags.rules if CAUDA_EQUINA in r.suspected]
     ces_reads = {f for r in ces_rules for f in kb.fields_of(r.when)}
     emergency = [kb.compile(r.when) for r in ces_rules if r.level == "emergency"]
@@ -73,7 +72,7 @@ def load_questionnaire_from(root: Traversable, kb: KnowledgeBase | None = None) 
                     f"{spec.describe_allowed()}"
                 )
             for option in question.options:
-                if not _value_ok(spec, option.value):
+                if not value_ok(spec, option.value):
                     raise KnowledgeError(
                         f"{where}: option {option.value!r} is not a possible value of {field_} "
                         f"({spec.describe_allowed()})"

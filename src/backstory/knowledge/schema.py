@@ -475,6 +475,10 @@ class QuestionnaireQuestion(Model):
     required: bool = False
     ces: bool = False
     hint: str = ""
+    not_sure_label: str = ""
+    """The words of the answer the page adds for "not sure" (value ``not_sure``). Empty: "Not
+    sure" for a yes/no question, "I would rather not say" for a choice. A choice question that
+    sets it records the answer as the patient's uncertainty, like a yes/no "Not sure"."""
     note: str = ""
     citations: Citations
 
@@ -493,11 +497,26 @@ class QuestionnaireQuestion(Model):
             )
         if self.ces and not (self.kind == "yesno" and self.required):
             raise ValueError("a cauda equina (ces) question must be a required yesno question")
+        if self.not_sure_label and self.kind not in ("yesno", "choice"):
+            raise ValueError(f"a {self.kind} question has no not-sure answer to label")
         return self
+
+    def not_sure_text(self) -> str:
+        """The words of the "not sure" answer the page adds to a yes/no or choice question."""
+        if self.not_sure_label:
+            return self.not_sure_label
+        return "Not sure" if self.kind == "yesno" else "I would rather not say"
+
+    @property
+    def records_uncertainty(self) -> bool:
+        """Whether its "not sure" answer is the patient's uncertainty (kept for the clinician),
+        rather than a choice not to say (left unanswered like a blank)."""
+        return self.kind == "yesno" or bool(self.not_sure_label)
 
 
 class QuestionnairePart(Model):
-    id: str = Field(pattern=r"^p-[a-z0-9-]+$")
+    id: str = Field(pattern=r"^p-[a-z0-9-]+$", max_length=40)
+    """Also the page's name in its address and in a saved draft (at most 40 characters)."""
     title: str = Field(min_length=1)
     intro: str = ""
     note: str = ""

@@ -15,8 +15,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from backstory.knowledge.files import (
-    KnowledgeError,
     data_root,
+    first_places,
     load_bibliography_from,
     read_yaml,
     validate,
@@ -162,11 +162,8 @@ def load_outcome_rules_from(root: Traversable) -> OutcomeRules:
         KnowledgeError: naming the file and the place of the first problem.
     """
     rules = validate(OutcomeRules, read_yaml(root, DATA_FILE), DATA_FILE)
-    sources = load_bibliography_from(root).sources
-    for path, cited in rules.citations_by_place():
-        for cid in cited:
-            if cid not in sources:
-                raise KnowledgeError(f"cites unknown source {cid!r}", file=DATA_FILE, path=path)
+    places = first_places(rules.citations_by_place())
+    load_bibliography_from(root).check_cited(places, DATA_FILE)
     return rules
 
 

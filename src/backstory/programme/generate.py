@@ -387,6 +387,8 @@ def build_programme(
     goals: Sequence[str] = (),
     checkins: Sequence[CheckInAnswers] = (),
     override_reason: str | None = None,
+    exercises: Sequence[str] | None = None,
+    start_minutes: int | None = None,
 ) -> Programme:
     """The programme for this report: week 1, then one more week per check-in received.
 
@@ -395,6 +397,11 @@ def build_programme(
     fracture" reads false, not unknown, when none is suspected). Raises ProgrammeRefused
     when the person needs assessment first and no override reason is given, and
     ValueError for a goal the knowledge does not know.
+
+    A clinician's edit: ``exercises`` names week 1's exercises, in order (each one the
+    person may do: an exercise whose cautions apply is refused with ValueError; between
+    ``per_week.min`` and ``per_week.max`` of them); later weeks add from the rest of the
+    ranked list. ``start_minutes`` sets week 1's walk, within the activity's limits.
     """
     check_eligible(report, kn, override_reason)
     unknown_goals = [g for g in goals if g not in kn.goal_ids()]
@@ -404,12 +411,21 @@ def build_programme(
     _suspected(env, report, conditions)
     allowed, left_out, check_first = _cautions(kn, env)
     ranked = _rank(allowed, env, goals)
+    per = kn.exercises.per_week
+    count = min(per.start[_risk(report)], len(ranked))
+    if exercises is not None:
+        ranked, count = _chosen_first(kn, ranked, left_out, exercises)
+    minutes = kn.activity.start_minutes
+    if start_minutes is not None:
+        act = kn.activity
+        if not act.min_minutes <= start_minutes <= act.max_minutes:
+            raise ValueError(
+                f"the walk must be {act.min_minutes} to {act.max_minutes} minutes a day"
+            )
+        minutes = start_minutes
     sessions = [s for s in kn.education if s.when is None or evaluate(s.when, env, {}) is True]
     risk = _risk(report)
-    per = kn.exercises.per_week
-    count = min(per.start[risk], len(ranked))
     level = 0
-    minutes = kn.activity.start_minutes
     beliefs = answers.get("beliefs") or {}
     pain = answers.get("pain") or {}
     before: tuple[int | None, int | None, int | None] = (
@@ -464,6 +480,45 @@ def build_programme(
         knowledge_version=kn.version,
         citations=tuple(cited),
     )
+
+
+def exercise_options(
+    report: Report,
+    answers: Mapping[str, Any],
+    kn: ProgrammeKnowledge,
+    *,
+    conditions: Sequence[str] = (),
+    goals: Sequence[str] = (),
+) -> tuple[list[tuple[Exercise, str]], list[LeftOut]]:
+    """The exercises a clinician may choose from (best fit first, each with why) and those
+    left out because a caution applies."""
+    env = programme_env(report, answers)
+    _suspected(env, report, conditions)
+    allowed, left_out, _check = _cautions(kn, env)
+    return _rank(allowed, env, goals), left_out
+
+
+def _chosen_first(
+    kn: ProgrammeKnowledge,
+    ranked: list[tuple[Exercise, str]],
+    left_out: Sequence[LeftOut],
+    chosen: Sequence[str],
+) -> tuple[list[tuple[Exercise, str]], int]:
+    per = kn.exercises.per_week
+    barred = {x.id: x.reason for x in left_out}
+    known = {e.id: (e, why) for e, why in ranked}
+    if len(set(chosen)) != len(chosen):
+        raise ValueError("each exercise can be chosen once")
+    for x in chosen:
+        if x in barred:
+            raise ValueError(f"{x} cannot be given to this person: {barred[x]}")
+        if x not in known:
+            raise ValueError(f"unknown exercise {x!r}")
+    if not per.min <= len(chosen) <= min(per.max, len(ranked)):
+        raise ValueError(f"choose {per.min} to {per.max} exercises")
+    first = [known[x] for x in chosen]
+    rest = [(e, why) for e, why in ranked if e.id not in set(chosen)]
+    return first + rest, len(chosen)
 
 
 def _choice(e: Exercise, why: str, level: int, check_first: Mapping[str, str]) -> ExerciseChoice:

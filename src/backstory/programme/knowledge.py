@@ -160,10 +160,44 @@ class Otherwise(_Model):
     citations: Citations
 
 
+class WorseFlag(_Model):
+    """When a check-in counts as worse for the clinician's worklist."""
+
+    when: Cond
+    evidence: Text
+    citations: Citations
+
+
+class ClinicianFlags(_Model):
+    """What the worklist flags between visits: a worse check-in, missed check-ins."""
+
+    worse: WorseFlag
+    every_days: int = Field(ge=1, le=31)
+    missed: int = Field(ge=1, le=10)
+    evidence: Text
+    citations: Citations
+
+
+class CheckInQuestions(_Model):
+    """The weekly check-in's own questions (the warning-sign ones are the questionnaire's)."""
+
+    intro: Text
+    pain: Text
+    confidence: Text
+    fear: Text
+    activity_days: Text
+    exercise_days: Text
+    flare_ups: Text
+    warnings: Text
+
+
 class CheckIn(_Model):
     warning_fields: tuple[str, ...] = Field(min_length=1)
     rules: tuple[Rule, ...] = Field(min_length=1)
     otherwise: Otherwise
+    flags: ClinicianFlags
+    questions: CheckInQuestions
+    paused: Text
 
 
 class Eligibility(_Model):
@@ -207,6 +241,7 @@ class ProgrammeKnowledge(_Model):
                 out.append((f"education/{s.id}/when", s.when))
         for i, r in enumerate(self.checkin.rules):
             out.append((f"checkin/rules[{i}]", r.when))
+        out.append(("checkin/flags/worse", self.checkin.flags.worse.when))
         return out
 
     def citations_used(self) -> dict[str, list[str]]:
@@ -228,6 +263,8 @@ class ProgrammeKnowledge(_Model):
         for i, r in enumerate(self.checkin.rules):
             add(f"checkin/rules[{i}]", r.citations)
         add("checkin/otherwise", self.checkin.otherwise.citations)
+        add("checkin/flags/worse", self.checkin.flags.worse.citations)
+        add("checkin/flags", self.checkin.flags.citations)
         return used
 
     def patient_texts(self) -> list[tuple[str, str]]:
@@ -243,6 +280,10 @@ class ProgrammeKnowledge(_Model):
         out += [(f"flare_plan/steps[{i}]", s) for i, s in enumerate(fp.steps)]
         out += [(f"checkin/rules[{i}]", r.sentence) for i, r in enumerate(self.checkin.rules)]
         out.append(("checkin/otherwise", self.checkin.otherwise.sentence))
+        q = self.checkin.questions
+        for key in CheckInQuestions.model_fields:
+            out.append((f"checkin/questions/{key}", getattr(q, key)))
+        out.append(("checkin/paused", self.checkin.paused))
         return out
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import textwrap
-from typing import Any
 
-from backstory.core.report import PATTERN_STATEMENT, Report
+from backstory.core.report import (
+    PATHWAY_WORDS,
+    PATTERN_STATEMENT,
+    Report,
+    value_words,
+)
 from backstory.knowledge.loader import KnowledgeBase, load_knowledge
 
 WIDTH = 88
@@ -15,27 +19,12 @@ _FIT_WORDS = {
     "unlikely": "unlikely",
     "unknown": "unknown (too little answered)",
 }
-_PATHWAY_WORDS = {
-    "criteria_met": "criteria met",
-    "not_indicated": "not indicated now",
-    "incomplete": "not indicated now (criteria incomplete)",
-}
 
 
 def _wrap(text: str, indent: int = 2, bullet: str = "") -> list[str]:
     first = " " * indent + bullet
     rest = " " * (indent + len(bullet))
     return textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=rest) or [first]
-
-
-def _value(v: Any) -> str:
-    if v is None:
-        return "not answered"
-    if v is True:
-        return "yes"
-    if v is False:
-        return "no"
-    return str(v)
 
 
 def render_text(report: Report, kb: KnowledgeBase | None = None) -> str:
@@ -59,7 +48,7 @@ def render_text(report: Report, kb: KnowledgeBase | None = None) -> str:
         out.append("  Suspected: " + ", ".join(s.replace("_", " ") for s in t.suspected))
     for r in t.reasons:
         out += _wrap(f"[{r.level}] {r.title} ({r.rule})", 2, "- ")
-        answers = ", ".join(f"{a.field} = {_value(a.value)}" for a in r.because)
+        answers = ", ".join(f"{a.field} = {value_words(a.value)}" for a in r.because)
         out += _wrap(f"because: {answers}", 6)
         out += _wrap(f"action: {r.action}", 6)
         out += _wrap("evidence: " + "; ".join(report.citations[c] for c in r.citations), 6)
@@ -69,12 +58,14 @@ def render_text(report: Report, kb: KnowledgeBase | None = None) -> str:
     out.append(f"WORKING CLASSIFICATION: {c.name}")
     out += _wrap(c.rationale)
     if c.because:
-        out += _wrap("because: " + ", ".join(f"{a.field} = {_value(a.value)}" for a in c.because))
+        out += _wrap(
+            "because: " + ", ".join(f"{a.field} = {value_words(a.value)}" for a in c.because)
+        )
     out.append("")
 
     out.append("PAIN PATTERNS")
     out += _wrap(PATTERN_STATEMENT)
-    if c.category != "non_specific":
+    if c.category != base.classification.precedence[-1].id:  # the patterns' own category
         out += _wrap("The category is not non-specific, so these fits are for information only.")
     for p in report.patterns:
         out.append(f"  * {p.name}: {_FIT_WORDS[p.fit]} (score {p.score}, {p.answered} answered)")
@@ -82,7 +73,7 @@ def render_text(report: Report, kb: KnowledgeBase | None = None) -> str:
             out += _wrap("fits: " + "; ".join(f.label for f in p.supporting), 6)
         if p.against:
             against = "; ".join(
-                f"{f.label} ({', '.join(f'{a.field} = {_value(a.value)}' for a in f.answers)})"
+                f"{f.label} ({', '.join(f'{a.field} = {value_words(a.value)}' for a in f.answers)})"
                 for f in p.against
             )
             out += _wrap("against: " + against, 6)
@@ -99,7 +90,7 @@ def render_text(report: Report, kb: KnowledgeBase | None = None) -> str:
 
     out.append("SCORES")
     if report.pain.get("back") is not None or report.pain.get("leg") is not None:
-        back, leg = _value(report.pain.get("back")), _value(report.pain.get("leg"))
+        back, leg = value_words(report.pain.get("back")), value_words(report.pain.get("leg"))
         out.append(f"  Pain: back {back}/10, leg {leg}/10")
     for inst in instruments:
         result = report.scores.get(inst.id)
@@ -124,7 +115,7 @@ def render_text(report: Report, kb: KnowledgeBase | None = None) -> str:
         for rec in m.not_recommended:
             out += _wrap(rec.text, 4, "- ")
     for pw in m.pathways:
-        out.append(f"  {pw.name}: {_PATHWAY_WORDS[pw.status]}")
+        out.append(f"  {pw.name}: {PATHWAY_WORDS[pw.status]}")
         for cr in pw.criteria:
             mark = {True: "met", False: "not met", None: "unknown"}[cr.met]
             out += _wrap(f"{cr.label}: {mark}", 6, "- ")

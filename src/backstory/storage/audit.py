@@ -81,6 +81,27 @@ ACTIONS = frozenset(
         "followup.list",
         "followup.send",
         "followup.cancel",
+        # the self-management programme between visits (issue 15)
+        "programme.create",
+        "programme.override",
+        "programme.release",
+        "programme.view",
+        "programme.link",
+        "programme.link_revoke",
+        "checkin.create",
+        "checkin.list",
+        "checkin.review",
+        # e-mail delivery (issue 15): that a message went, never the address
+        "link.email",
+        "contact.set",
+        "contact.remove",
+        "reminder.send",
+        "reminder.fail",
+        # questionnaire drafts (storage/drafts.py)
+        "draft.save",
+        "draft.open",
+        "draft.discard",
+        "draft.expire",
     }
 )
 RECORD_TYPES = frozenset(
@@ -96,6 +117,9 @@ RECORD_TYPES = frozenset(
         "link",
         "session",
         "followup",
+        "programme",
+        "checkin",
+        "draft",
     }
 )
 DETAIL_KEYS = frozenset(
@@ -127,6 +151,14 @@ DETAIL_KEYS = frozenset(
         "since",
         "due_on",
         "weeks",
+        # the programme (issue 15)
+        "programme_id",
+        "version",
+        "week",
+        "warning",
+        # e-mail delivery (issue 15)
+        "kind",
+        "reminder",
     }
 )
 _SAFE_TEXT = re.compile(r"^[A-Za-z0-9._@:+-]{0,60}$")

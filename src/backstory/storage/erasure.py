@@ -14,6 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
 from backstory.storage import audit
+from backstory.storage.drafts import erase_drafts
 from backstory.storage.records import load_patient
 from backstory.storage.tables import (
     assessment,
@@ -24,8 +25,13 @@ from backstory.storage.tables import (
     episode_outcome,
     followup,
     patient,
+    patient_contact,
     patient_link,
+    programme,
+    programme_checkin,
+    programme_link,
     release,
+    reminder,
     report,
 )
 from backstory.storage.users import User, require_admin
@@ -47,8 +53,15 @@ def _erase_rows(conn: Connection, patient_id: str) -> Erasure:
         conn.execute(select(assessment.c.id).where(assessment.c.episode_id.in_(episodes))).scalars()
     )
     # the web app's links and release switches point at the patient's records: they go first
+    followups = select(followup.c.id).where(followup.c.patient_id == patient_id)
+    conn.execute(delete(reminder).where(reminder.c.followup_id.in_(followups)))
+    conn.execute(delete(patient_contact).where(patient_contact.c.patient_id == patient_id))
     conn.execute(delete(followup).where(followup.c.patient_id == patient_id))
+    conn.execute(delete(programme_checkin).where(programme_checkin.c.patient_id == patient_id))
+    conn.execute(delete(programme_link).where(programme_link.c.patient_id == patient_id))
+    conn.execute(delete(programme).where(programme.c.patient_id == patient_id))
     conn.execute(delete(episode_outcome).where(episode_outcome.c.episode_id.in_(episodes)))
+    erase_drafts(conn, patient_id)
     conn.execute(delete(patient_link).where(patient_link.c.patient_id == patient_id))
     conn.execute(delete(release).where(release.c.assessment_id.in_(assessments)))
     conn.execute(

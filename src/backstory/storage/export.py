@@ -22,8 +22,11 @@ from sqlalchemy.engine import Connection
 
 from backstory.knowledge.loader import load_knowledge
 from backstory.storage import audit
+from backstory.storage.contacts import contact_export
 from backstory.storage.database import utcnow
+from backstory.storage.drafts import drafts_export
 from backstory.storage.followups import followups_export
+from backstory.storage.programmes import programmes_export
 from backstory.storage.records import clinic_patients, load_patient, load_record
 from backstory.storage.users import User, require_admin
 
@@ -57,6 +60,9 @@ def export_patient(conn: Connection, user: User, patient_id: str) -> dict[str, A
             for e in record.episodes
         ],
         **followups_export(conn, found.id),
+        **programmes_export(conn, found.id),
+        **contact_export(conn, found.id),
+        **drafts_export(conn, found.id),
         "audit": [event.to_dict() for event in audit.events(conn, found.id)],
     }
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.engine import Connection
 
 from backstory.storage.database import as_utc
@@ -293,3 +293,23 @@ def load_episode(conn: Connection, user: User, episode_id: str) -> Episode:
     if row is None:
         raise NotFound(f"no episode {eid} in your clinic")
     return _episode(row)
+
+
+def patient_counts(
+    conn: Connection, *where: ColumnElement[bool]
+) -> dict[str, tuple[int, int, dt.date | None]]:
+    """For the patients matching ``where`` (over patient, episode and assessment): their
+    number of episodes, of assessments, and the date of the latest assessment."""
+    rows = conn.execute(
+        select(
+            episode.c.patient_id,
+            func.count(func.distinct(episode.c.id)).label("episodes"),
+            func.count(assessment.c.id).label("assessments"),
+            func.max(assessment.c.assessed_on).label("last"),
+        )
+        .select_from(episode.outerjoin(assessment))
+        .join(patient, patient.c.id == episode.c.patient_id)
+        .where(*where)
+        .group_by(episode.c.patient_id)
+    )
+    return {row.patient_id: (row.episodes, row.assessments, row.last) for row in rows}

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -40,6 +40,7 @@ from backstory.storage.records import (
     load_episodes,
     load_patient,
     load_record,
+    patient_counts,
     patient_of_episode,
 )
 from backstory.storage.tables import SEXES, assessment, episode, patient, report
@@ -211,21 +212,7 @@ class Store:
         """The clinic's patients with counts and the date of the latest assessment."""
 
         def work(conn: Connection, user: User) -> list[PatientSummary]:
-            counts = {
-                row.patient_id: (row.episodes, row.assessments, row.last)
-                for row in conn.execute(
-                    select(
-                        episode.c.patient_id,
-                        func.count(func.distinct(episode.c.id)).label("episodes"),
-                        func.count(assessment.c.id).label("assessments"),
-                        func.max(assessment.c.assessed_on).label("last"),
-                    )
-                    .select_from(episode.outerjoin(assessment))
-                    .join(patient, patient.c.id == episode.c.patient_id)
-                    .where(patient.c.clinic_id == user.clinic_id)
-                    .group_by(episode.c.patient_id)
-                )
-            }
+            counts = patient_counts(conn, patient.c.clinic_id == user.clinic_id)
             audit.record(conn, user.username, "patient.list", "clinic", user.clinic_id)
             return [
                 PatientSummary(p, *counts.get(p.id, (0, 0, None)))

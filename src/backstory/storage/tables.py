@@ -314,6 +314,107 @@ followup = Table(
 ``due_on`` until a questionnaire link is made for it (``sent_at``) or the episode closes
 (``cancelled_at``)."""
 
+# -- the self-management programme between visits (migration 0008) ---------------------------
+
+programme = Table(
+    "programme",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("patient_id", ID, ForeignKey("patient.id"), nullable=False, index=True),
+    Column("assessment_id", ID, ForeignKey("assessment.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("supersedes_id", ID, ForeignKey("programme.id"), nullable=True),
+    Column("choices_json", Text, nullable=False),
+    Column("override_reason", Text, nullable=True),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("released_by", String(100), nullable=True),
+    Column("released_at", DateTime(timezone=True), nullable=True),
+)
+"""A patient's self-management programme as a clinician chose it (exercises, walking minutes,
+goals) from one assessment's report. Every edit is a new version (``supersedes_id``); a
+version is released once, and the patient follows the latest released one. An override
+reason is kept when the programme was made despite an urgent or emergency triage or an
+incomplete warning-sign screen."""
+
+programme_link = Table(
+    "programme_link",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("patient_id", ID, ForeignKey("patient.id"), nullable=False, index=True),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_by", String(100), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+"""The link a patient follows their programme through, without an account: stored as a
+digest only, until it expires or a clinician revokes it."""
+
+programme_checkin = Table(
+    "programme_checkin",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("programme_id", ID, ForeignKey("programme.id"), nullable=False, index=True),
+    Column("patient_id", ID, ForeignKey("patient.id"), nullable=False, index=True),
+    Column("link_id", ID, ForeignKey("programme_link.id"), nullable=True),
+    Column("week", Integer, nullable=False),
+    Column("pain", Integer, nullable=False),
+    Column("confidence", Integer, nullable=False),
+    Column("fear", Integer, nullable=False),
+    Column("activity_days", Integer, nullable=False),
+    Column("exercise_days", Integer, nullable=False),
+    Column("flare_ups", Integer, nullable=False),
+    Column("warnings_json", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("reviewed_by", String(100), nullable=True),
+    Column("reviewed_at", DateTime(timezone=True), nullable=True),
+)
+"""A weekly check-in: pain, confidence and fear (0 to 10), days walked and days of
+exercise (0 to 7), flare-ups, and the cauda equina questions asked again (a JSON object of
+field to "yes", "no" or "not_sure"). One with a warning sign stays in the banner on every
+clinician page until a clinician reviews it."""
+# -- e-mail reminders (migration 0010) --------------------------------------------------------
+
+patient_contact = Table(
+    "patient_contact",
+    metadata,
+    Column("patient_id", ID, ForeignKey("patient.id"), primary_key=True),
+    Column("email_sealed", String(600), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", String(100), nullable=False),
+)
+"""The address a patient agreed to get follow-up reminders at, sealed (AES-GCM, bound to the
+patient's id) under ``BACKSTORY_MAIL_KEY``, which the database never holds; erased with the
+patient."""
+
+reminder = Table(
+    "reminder",
+    metadata,
+    Column("followup_id", ID, ForeignKey("followup.id"), primary_key=True),
+    Column("link_id", ID, ForeignKey("patient_link.id"), nullable=True),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+)
+"""A reminder claimed for a follow-up (at most one each: the primary key), and when the mail
+server accepted it. A claim with no ``sent_at`` after a crash is never retried on its own:
+the follow-up stays due on the worklist for a person to see."""
+# -- questionnaire drafts (migration 0009) ------------------------------------------------------
+
+questionnaire_draft = Table(
+    "questionnaire_draft",
+    metadata,
+    Column("link_id", ID, ForeignKey("patient_link.id"), primary_key=True),
+    Column("part", String(40), nullable=False),
+    Column("answers_json", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+"""A patient's questionnaire answers so far, saved page by page (``storage/drafts.py``): one
+per questionnaire link, readable only through that link, gone when the link is used, expires,
+or the patient is erased."""
+
 TABLES_IN_ORDER = (
     clinic,
     app_user,
@@ -333,6 +434,12 @@ TABLES_IN_ORDER = (
     clinic_setting,
     episode_outcome,
     followup,
+    programme,
+    programme_link,
+    programme_checkin,
+    patient_contact,
+    reminder,
+    questionnaire_draft,
 )
 """Parents before children: the order to insert a dump in (every table but ``signin_failure``
 and ``cds_jti``, whose short-lived rows a restored database does not need)."""

@@ -29,10 +29,17 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from backstory.knowledge.loader import load_knowledge
-from backstory.storage import audit
+from backstory.programme import load_programme_knowledge
+from backstory.programme.followup import signals
+from backstory.storage import audit, programmes
 from backstory.storage.database import Database, as_utc
 from backstory.storage.errors import DatabaseUnavailable, InvalidRequest
-from backstory.storage.records import Patient, load_assessment, patient_of_episode
+from backstory.storage.records import (
+    Patient,
+    load_assessment,
+    patient_counts,
+    patient_of_episode,
+)
 from backstory.storage.tables import (
     assessment,
     assessment_review,
@@ -130,6 +137,28 @@ class Flags:
 
 
 @dataclass(frozen=True, slots=True)
+class ProgrammeFlags:
+    """What a patient's programme check-ins tell the clinician (``programme.yaml`` rules)."""
+
+    programme_id: str
+    warning_checkins: tuple[str, ...]
+    """Check-ins with a cauda equina question answered yes or "not sure", not yet reviewed."""
+    worse: bool
+    """The latest check-in is worse than the one before (``checkin.flags.worse``)."""
+    missed: int
+    missed_flag: bool
+    """``checkin.flags.missed`` check-ins in a row fell due and none came."""
+
+    @property
+    def warning(self) -> bool:
+        return bool(self.warning_checkins)
+
+    @property
+    def raised(self) -> bool:
+        return self.warning or self.worse or self.missed_flag
+
+
+@dataclass(frozen=True, slots=True)
 class WorkItem:
     """One patient on the worklist and the assessment that most needs attention."""
 
@@ -139,6 +168,7 @@ class WorkItem:
     unreviewed: int
     episode_open: bool
     others: tuple[Flags, ...] = field(default=())
+    programme: ProgrammeFlags | None = None
 
 
 @cache
@@ -282,7 +312,36 @@ def _reference_filter(q: str | None) -> list[Any]:
     return [func.lower(patient.c.reference).contains(needle, autoescape=True)]
 
 
-def _items(flags: list[Flags]) -> list[WorkItem]:
+def programme_flags(conn: Connection, clinic_id: str, today: dt.date) -> dict[str, ProgrammeFlags]:
+    """Each followed patient's programme flags by patient id (a plain query: the worklist
+    audits its own read)."""
+    kn = load_programme_knowledge()
+    out: dict[str, ProgrammeFlags] = {}
+    for f in programmes.clinic_followed(conn, clinic_id):
+        checkins = f.checkins
+        released = f.programme.released_at
+        since = today
+        if checkins:
+            since = checkins[-1].created_at.date()
+        elif released is not None:
+            since = released.date()
+        found = signals(
+            kn, json.loads(f.source_json), [c.answers() for c in checkins], since, today
+        )
+        out[f.patient_id] = ProgrammeFlags(
+            f.programme.id,
+            tuple(c.id for c in checkins if c.needs_review),
+            found.worse,
+            found.missed,
+            # a programme holds at most one week per education session: after the last
+            # week's check-in nothing more falls due
+            found.missed_flag(kn) and len(checkins) < len(kn.education),
+        )
+    return out
+
+
+def _items(flags: list[Flags], extra: dict[str, ProgrammeFlags] | None = None) -> list[WorkItem]:
+    extra = extra or {}
     by_patient: dict[str, list[Flags]] = {}
     for f in flags:
         by_patient.setdefault(f.patient_id, []).append(f)
@@ -290,9 +349,11 @@ def _items(flags: list[Flags]) -> list[WorkItem]:
     for pid, mine in by_patient.items():
         waiting = [f for f in mine if not f.reviewed]
         open_ones = [f for f in mine if f.episode_open]
-        if not waiting and not open_ones:
+        followed = extra.get(pid)
+        raised = followed is not None and followed.raised
+        if not waiting and not open_ones and not raised:
             continue
-        pool = waiting or open_ones
+        pool = waiting or open_ones or list(mine)
         pool.sort(key=_order)
         focus = pool[0]
         items.append(
@@ -303,18 +364,36 @@ def _items(flags: list[Flags]) -> list[WorkItem]:
                 len(waiting),
                 bool(open_ones),
                 tuple(f for f in sorted(waiting, key=_order) if f is not focus),
+                followed,
             )
         )
-    items.sort(key=lambda i: (*_order(i.focus), i.reference))
+    # a warning sign in a check-in comes before everything else (HZ-100)
+    items.sort(
+        key=lambda i: (
+            0 if i.programme and i.programme.warning else 1,
+            *_order(i.focus),
+            i.reference,
+        )
+    )
     return items
 
 
 def worklist(
-    conn: Connection, user: User, *, q: str | None = None, limit: int = 50, offset: int = 0
+    conn: Connection,
+    user: User,
+    *,
+    q: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    today: dt.date | None = None,
 ) -> Page[WorkItem]:
-    """The actor's clinic's worklist, most serious first (audited as ``worklist.view``)."""
+    """The actor's clinic's worklist, most serious first (audited as ``worklist.view``): a
+    warning sign in a programme check-in first of all, and a worse check-in or missed
+    check-ins flagged (``today`` judges the missed ones; by default the UTC date)."""
     _check_page(limit, offset)
-    items = _items(_flags(conn, user.clinic_id, _reference_filter(q)))
+    day = today or dt.datetime.now(dt.UTC).date()
+    extra = programme_flags(conn, user.clinic_id, day)
+    items = _items(_flags(conn, user.clinic_id, _reference_filter(q)), extra)
     audit.record(conn, user.username, "worklist.view", "clinic", user.clinic_id)
     return Page(items[offset : offset + limit], len(items), limit, offset)
 
@@ -347,20 +426,7 @@ def patient_page(
         .offset(offset)
     ).all()
     ids = [r.id for r in rows]
-    counts = {
-        row.patient_id: (row.episodes, row.assessments, row.last)
-        for row in conn.execute(
-            select(
-                episode.c.patient_id,
-                func.count(func.distinct(episode.c.id)).label("episodes"),
-                func.count(assessment.c.id).label("assessments"),
-                func.max(assessment.c.assessed_on).label("last"),
-            )
-            .select_from(episode.outerjoin(assessment))
-            .where(episode.c.patient_id.in_(ids))
-            .group_by(episode.c.patient_id)
-        )
-    }
+    counts = patient_counts(conn, episode.c.patient_id.in_(ids))
     flags: dict[str, list[Flags]] = {}
     for f in _flags(conn, user.clinic_id, [patient.c.id.in_(ids)]):
         flags.setdefault(f.patient_id, []).append(f)
@@ -434,6 +500,19 @@ def unreviewed_alerts(db: Database, user: User) -> list[Flags]:
         raise DatabaseUnavailable("the database could not be read") from None
 
 
+def unreviewed_checkin_warnings(db: Database, user: User) -> list[programmes.StoredCheckIn]:
+    """Programme check-ins with a warning sign nobody has reviewed, for the banner on every
+    clinician page (it names no patient: not audited).
+
+    Raises:
+        DatabaseUnavailable: when the database cannot be read.
+    """
+    try:
+        return db.read(lambda conn: programmes.unreviewed_warnings(conn, user.clinic_id))
+    except SQLAlchemyError:
+        raise DatabaseUnavailable("the database could not be read") from None
+
+
 def review(conn: Connection, user: User, assessment_id: str, now: dt.datetime) -> Flags:
     """Record that the actor reviewed an assessment (audited as ``assessment.review``).
 
@@ -487,14 +566,17 @@ __all__ = [
     "Flags",
     "Page",
     "PatientRow",
+    "ProgrammeFlags",
     "WorkItem",
     "alerts",
     "assessment_flags",
     "assessment_page",
     "patient_page",
+    "programme_flags",
     "record_unsure",
     "recorder",
     "review",
     "unreviewed_alerts",
+    "unreviewed_checkin_warnings",
     "worklist",
 ]

@@ -47,7 +47,17 @@ from backstory.web import api, api_docs, api_worklist, cds, deps, fhir_api, limi
 from backstory.web.cds_fetch import FhirFetcher
 from backstory.web.cds_replay import DatabaseReplay
 from backstory.web.instrument_parts import INSTRUMENT_WORDING, Wording, WordingError, wording_of
-from backstory.web.pages import admin, assessments, auth, clinic_settings, patient_link, patients
+from backstory.web.pages import (
+    admin,
+    assessments,
+    auth,
+    clinic_settings,
+    mail,
+    patient_link,
+    patients,
+    programme_patient,
+    programmes,
+)
 from backstory.web.pages import episodes as episode_pages
 from backstory.web.pages import knowledge as knowledge_pages
 from backstory.web.pages import operator as operator_pages
@@ -372,6 +382,8 @@ def create_app(
         admin.router,
         operator_pages.router,
         patient_link.router,
+        programmes.router,
+        programme_patient.router,
         api_worklist.router,
         api.router,
         cds.router,
@@ -379,6 +391,8 @@ def create_app(
         api_docs.router,
     ):
         app.include_router(router)
+    if settings.mail is not None:
+        app.include_router(mail.router)  # e-mailing links exists only when mail is set up
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(limits.BodyLimit)  # innermost: a refusal still gets logged and headers
     app.add_middleware(RequestLog)

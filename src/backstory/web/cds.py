@@ -44,6 +44,7 @@ from backstory.storage import audit
 from backstory.storage.users import User
 from backstory.web import api, deps
 from backstory.web.cds_fetch import FetchFailed
+from backstory.web.labels import readable_document
 from backstory.web.security import token_digest
 
 log = logging.getLogger("backstory.web")
@@ -270,7 +271,7 @@ def cds_report(request: Request, t: str, principal: deps.SignedIn, state: deps.W
         {
             "title": "Report from the health record",
             "report": report,
-            "clinician_doc": explain_report(report, answers, "clinician"),
+            "clinician_doc": readable_document(explain_report(report, answers, "clinician")),
             "patient_doc": explain_report(report, answers, "patient"),
         },
     )

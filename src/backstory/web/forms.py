@@ -56,6 +56,7 @@ class FormField:
     maximum: str | None = None
     step: str | None = None
     hint: str = ""
+    """What the field accepts, in words (never its key), or nothing."""
     type: str = "string"
 
     @property
@@ -89,7 +90,7 @@ def _words(value: str) -> str:
 
 
 def _field(spec: FieldSpec, *, warning: bool) -> FormField:
-    hint = spec.path
+    hint = ""
     if spec.type == "bool":
         choices = (Choice("yes", "Yes"), Choice("no", "No"), Choice(NOT_ASKED, "Not asked"))
         return FormField(spec.path, _label(spec), "radio", choices, warning, hint=hint, type="bool")
@@ -115,7 +116,7 @@ def _field(spec: FieldSpec, *, warning: bool) -> FormField:
             minimum=_num(spec.minimum),
             maximum=_num(spec.maximum),
             step="1" if spec.type == "int" else "any",
-            hint=f"{hint}: {spec.describe_allowed()}",
+            hint=spec.describe_allowed()[:1].upper() + spec.describe_allowed()[1:],
             type=spec.type,
         )
     if spec.type == "date":
@@ -135,11 +136,9 @@ def _instrument(spec: InstrumentSpec, inst: Instrument) -> FormSection:
         else:
             answers = sorted(inst.options(i), key=lambda a: -int(a.value))
             opts = tuple(Choice(str(a.value), f"{a.label} ({a.value})") for a in answers)
-        fields.append(
-            FormField(name, inst.item_text(i), "select", opts, hint=name, type=str(item.type))
-        )
+        fields.append(FormField(name, inst.item_text(i), "select", opts, type=str(item.type)))
     every = "all items are needed" if spec.required_all else "unanswered items may be left out"
-    intro = f"{spec.meaning}. Leave every item unanswered if it was not used; otherwise {every}."
+    intro = f"Leave every item unanswered if it was not used; otherwise {every}."
     return FormSection(
         f"s-{spec.name}", f"{inst.name} ({inst.short})", intro, tuple(fields), True, spec.name
     )

@@ -29,8 +29,8 @@ from backstory import yamlio
 from backstory.contract import Issue
 from backstory.errors import ConfigError
 from backstory.knowledge.loader import KnowledgeBase
-from backstory.knowledge.schema import Instrument
-from backstory.web.questionnaire import NOT_SURE, Part, Question
+from backstory.knowledge.schema import NOT_SURE, Instrument
+from backstory.web.question import Part, Question
 
 ENV = "BACKSTORY_INSTRUMENT_WORDING"
 INSTRUMENT_WORDING = "instrument_wording"
@@ -126,7 +126,7 @@ def _part(inst: Instrument, kb: KnowledgeBase, wording: InstrumentWording | None
             (str(a.value), (official.answers.get(str(a.value)) if official else None) or a.label)
             for a in inst.options(i)
         )
-        questions.append(Question(f"{inst.id}.{i}", text, "choice", options))
+        questions.append(Question(f"{inst.id}.{i}", text, "choice", options, unsure=False))
     if wording is not None:
         intro = " ".join(
             t for t in (notes.licensed.replace("{source}", wording.source), wording.intro) if t

@@ -15,14 +15,6 @@ from backstory.contract import load_contract
 from backstory.explain.document import Block, Document
 from backstory.knowledge.loader import load_knowledge
 
-LEVEL_WORDS = {
-    "emergency": "Emergency",
-    "urgent": "Urgent",
-    "soon": "Soon",
-    "routine": "Routine",
-}
-
-
 DERIVED = {
     "triage.level": "triage level",
     "triage.suspected_any": "any serious condition suspected",
@@ -43,6 +35,16 @@ def _scores() -> dict[str, str]:
 
 
 @cache
+def _instrument_names() -> dict[str, str]:
+    """Each instrument's short name (instruments.yaml): its item is shown as "STarT Back
+    item 2", never ``startback.2``."""
+    return {inst.id: inst.short for inst in load_knowledge().instruments.instruments}
+
+
+_ITEM = re.compile(r"^([a-z]+)\.(\d{1,2})$")
+
+
+@cache
 def _facts() -> frozenset[str]:
     return frozenset(load_knowledge().facts)
 
@@ -51,6 +53,7 @@ def known_name(name: str) -> bool:
     """Whether ``name`` is an answer, a derived value or a fact the rules read."""
     return (
         name in load_contract().fields
+        or _instrument_item(name) is not None
         or name in DERIVED
         or name in _scores()
         or name in _facts()
@@ -58,10 +61,24 @@ def known_name(name: str) -> bool:
     )
 
 
+def _instrument_item(name: str) -> str | None:
+    """``startback.2`` as "STarT Back item 2" (a contract instrument's item), else None."""
+    m = _ITEM.match(name)
+    if m is None:
+        return None
+    inst = load_contract().instruments.get(m.group(1))
+    if inst is None or not 1 <= int(m.group(2)) <= inst.length:
+        return None
+    return f"{_instrument_names().get(inst.name, inst.name.upper())} item {int(m.group(2))}"
+
+
 @cache
 def field_label(path: str) -> str:
-    """A contract field in plain words (its meaning), never its dotted key; a derived
-    value or a fact in words too."""
+    """A contract field in plain words (its meaning), never its dotted key; an instrument's
+    item, a derived value or a fact in words too."""
+    item = _instrument_item(path)
+    if item is not None:
+        return item
     spec = load_contract().fields.get(path)
     derived = DERIVED.get(path) or _scores().get(path, "")
     text = spec.meaning if spec is not None and spec.meaning else derived
@@ -73,10 +90,11 @@ def field_label(path: str) -> str:
 
 
 def level_word(level: str | None) -> str:
-    """A triage level as a badge says it."""
+    """A triage level as a badge says it: its id in words ("Emergency"), with no list of
+    levels here (red_flags.yaml defines them)."""
     if level is None:
         return "No report"
-    return LEVEL_WORDS.get(level, level.replace("_", " ").capitalize())
+    return level.replace("_", " ").capitalize()
 
 
 @cache
@@ -88,14 +106,23 @@ def category_words(category: str | None) -> str:
     return (category or "not classified").replace("_", " ")
 
 
-_PAIR = re.compile(r"\b([a-z][a-z_0-9]*(?:\.[a-z][a-z_0-9]*)*) = ")
-_KEY = re.compile(r"\b([a-z][a-z_0-9]*(?:\.[a-z][a-z_0-9]*)+)\b")
+_PAIR = re.compile(r"\b([a-z][a-z_0-9]*(?:\.[a-z0-9][a-z_0-9]*)*) = ")
+_KEY = re.compile(r"\b([a-z][a-z_0-9]*(?:\.[a-z0-9][a-z_0-9]*)+)\b")
 _CODE = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+: ")
 _FILE = re.compile(r"\s*\((?:[\w.-]+/)*[\w.-]+\.ya?ml\)")
 _KIND = re.compile(r"^\[([a-z][a-z -]*)\] ")
 HIDDEN_SECTIONS = frozenset({"codes", "leaflet"})
 """Sections of the clinician summary the report page leaves out: the code table (codes and
 the file they come from) and the leaflet's message ids (the page shows the explanation)."""
+
+
+@cache
+def _enum_words() -> re.Pattern[str]:
+    """The contract's answer values written with underscores (``no_change``)."""
+    values = {v for spec in load_contract().fields.values() for v in spec.values if "_" in v}
+    return re.compile(
+        r"\b(" + "|".join(sorted(map(re.escape, values), key=len, reverse=True)) + r")\b"
+    )
 
 
 def plain_text(text: str) -> str:
@@ -111,12 +138,19 @@ def plain_text(text: str) -> str:
     text = _KEY.sub(key, text)
     text = _CODE.sub("", text)
     text = _FILE.sub("", text)
+    text = _enum_words().sub(lambda m: m.group(1).replace("_", " "), text)
     return _KIND.sub(lambda m: m.group(1).capitalize() + ": ", text)
 
 
-def readable_document(doc: Document) -> Document:
-    """The clinician summary as the report page shows it (``plain_text`` everywhere, the
-    code and leaflet-id sections left out). The stored report and the PDF are unchanged."""
+PRINT_HIDDEN = frozenset({"leaflet"})
+"""The printed clinician summary keeps the verified codes (for the record) in words, without
+the file they come from; it leaves out the leaflet's message ids."""
+
+
+def readable_document(doc: Document, hidden: frozenset[str] = HIDDEN_SECTIONS) -> Document:
+    """The clinician summary as clinicians read it (``plain_text`` everywhere, the
+    ``hidden`` sections left out): on the report page, and printed (``PRINT_HIDDEN``).
+    The stored report, the API and the command line are unchanged."""
 
     def block(b: Block) -> Block:
         return replace(
@@ -134,6 +168,35 @@ def readable_document(doc: Document) -> Document:
             ),
         )
         for s in doc.sections
-        if s.id not in HIDDEN_SECTIONS
+        if s.id not in hidden
     )
     return replace(doc, sections=sections)
+
+
+def _merge_rows(b: Block) -> Block:
+    """A table's rows that say the same after the first column, as one row naming each."""
+    if b.kind != "table" or not b.rows or len(b.rows[0]) < 2:
+        return b
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for row in b.rows:
+        groups.setdefault(tuple(row[1:]), []).append(row[0])
+    return replace(b, rows=tuple(("; ".join(first), *rest) for rest, first in groups.items()))
+
+
+def printable_summary(doc: Document) -> Document:
+    """The clinician summary as the web app prints it: readable (``PRINT_HIDDEN``), and the
+    unknowns table with one row per reason, naming every question it applies to (the same
+    facts in fewer lines, so that a routine case fits on two pages)."""
+    readable = readable_document(doc, PRINT_HIDDEN)
+    sections = tuple(
+        replace(
+            s,
+            messages=tuple(
+                replace(m, blocks=tuple(_merge_rows(b) for b in m.blocks)) for m in s.messages
+            ),
+        )
+        if s.id == "unknowns"
+        else s
+        for s in readable.sections
+    )
+    return replace(readable, sections=sections)

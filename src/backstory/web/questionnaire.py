@@ -21,21 +21,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from backstory.contract import Issue, load_contract
+from backstory.knowledge.loader import load_knowledge
 from backstory.knowledge.questionnaire import load_questionnaire
 from backstory.knowledge.schema import (
     NOT_SURE,
     Country,
-    QuestionKind,
     Questionnaire,
     emphasis_parts,
 )
-
-Kind = QuestionKind
+from backstory.web.instrument_parts import instrument_parts
+from backstory.web.question import Kind, Part, Question
 
 __all__ = [
     "CES_FIELDS",
     "COUNTRIES",
     "EMERGENCY_BANNER",
+    "FORM_PARTS",
     "NOT_SURE",
     "PARTS",
     "Banner",
@@ -51,29 +52,6 @@ __all__ = [
     "unsure_ces",
     "unsure_fields",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Question:
-    field: str
-    text: str
-    kind: Kind
-    options: tuple[tuple[str, str], ...] = ()
-    required: bool = False
-    ces: bool = False
-    hint: str = ""
-
-    @property
-    def id(self) -> str:
-        return "q-" + self.field.replace(".", "-").replace("_", "-")
-
-
-@dataclass(frozen=True, slots=True)
-class Part:
-    id: str
-    title: str
-    intro: str
-    questions: tuple[Question, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +80,8 @@ def _parts(form: Questionnaire) -> tuple[Part, ...]:
                     required=q.required,
                     ces=q.ces,
                     hint=q.hint,
+                    not_sure=q.not_sure_text(),
+                    unsure=q.records_uncertainty,
                 )
                 for q in p.questions
             ),
@@ -111,9 +91,14 @@ def _parts(form: Questionnaire) -> tuple[Part, ...]:
 
 
 _FORM = load_questionnaire()
-PARTS: tuple[Part, ...] = _parts(_FORM)
+FORM_PARTS: tuple[Part, ...] = _parts(_FORM)
+"""The parts of ``questionnaire.yaml``: each question one contract answer."""
+PARTS: tuple[Part, ...] = FORM_PARTS + instrument_parts(load_knowledge())
+"""Every page of the questionnaire with the bundled knowledge and no licensed wording: the
+knowledge's own parts, then one part per instrument asked in own words (a clinic's licensed
+wording or another knowledge may add or reword instrument parts: ``questionnaire_parts``)."""
 
-CES_FIELDS = tuple(q.field for p in PARTS for q in p.questions if q.ces)
+CES_FIELDS = tuple(q.field for p in FORM_PARTS for q in p.questions if q.ces)
 COUNTRIES: tuple[Country, ...] = tuple(_FORM.countries)
 
 
@@ -164,7 +149,9 @@ EMERGENCY_BANNER = DEFAULT_HELP.emergency_banner()
 
 
 def questions() -> tuple[Question, ...]:
-    return tuple(q for p in PARTS for q in p.questions)
+    """The questions of ``questionnaire.yaml`` (the instruments' items are read separately,
+    by ``instrument_parts.instrument_answers``)."""
+    return tuple(q for p in FORM_PARTS for q in p.questions)
 
 
 def signals_ces(form: Mapping[str, str]) -> bool:
@@ -178,13 +165,11 @@ def unsure_ces(form: Mapping[str, str]) -> bool:
 
 
 def unsure_fields(form: Mapping[str, str]) -> list[str]:
-    """The yes/no questions answered "Not sure", in page order: kept beside the assessment,
-    where those fields stay unanswered. A choice question's "I would rather not say" is not
+    """The questions answered "Not sure", in page order: kept beside the assessment, where
+    those fields stay unanswered. A choice question's "I would rather not say" is not
     uncertainty and is left out (it stays unanswered like a blank)."""
     return [
-        q.field
-        for q in questions()
-        if q.kind == "yesno" and (form.get(q.field) or "").strip() == NOT_SURE
+        q.field for q in questions() if q.unsure and (form.get(q.field) or "").strip() == NOT_SURE
     ]
 
 

@@ -6,11 +6,19 @@ refused, because a guessable secret lets anyone forge a session or a patient lin
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from backstory.delivery import (
+    AddressKey,
+    MailConfigError,
+    MailSettings,
+    key_from_env,
+    mail_from_env,
+)
 from backstory.errors import ConfigError
 
 DEFAULT_SECRET = "development-only-secret-change-me"
@@ -53,6 +61,11 @@ class Settings:
     followup_weeks: tuple[int, ...] = (2, 6, 12)
     """Weeks after an episode's first assessment that follow-up questionnaires fall due
     (``BACKSTORY_FOLLOWUP_WEEKS``; the default is expert opinion, see docs/deployment.md)."""
+    mail: MailSettings | None = None
+    """The clinic's SMTP server (``BACKSTORY_MAIL_*``); None: e-mail is off and no page
+    offers it."""
+    address_key: AddressKey | None = field(default=None, repr=False)
+    """Seals the addresses kept for reminders (``BACKSTORY_MAIL_KEY``); None: none are kept."""
 
     @property
     def production(self) -> bool:
@@ -103,7 +116,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, *, demo: bool = Fals
     if cds_clients is not None:
         _check_cds_clients(cds_clients, public_url, environment)
     fhir_servers = _fhir_servers(e.get("BACKSTORY_CDS_FHIR_SERVERS") or "", environment)
-    return Settings(
+    found = Settings(
         environment=environment,
         secret_key=secret,
         database_url=e.get("BACKSTORY_DATABASE_URL") or None,
@@ -121,6 +134,25 @@ def settings_from_env(env: Mapping[str, str] | None = None, *, demo: bool = Fals
         followup_weeks=_followup_weeks(e.get("BACKSTORY_FOLLOWUP_WEEKS") or ""),
         instrument_wording_file=(e.get("BACKSTORY_INSTRUMENT_WORDING") or "").strip() or None,
     )
+    mail, key = _mail(e, environment != "development")
+    return dataclasses.replace(found, mail=mail, address_key=key)
+
+
+def _mail(
+    env: Mapping[str, str], production: bool
+) -> tuple[MailSettings | None, AddressKey | None]:
+    """E-mail delivery (off unless BACKSTORY_MAIL_HOST), refused at start-up when unusable."""
+    try:
+        mail = mail_from_env(env, production=production)
+        key = key_from_env(env)
+    except MailConfigError as exc:
+        raise SettingsError(str(exc)) from None
+    if key is not None and mail is None:
+        raise SettingsError(
+            "BACKSTORY_MAIL_KEY is set but e-mail is off: set BACKSTORY_MAIL_HOST too, or "
+            "remove the key"
+        )
+    return mail, key
 
 
 def _followup_weeks(raw: str) -> tuple[int, ...]:

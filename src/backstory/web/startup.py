@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from backstory.storage import Database
 from backstory.storage import accounts as acc
 from backstory.storage.database import utcnow
+from backstory.storage.drafts import expire_drafts
 from backstory.web.demo import demo_clinic, load_demo
 from backstory.web.links import new_link
 from backstory.web.security import Signer
@@ -36,6 +37,8 @@ def prepare(db: Database, settings: Settings, base_url: str, *, demo: bool = Fal
     an existing clinic (HZ-55), so they go to the clinic that set-up creates.
     """
     db.ensure_schema()
+    # questionnaire drafts whose links expired while the server was down go now (HZ-120)
+    db.transaction(lambda conn: expire_drafts(conn, utcnow()))
     added, clinic_name = 0, None
     empty = db.transaction(acc.needs_setup)
     if demo and not empty:

@@ -45,3 +45,16 @@ class AssessmentPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class DueFollowUp(BaseModel):
+    """A follow-up questionnaire that has fallen due (the worklist's list of them)."""
+
+    followup_id: str
+    patient_id: str
+    episode_id: str
+    reference: str
+    weeks: int
+    """Weeks after the episode's first assessment."""
+    due_on: str
+    days_overdue: int

@@ -31,6 +31,7 @@ from backstory.web.forms import (
     issues_by_field,
     values_of,
 )
+from backstory.web.labels import printable_summary
 from backstory.web.links import new_link
 from backstory.web.pages.patients import _link_page, patient_heading
 from backstory.web.report_top import prefill, report_extras
@@ -229,7 +230,8 @@ def _pdf(state: deps.WebState, principal: deps.Principal, assessment_id: str, wh
         lambda conn, user: owned_assessment(conn, user, assessment_id)
     )
     view = report_view(store, record)
-    doc = view.patient_doc if who == "patient" else view.clinician_doc
+    # the printed summary reads like the report page: labels, no file paths or message ids
+    doc = view.patient_doc if who == "patient" else printable_summary(view.clinician_doc)
     name = "leaflet" if who == "patient" else "summary"
     owner = document_owner(patient, record, clinic, principal.user.username, state.now().date())
     return Response(

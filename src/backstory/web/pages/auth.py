@@ -187,7 +187,12 @@ def setup_form(request: Request, token: str, state: deps.WebDep) -> Response:
     link = state.db.transaction(lambda conn: acc.setup_link(conn, digest, state.now()))
     if link is None:
         raise deps.Gone("This set-up link is not valid any more.")
-    clinic = DEMO_CLINIC if state.extra.get("demo_after_setup") else ""
+    clinic = ""
+    if state.extra.get("demo_after_setup"):
+        # a "Demo clinic" left without users by an older version cannot be joined (HZ-55):
+        # then no name is suggested; the demo patients go to whatever clinic is named
+        taken = state.db.transaction(lambda conn: acc.clinic_by_name(conn, DEMO_CLINIC))
+        clinic = "" if taken else DEMO_CLINIC
     return _setup_page(request, state, digest, {"clinic": clinic}, {})
 
 

@@ -13,13 +13,14 @@ import unicodedata
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from backstory.storage import Connection, audit, sharing, worklist
+from backstory.storage import Connection, audit, contacts, sharing, worklist
 from backstory.storage.errors import Conflict, InvalidRequest, NotFound
 from backstory.storage.records import load_patient
 from backstory.storage.users import User
 from backstory.web import deps
 from backstory.web.episode_view import patient_extras
-from backstory.web.links import new_link
+from backstory.web.links import day_words, new_link
+from backstory.web.programme_view import patient_programme
 from backstory.web.qr import qr_data_uri
 from backstory.web.views import chart_svg, episode_progress, summary_of
 
@@ -86,8 +87,31 @@ def add_patient(
 
 @router.get("/patients/{patient_id}")
 def patient_page(
-    request: Request, patient_id: str, principal: deps.SignedIn, state: deps.WebDep
+    request: Request,
+    patient_id: str,
+    principal: deps.SignedIn,
+    state: deps.WebDep,
+    reminders: str = "",
 ) -> Response:
+    done = REMINDER_NOTICES.get(reminders)
+    return render_patient(request, state, principal, patient_id, {"saved": done} if done else {})
+
+
+REMINDER_NOTICES = {
+    "kept": "The address is kept (sealed) for follow-up reminders.",
+    "removed": "Reminders are off and the address is forgotten.",
+}
+
+
+def render_patient(
+    request: Request,
+    state: deps.WebState,
+    principal: deps.Principal,
+    patient_id: str,
+    reminders: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    """The patient page; ``reminders`` carries the reminder form's notice or error."""
     record = state.store(principal.user.username).patient_record(patient_id)
     today = state.now().date()
     episodes = [
@@ -99,6 +123,14 @@ def patient_page(
     ]
     # how episodes ended and the follow-ups due (issue 14: web/episode_view.py)
     extras = patient_extras(state, principal, record.patient.id, today)
+    # the self-management programme and its check-ins (issue 15: web/programme_view.py)
+    programme = patient_programme(state.store(principal.user.username), record.patient.id)
+    reminder_form = None
+    if state.settings.mail is not None and state.settings.address_key is not None:
+        kept = state.store(principal.user.username).run(
+            lambda conn, user: contacts.has_address(conn, user, record.patient.id)
+        )
+        reminder_form = {"kept": kept, **reminders}
     return deps.page(
         request,
         "patient.html",
@@ -107,8 +139,11 @@ def patient_page(
             "record": record,
             "episodes": episodes,
             "extras": extras,
+            "programme": programme,
             "today": today,
+            "reminders": reminder_form,
         },
+        status_code=status_code,
     )
 
 
@@ -143,8 +178,16 @@ def questionnaire_link(
 
 
 def _link_page(
-    request: Request, state: deps.WebState, link: sharing.PatientLink, token: str
+    request: Request,
+    state: deps.WebState,
+    link: sharing.PatientLink,
+    token: str,
+    *,
+    mail: dict[str, str] | None = None,
+    status_code: int = 200,
 ) -> Response:
+    """The page that shows a fresh link once; ``mail`` says how e-mailing it went
+    (``sent``, or an ``error`` for the form: ``web/pages/mail.py``)."""
     url = f"{deps.base_url(request, state)}/p/{token}"
     what = "pre-visit questionnaire" if link.purpose == "questionnaire" else "explanation"
     return deps.page(
@@ -157,7 +200,11 @@ def _link_page(
             "qr": qr_data_uri(url),
             "link": link,
             "hours": state.settings.link_hours,
+            "expires_on": day_words(link.expires_at),
+            "token": token,
+            "mail": mail or {},
         },
+        status_code=status_code,
     )
 
 

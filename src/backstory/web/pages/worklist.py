@@ -7,6 +7,9 @@ the patient was not sure about a cauda equina question, the date, and who review
 Reviewing is an explicit act: a button, stored with who and when, audited
 (``assessment.review``). Until then an emergency or urgent questionnaire result - or one with
 a cauda equina question answered "not sure" - is shown in a banner on every clinician page.
+Follow-up questionnaires that have fallen due (``storage.followups``) are listed on the first
+page, below the patients, each with the button that makes its link; a line at the top says
+how many there are.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from backstory.storage import worklist
+from backstory.storage import Connection, followups, worklist
 from backstory.storage.errors import StorageError
+from backstory.storage.users import User
 from backstory.web import deps
 from backstory.web.labels import category_words, field_label, level_word
 
@@ -29,9 +33,10 @@ def alerts_for(state: deps.WebState, principal: deps.Principal) -> dict[str, obj
     """What the banner on every clinician page shows (no patient reference: not audited)."""
     try:
         found = worklist.unreviewed_alerts(state.db, principal.user)
+        checkins = worklist.unreviewed_checkin_warnings(state.db, principal.user)
     except StorageError:
-        return {"alerts": [], "alerts_failed": True}
-    return {"alerts": found, "alerts_failed": False}
+        return {"alerts": [], "checkin_alerts": [], "alerts_failed": True}
+    return {"alerts": found, "checkin_alerts": checkins, "alerts_failed": False}
 
 
 def template_helpers() -> dict[str, object]:
@@ -51,11 +56,24 @@ def worklist_page(
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> Response:
     query = q.strip()[:100]
-    found = state.store(principal.user.username).run(
-        lambda conn, user: worklist.worklist(
-            conn, user, q=query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    today = state.now().date()
+
+    def work(
+        conn: Connection, user: User
+    ) -> tuple[worklist.Page[worklist.WorkItem], list[followups.DueFollowUp]]:
+        found = worklist.worklist(
+            conn,
+            user,
+            q=query,
+            limit=PAGE_SIZE,
+            offset=(page - 1) * PAGE_SIZE,
+            today=today,
         )
-    )
+        due = followups.list_due(conn, user, today) if page == 1 else []
+        wanted = query.casefold()
+        return found, [d for d in due if wanted in d.patient_reference.casefold()]
+
+    found, due = state.store(principal.user.username).run(work)
     pages = max(1, -(-found.total // PAGE_SIZE))
     return deps.page(
         request,
@@ -63,6 +81,7 @@ def worklist_page(
         {
             "title": "Worklist",
             "found": found,
+            "due": due,
             "q": query,
             "page_no": page,
             "pages": pages,

@@ -15,6 +15,8 @@
     }
   }
   function update() {
+    // a page without cauda equina questions keeps the banners the server showed
+    if (!document.querySelector('input[data-ces="1"]')) { return; }
     var yes = document.querySelectorAll('input[data-ces="1"][value="yes"]:checked').length > 0;
     var unsure = document.querySelectorAll('input[data-ces="1"][value="not_sure"]:checked').length > 0;
     reveal(document.getElementById("ces-banner"), yes);

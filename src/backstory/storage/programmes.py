@@ -1,0 +1,706 @@
+"""The self-management programme between visits: versions, release, links and check-ins.
+
+A clinician builds a programme from one of a patient's assessments and edits it: each edit
+is a new version (``supersedes_id``), never an update. Releasing a version is an explicit,
+audited act; the patient follows the latest released one. A programme made despite an
+urgent or emergency triage or an incomplete warning-sign screen keeps the clinician's
+reason, and the override is audited (``programme.override``).
+
+The patient reaches it through a programme link (stored as a digest only) until it expires
+or a clinician revokes it; opening it and sending a weekly check-in act as ``link:ID`` in
+the audit log. A check-in with a warning sign stays unreviewed - in the banner on every
+clinician page - until a clinician reviews it. Every function runs in the caller's
+transaction and audits its own reads and writes, except the plain queries the worklist and
+the banner use (named as such).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from backstory.programme import CheckInAnswers, load_programme_knowledge
+from backstory.storage import audit
+from backstory.storage.database import as_utc
+from backstory.storage.errors import Conflict, InvalidRequest, NotAllowed, NotFound
+from backstory.storage.ids import new_id, normalise_id
+from backstory.storage.records import load_assessment, load_patient, patient_of_episode
+from backstory.storage.tables import (
+    assessment,
+    clinic,
+    patient,
+    programme,
+    programme_checkin,
+    programme_link,
+)
+from backstory.storage.users import User
+
+MAX_REASON = 500
+WARNING_ANSWERS = ("yes", "no", "not_sure")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredProgramme:
+    """One version of a patient's programme, as the clinician chose it."""
+
+    id: str
+    patient_id: str
+    assessment_id: str
+    version: int
+    supersedes_id: str | None
+    choices: Mapping[str, Any]
+    """``exercises`` (ids, in order), ``start_minutes`` and ``goals``."""
+    override_reason: str | None
+    created_by: str
+    created_at: dt.datetime
+    released_by: str | None
+    released_at: dt.datetime | None
+
+    @property
+    def released(self) -> bool:
+        return self.released_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ProgrammeLink:
+    """A patient's link to their programme (the token itself is never stored)."""
+
+    id: str
+    patient_id: str
+    clinic_id: str
+    created_by: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+    def usable(self, now: dt.datetime) -> bool:
+        return self.revoked_at is None and now < self.expires_at
+
+    def principal(self, clinic_name: str) -> User:
+        """The link as an acting user, named ``link:ID`` in the audit log."""
+        return User(self.id, self.clinic_id, clinic_name, f"link:{self.id}", "clinician", True)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckIn:
+    id: str
+    programme_id: str
+    patient_id: str
+    week: int
+    pain: int
+    confidence: int
+    fear: int
+    activity_days: int
+    exercise_days: int
+    flare_ups: int
+    warnings: Mapping[str, str]
+    """Each cauda equina question: "yes", "no" or "not_sure"."""
+    created_at: dt.datetime
+    reviewed_by: str | None
+    reviewed_at: dt.datetime | None
+
+    @property
+    def warning_fields(self) -> tuple[str, ...]:
+        """Questions answered yes or "not sure" (both told the person to get help)."""
+        return tuple(f for f, v in self.warnings.items() if v in ("yes", "not_sure"))
+
+    @property
+    def needs_review(self) -> bool:
+        return bool(self.warning_fields) and self.reviewed_at is None
+
+    def answers(self) -> CheckInAnswers:
+        """The check-in as the generator reads it: "not sure" is unknown (None), never no."""
+        signs: dict[str, bool | None] = {
+            f: (True if v == "yes" else False if v == "no" else None)
+            for f, v in self.warnings.items()
+        }
+        return CheckInAnswers(
+            self.pain,
+            self.confidence,
+            self.fear,
+            self.activity_days,
+            self.exercise_days,
+            self.flare_ups,
+            signs,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "programme_id": self.programme_id,
+            "week": self.week,
+            "pain": self.pain,
+            "confidence": self.confidence,
+            "fear": self.fear,
+            "activity_days": self.activity_days,
+            "exercise_days": self.exercise_days,
+            "flare_ups": self.flare_ups,
+            "warnings": dict(self.warnings),
+            "created_at": self.created_at.isoformat(),
+            "reviewed_by": self.reviewed_by,
+            "reviewed_at": self.reviewed_at.isoformat() if self.reviewed_at else None,
+        }
+
+
+# ---------------------------------------------------------------------------- rows
+
+
+def _programme(row: Any) -> StoredProgramme:
+    return StoredProgramme(
+        row.id,
+        row.patient_id,
+        row.assessment_id,
+        row.version,
+        row.supersedes_id,
+        json.loads(row.choices_json),
+        row.override_reason,
+        row.created_by,
+        as_utc(row.created_at),
+        row.released_by,
+        as_utc(row.released_at) if row.released_at is not None else None,
+    )
+
+
+def _checkin(row: Any) -> StoredCheckIn:
+    return StoredCheckIn(
+        row.id,
+        row.programme_id,
+        row.patient_id,
+        row.week,
+        row.pain,
+        row.confidence,
+        row.fear,
+        row.activity_days,
+        row.exercise_days,
+        row.flare_ups,
+        json.loads(row.warnings_json),
+        as_utc(row.created_at),
+        row.reviewed_by,
+        as_utc(row.reviewed_at) if row.reviewed_at is not None else None,
+    )
+
+
+def _link(row: Any, clinic_id: str) -> ProgrammeLink:
+    return ProgrammeLink(
+        row.id,
+        row.patient_id,
+        clinic_id,
+        row.created_by,
+        as_utc(row.created_at),
+        as_utc(row.expires_at),
+        as_utc(row.revoked_at) if row.revoked_at is not None else None,
+    )
+
+
+# ---------------------------------------------------------------------------- plain queries
+
+
+def versions_of(conn: Connection, patient_id: str) -> list[StoredProgramme]:
+    """A patient's programme versions, oldest first (the caller checked the clinic)."""
+    rows = conn.execute(
+        select(programme)
+        .where(programme.c.patient_id == patient_id)
+        .order_by(programme.c.version, programme.c.id)
+    )
+    return [_programme(r) for r in rows]
+
+
+def current_of(conn: Connection, patient_id: str) -> StoredProgramme | None:
+    """The version the patient follows: the latest released one."""
+    released = [p for p in versions_of(conn, patient_id) if p.released_at is not None]
+    return max(released, key=lambda p: (p.released_at, p.version)) if released else None
+
+
+def checkins_of(conn: Connection, programme_id: str) -> list[StoredCheckIn]:
+    rows = conn.execute(
+        select(programme_checkin)
+        .where(programme_checkin.c.programme_id == programme_id)
+        .order_by(programme_checkin.c.week, programme_checkin.c.created_at)
+    )
+    return [_checkin(r) for r in rows]
+
+
+def links_of(conn: Connection, patient_id: str) -> list[ProgrammeLink]:
+    rows = conn.execute(
+        select(programme_link, patient.c.clinic_id)
+        .join(patient, patient.c.id == programme_link.c.patient_id)
+        .where(programme_link.c.patient_id == patient_id)
+        .order_by(programme_link.c.created_at)
+    )
+    return [_link(r, r.clinic_id) for r in rows]
+
+
+def source_of(conn: Connection, stored: StoredProgramme) -> str:
+    """The assessment (contract JSON) the programme was built from."""
+    return str(
+        conn.execute(
+            select(assessment.c.source_json).where(assessment.c.id == stored.assessment_id)
+        ).scalar_one()
+    )
+
+
+# ---------------------------------------------------------------------------- clinician
+
+
+def _reason(text: str | None) -> str | None:
+    reason = (text or "").strip() or None
+    if reason is not None and (len(reason) > MAX_REASON or any(c < " " for c in reason)):
+        raise InvalidRequest(f"the reason must be one line of at most {MAX_REASON} characters")
+    return reason
+
+
+def save_version(
+    conn: Connection,
+    user: User,
+    assessment_id: str,
+    choices: Mapping[str, Any],
+    override_reason: str | None,
+    now: dt.datetime,
+    supersedes_id: str | None = None,
+) -> StoredProgramme:
+    """Store a new version of the patient's programme, built from one of their assessments
+    (the caller built it with ``backstory.programme`` first, so it is one the rules allow).
+
+    Audited as ``programme.create``, and ``programme.override`` when made with a reason.
+    """
+    stored = load_assessment(conn, user, assessment_id)
+    pid = patient_of_episode(conn, stored.episode_id)
+    found = load_patient(conn, user, pid, lock=True)
+    reason = _reason(override_reason)
+    if supersedes_id is not None:
+        before = load_programme(conn, user, supersedes_id)
+        if before.patient_id != found.id:
+            raise NotFound(f"no programme {before.id} for patient {found.id}")
+        supersedes_id = before.id
+    top = conn.execute(
+        select(func.max(programme.c.version)).where(programme.c.patient_id == found.id)
+    ).scalar_one()
+    version = int(top or 0) + 1
+    made = StoredProgramme(
+        new_id("G"),
+        found.id,
+        stored.id,
+        version,
+        supersedes_id,
+        dict(choices),
+        reason,
+        user.username,
+        now,
+        None,
+        None,
+    )
+    conn.execute(
+        insert(programme).values(
+            id=made.id,
+            patient_id=made.patient_id,
+            assessment_id=made.assessment_id,
+            version=version,
+            supersedes_id=supersedes_id,
+            choices_json=json.dumps(made.choices, sort_keys=True),
+            override_reason=reason,
+            created_by=user.username,
+            created_at=now,
+            released_by=None,
+            released_at=None,
+        )
+    )
+    audit.record(
+        conn,
+        user.username,
+        "programme.create",
+        "programme",
+        made.id,
+        patient_id=found.id,
+        assessment_id=stored.id,
+        supersedes_id=supersedes_id,
+        version=version,
+    )
+    if reason is not None:
+        audit.record(
+            conn,
+            user.username,
+            "programme.override",
+            "programme",
+            made.id,
+            patient_id=found.id,
+            assessment_id=stored.id,
+            override=True,
+        )
+    return made
+
+
+def load_programme(conn: Connection, user: User, programme_id: str) -> StoredProgramme:
+    """One programme version of the user's clinic (another clinic's looks missing)."""
+    gid = normalise_id(programme_id)
+    row = conn.execute(
+        select(programme)
+        .join(patient, patient.c.id == programme.c.patient_id)
+        .where(programme.c.id == gid, patient.c.clinic_id == user.clinic_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"no programme {gid} in your clinic")
+    return _programme(row)
+
+
+def view_programme(
+    conn: Connection, user: User, programme_id: str
+) -> tuple[StoredProgramme, list[StoredProgramme], list[StoredCheckIn], list[ProgrammeLink], str]:
+    """A programme version with the patient's other versions, its check-ins, the patient's
+    links and the assessment it was built from (audited as ``programme.view``)."""
+    found = load_programme(conn, user, programme_id)
+    audit.record(
+        conn, user.username, "programme.view", "programme", found.id, patient_id=found.patient_id
+    )
+    return (
+        found,
+        versions_of(conn, found.patient_id),
+        checkins_of(conn, found.id),
+        links_of(conn, found.patient_id),
+        source_of(conn, found),
+    )
+
+
+def patient_summary(
+    conn: Connection, user: User, patient_id: str
+) -> tuple[StoredProgramme | None, StoredProgramme | None, list[StoredCheckIn], str | None]:
+    """For the patient page: the latest version, the released one the patient follows, its
+    check-ins and its assessment (audited as ``programme.view`` when there is one)."""
+    found = load_patient(conn, user, patient_id)
+    versions = versions_of(conn, found.id)
+    if not versions:
+        return None, None, [], None
+    current = current_of(conn, found.id)
+    audit.record(
+        conn,
+        user.username,
+        "programme.view",
+        "programme",
+        (current or versions[-1]).id,
+        patient_id=found.id,
+    )
+    if current is None:
+        return versions[-1], None, [], None
+    return versions[-1], current, checkins_of(conn, current.id), source_of(conn, current)
+
+
+def release(conn: Connection, user: User, programme_id: str, now: dt.datetime) -> StoredProgramme:
+    """Release a version to the patient (once; audited as ``programme.release``)."""
+    found = load_programme(conn, user, programme_id)
+    load_patient(conn, user, found.patient_id, lock=True)
+    later = conn.execute(
+        select(func.max(programme.c.version)).where(programme.c.patient_id == found.patient_id)
+    ).scalar_one()
+    if found.released:
+        raise Conflict(f"programme {found.id} was released already")
+    if later != found.version:
+        raise Conflict(f"programme {found.id} has a newer version; release that one")
+    conn.execute(
+        update(programme)
+        .where(programme.c.id == found.id)
+        .values(released_by=user.username, released_at=now)
+    )
+    audit.record(
+        conn,
+        user.username,
+        "programme.release",
+        "programme",
+        found.id,
+        patient_id=found.patient_id,
+        version=found.version,
+    )
+    return load_programme(conn, user, found.id)
+
+
+def create_link(
+    conn: Connection,
+    user: User,
+    patient_id: str,
+    digest: str,
+    now: dt.datetime,
+    expires_at: dt.datetime,
+) -> ProgrammeLink:
+    """A new programme link for a patient whose programme has been released (audited)."""
+    found = load_patient(conn, user, patient_id, lock=True)
+    if current_of(conn, found.id) is None:
+        raise Conflict("release the programme before making its link")
+    lid = new_id("L")
+    conn.execute(
+        insert(programme_link).values(
+            id=lid,
+            digest=digest,
+            patient_id=found.id,
+            created_by=user.username,
+            created_at=now,
+            expires_at=expires_at,
+            revoked_by=None,
+            revoked_at=None,
+        )
+    )
+    audit.record(conn, user.username, "programme.link", "link", lid, patient_id=found.id)
+    return ProgrammeLink(lid, found.id, user.clinic_id, user.username, now, expires_at, None)
+
+
+def revoke_link(conn: Connection, user: User, link_id: str, now: dt.datetime) -> ProgrammeLink:
+    """Revoke a programme link of the user's clinic: it stops working at once (audited)."""
+    lid = normalise_id(link_id)
+    row = conn.execute(
+        select(programme_link)
+        .join(patient, patient.c.id == programme_link.c.patient_id)
+        .where(programme_link.c.id == lid, patient.c.clinic_id == user.clinic_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"no programme link {lid} in your clinic")
+    if row.revoked_at is None:
+        conn.execute(
+            update(programme_link)
+            .where(programme_link.c.id == lid)
+            .values(revoked_by=user.username, revoked_at=now)
+        )
+        audit.record(
+            conn, user.username, "programme.link_revoke", "link", lid, patient_id=row.patient_id
+        )
+    found = conn.execute(select(programme_link).where(programme_link.c.id == lid)).one()
+    return _link(found, user.clinic_id)
+
+
+def review_checkin(
+    conn: Connection, user: User, checkin_id: str, now: dt.datetime
+) -> StoredCheckIn:
+    """Record that a clinician reviewed a check-in (the first review is kept; audited)."""
+    cid = normalise_id(checkin_id)
+    row = conn.execute(
+        select(programme_checkin)
+        .join(patient, patient.c.id == programme_checkin.c.patient_id)
+        .where(programme_checkin.c.id == cid, patient.c.clinic_id == user.clinic_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"no check-in {cid} in your clinic")
+    if row.reviewed_at is None:
+        conn.execute(
+            update(programme_checkin)
+            .where(programme_checkin.c.id == cid)
+            .values(reviewed_by=user.username, reviewed_at=now)
+        )
+        audit.record(
+            conn, user.username, "checkin.review", "checkin", cid, patient_id=row.patient_id
+        )
+    return _checkin(
+        conn.execute(select(programme_checkin).where(programme_checkin.c.id == cid)).one()
+    )
+
+
+# ---------------------------------------------------------------------------- the patient's link
+
+
+def link_by_digest(conn: Connection, digest: str) -> ProgrammeLink | None:
+    row = conn.execute(
+        select(programme_link, patient.c.clinic_id)
+        .join(patient, patient.c.id == programme_link.c.patient_id)
+        .where(programme_link.c.digest == digest)
+    ).one_or_none()
+    return None if row is None else _link(row, row.clinic_id)
+
+
+def link_resolver(digest: str, now: dt.datetime) -> Callable[[Connection, str], User]:
+    """An actor resolver for ``Store``: the link must exist, not be revoked and not have
+    expired; everything done through it is audited as ``link:ID``."""
+
+    def resolve(conn: Connection, _actor: str) -> User:
+        found = link_by_digest(conn, digest)
+        if found is None or not found.usable(now):
+            raise NotAllowed("this link is not valid")
+        name = conn.execute(select(clinic.c.name).where(clinic.c.id == found.clinic_id))
+        return found.principal(str(name.scalar_one()))
+
+    return resolve
+
+
+def _linked(conn: Connection, user: User) -> tuple[ProgrammeLink, StoredProgramme]:
+    """The link acting as ``user`` and the programme it shows (the latest released)."""
+    row = conn.execute(select(programme_link).where(programme_link.c.id == user.id)).one_or_none()
+    if row is None or not user.username.startswith("link:"):
+        raise NotAllowed("this link is not valid")
+    link = _link(row, user.clinic_id)
+    current = current_of(conn, link.patient_id)
+    if current is None:
+        raise NotFound("no programme has been released")
+    return link, current
+
+
+def open_by_link(conn: Connection, user: User) -> tuple[StoredProgramme, list[StoredCheckIn], str]:
+    """What the patient's link shows: the programme, its check-ins and the assessment it was
+    built from (audited as ``programme.view`` by ``link:ID``)."""
+    link, current = _linked(conn, user)
+    audit.record(
+        conn, user.username, "programme.view", "programme", current.id, patient_id=link.patient_id
+    )
+    return current, checkins_of(conn, current.id), source_of(conn, current)
+
+
+def save_checkin(
+    conn: Connection,
+    user: User,
+    values: Mapping[str, int],
+    warnings: Mapping[str, str],
+    now: dt.datetime,
+) -> StoredCheckIn:
+    """Store a weekly check-in sent through the patient's link (audited as
+    ``checkin.create``, with whether it reported a warning sign)."""
+    link, current = _linked(conn, user)
+    load_patient(conn, user, link.patient_id, lock=True)
+    asked = load_programme_knowledge().checkin.warning_fields
+    bad = [f for f, v in warnings.items() if v not in WARNING_ANSWERS or f not in asked]
+    if bad:
+        raise InvalidRequest(f"warning-sign answers must be yes, no or not_sure: {bad}")
+    week = len(checkins_of(conn, current.id)) + 1
+    made = StoredCheckIn(
+        new_id("W"),
+        current.id,
+        link.patient_id,
+        week,
+        int(values["pain"]),
+        int(values["confidence"]),
+        int(values["fear"]),
+        int(values["activity_days"]),
+        int(values["exercise_days"]),
+        int(values["flare_ups"]),
+        dict(warnings),
+        now,
+        None,
+        None,
+    )
+    made.answers()  # refuses values out of range, before anything is stored
+    conn.execute(
+        insert(programme_checkin).values(
+            id=made.id,
+            programme_id=made.programme_id,
+            patient_id=made.patient_id,
+            link_id=link.id,
+            week=week,
+            pain=made.pain,
+            confidence=made.confidence,
+            fear=made.fear,
+            activity_days=made.activity_days,
+            exercise_days=made.exercise_days,
+            flare_ups=made.flare_ups,
+            warnings_json=json.dumps(made.warnings, sort_keys=True),
+            created_at=now,
+            reviewed_by=None,
+            reviewed_at=None,
+        )
+    )
+    audit.record(
+        conn,
+        user.username,
+        "checkin.create",
+        "checkin",
+        made.id,
+        patient_id=made.patient_id,
+        programme_id=current.id,
+        week=week,
+        warning=bool(made.warning_fields),
+    )
+    return made
+
+
+# ---------------------------------------------------------------------------- worklist, export
+
+
+@dataclass(frozen=True, slots=True)
+class Followed:
+    """A patient following a released programme: what the worklist judges."""
+
+    patient_id: str
+    reference: str
+    programme: StoredProgramme
+    checkins: list[StoredCheckIn]
+    source_json: str
+
+
+def clinic_followed(conn: Connection, clinic_id: str) -> list[Followed]:
+    """Every patient of a clinic with a released programme (a plain query: the worklist
+    audits its own read, and confines it to the user's clinic)."""
+    rows = conn.execute(
+        select(patient.c.id, patient.c.reference)
+        .where(
+            patient.c.clinic_id == clinic_id,
+            patient.c.id.in_(
+                select(programme.c.patient_id).where(programme.c.released_at.is_not(None))
+            ),
+        )
+        .order_by(patient.c.reference)
+    ).all()
+    out = []
+    for r in rows:
+        current = current_of(conn, r.id)
+        if current is not None:
+            out.append(
+                Followed(
+                    r.id,
+                    r.reference,
+                    current,
+                    checkins_of(conn, current.id),
+                    source_of(conn, current),
+                )
+            )
+    return out
+
+
+def unreviewed_warnings(conn: Connection, clinic_id: str) -> list[StoredCheckIn]:
+    """Check-ins with a warning sign nobody has reviewed, oldest first, for the banner (which
+    names no patient, so the lookup is not audited)."""
+    rows = conn.execute(
+        select(programme_checkin)
+        .join(patient, patient.c.id == programme_checkin.c.patient_id)
+        .where(
+            patient.c.clinic_id == clinic_id,
+            programme_checkin.c.reviewed_at.is_(None),
+            # only check-ins with a yes or a "not sure" (their JSON, written here, holds the
+            # answer in quotes; field names never do), not every check-in ever sent
+            or_(
+                programme_checkin.c.warnings_json.contains('"yes"'),
+                programme_checkin.c.warnings_json.contains('"not_sure"'),
+            ),
+        )
+        .order_by(programme_checkin.c.created_at)
+    )
+    return [c for c in (_checkin(r) for r in rows) if c.needs_review]
+
+
+def programmes_export(conn: Connection, patient_id: str) -> dict[str, Any]:
+    """A patient's programmes, links (never their tokens) and check-ins, for their export."""
+    versions = versions_of(conn, patient_id)
+    return {
+        "programmes": [
+            {
+                "id": p.id,
+                "assessment_id": p.assessment_id,
+                "version": p.version,
+                "supersedes_id": p.supersedes_id,
+                "choices": dict(p.choices),
+                "override_reason": p.override_reason,
+                "created_by": p.created_by,
+                "created_at": p.created_at.isoformat(),
+                "released_by": p.released_by,
+                "released_at": p.released_at.isoformat() if p.released_at else None,
+                "checkins": [c.to_dict() for c in checkins_of(conn, p.id)],
+            }
+            for p in versions
+        ],
+        "programme_links": [
+            {
+                "id": k.id,
+                "created_by": k.created_by,
+                "created_at": k.created_at.isoformat(),
+                "expires_at": k.expires_at.isoformat(),
+                "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+            }
+            for k in links_of(conn, patient_id)
+        ],
+    }
