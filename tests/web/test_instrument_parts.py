@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -23,10 +22,11 @@ from backstory.web.instrument_parts import (
     instrument_parts,
     load_wording,
 )
-from backstory.web.questionnaire import CES_FIELDS, NOT_SURE
+from backstory.web.questionnaire import NOT_SURE
 from backstory.web.settings import Settings, SettingsError, settings_from_env
 
-from .conftest import World, csrf_of, example, sign_in
+from .conftest import World, example, sign_in
+from .questionnaire_walk import answers, new_link, walk
 
 STARTBACK = {f"startback.{i}": "0" for i in range(1, 9)} | {"startback.9": "slightly"}
 
@@ -125,25 +125,27 @@ def test_answers_become_the_instrument_arrays(kb: KnowledgeBase) -> None:
 
 
 def test_the_patient_answers_startback_and_it_is_stored(world: World) -> None:
-    c = sign_in(world.app, "clin-a")
-    made = c.post(
-        f"/patients/{world.patient_a}/links", data={"csrf": csrf_of(c.get("/patients").text)}
-    )
-    url = re.search(r'id="link-url" type="text" readonly value="([^"]+)"', made.text)
-    assert url
-    path = url.group(1).replace("http://testserver", "")
+    path = new_link(world.app, world.patient_a)
     patient = TestClient(world.app)
-    page = patient.get(path).text
-    assert 'id="p-startback"' in page and "Backstory&#39;s own words" in page
-    form = {f: "no" for f in CES_FIELDS} | {"age": "38", "consent": "yes"} | STARTBACK
-    r = patient.post(path, data={**form, "csrf": csrf_of(page)})
+    page = patient.get(f"{path}?part=p-startback").text
+    assert 'name="part" value="p-startback"' in page and "Backstory&#39;s own words" in page
+    pages: list[str] = []
+    r = walk(patient, path, answers(**STARTBACK), pages=pages)
     assert r.status_code == 200 and "Thank you" in r.text
+    assert any('value="p-startback"' in p for p in pages)
     rows = world.db.transaction(
         lambda conn: conn.execute(
             select(assessment).where(assessment.c.created_by.like("link:%"))
         ).all()
     )
     assert [json.loads(r.source_json)["startback"] for r in rows] == [[0] * 8 + ["slightly"]]
+
+
+def test_a_partly_answered_startback_is_asked_again_on_its_page(world: World) -> None:
+    path = new_link(world.app, world.patient_a)
+    r = walk(TestClient(world.app), path, answers(**{"startback.1": "1"}))
+    assert r.status_code == 422
+    assert 'name="part" value="p-startback"' in r.text and "every question in this part" in r.text
 
 
 def test_the_report_page_lists_every_instrument(world: World) -> None:
