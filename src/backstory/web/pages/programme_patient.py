@@ -5,8 +5,9 @@ The plan page shows this week: what changed since last week and why (one sentenc
 person's flare-up plan. The weekly check-in asks the cauda equina questions first, in the
 pre-visit questionnaire's own words and with its banners (HZ-11, HZ-85): a "yes" shows the
 act-now advice at once on the page (``warning.js``) and again from the server on sending, and
-pauses the plan; a "not sure" shows the advice to get help today. Every read and write is
-audited as ``link:ID``; a revoked or expired link shows only that it does not work.
+pauses the plan; a "not sure" shows the advice to get help today. Like every link page, each
+page names the clinic and the day the link stops working. Every read and write is audited as
+``link:ID``; a revoked or expired link shows only that it does not work.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from backstory.storage import programmes
+from backstory.storage import accounts, programmes
 from backstory.storage.clinic_settings import load_settings
 from backstory.storage.errors import NotAllowed, NotFound
 from backstory.web import deps
-from backstory.web.links import link_digest
+from backstory.web.links import day_words, link_digest
 from backstory.web.programme_view import LINK_DAYS, build_stored, figures, knowledge
 from backstory.web.questionnaire import NOT_SURE, PARTS, Help, Question
 
@@ -74,6 +75,12 @@ def _help(state: deps.WebState, link: programmes.ProgrammeLink) -> Help:
     return Help.of(found.country, found.contact)
 
 
+def _about(state: deps.WebState, link: programmes.ProgrammeLink) -> dict[str, str]:
+    """Who the link comes from and the day it stops working, as every link page says."""
+    name = state.db.read(lambda conn: accounts.clinic_name(conn, link.clinic_id))
+    return {"clinic": name, "expires_on": day_words(link.expires_at)}
+
+
 def _banners(help_: Help, values: dict[str, str]) -> dict[str, Any]:
     fields = [q.field for q in _warning_questions()]
     yes = any(values.get(f) == "yes" for f in fields)
@@ -118,6 +125,7 @@ def _plan(request: Request, state: deps.WebState, token: str) -> Response:
             "token": token,
             "checkins": len(checkins),
             "paused": knowledge().checkin.paused,
+            **_about(state, link),
             **_banners(help_, {}),
             "ces": stopped,
         },
@@ -153,6 +161,7 @@ def _form(
             "errors": errors,
             "token": token,
             "form_csrf": state.signer.csrf_token("programme:" + digest),
+            **_about(state, link),
             **_banners(_help(state, link), values),
         },
         status,
@@ -213,6 +222,7 @@ def send_checkin(request: Request, token: str, state: deps.WebDep, raw: deps.Raw
             "prog": prog,
             "token": token,
             "paused": knowledge().checkin.paused,
+            **_about(state, link),
             **_banners(_help(state, link), form),
         },
     )

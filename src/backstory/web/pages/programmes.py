@@ -24,6 +24,7 @@ from backstory.storage.clinic_settings import load_settings
 from backstory.storage.programmes import ProgrammeLink
 from backstory.storage.records import load_patient
 from backstory.web import deps
+from backstory.web.links import day_words
 from backstory.web.programme_view import (
     LINK_DAYS,
     adherence,
@@ -194,7 +195,7 @@ def programme_page(
             "chart": chart_svg(checkins, f"chart-{stored.id}") if checkins else None,
             "pain": pain_change(answers, checkins),
             "adherence": adherence(checkins),
-            "links": [(k, k.usable(now)) for k in links],
+            "links": [(k, k.usable(now), day_words(k.expires_at)) for k in links],
             "released_current": any(v.released for v in versions),
         },
     )
@@ -261,7 +262,8 @@ def programme_link_page(
     mail: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    """The page that shows a programme link once, with the e-mail form when mail is on
+    """The page that shows a programme link once, with the day it stops working (in the
+    server's time zone, as on the other link pages) and the e-mail form when mail is on
     (``mail``: how e-mailing it went, ``web/pages/mail.py``)."""
     return deps.page(
         request,
@@ -273,6 +275,7 @@ def programme_link_page(
             "qr": qr_data_uri(url),
             "link": link,
             "days": LINK_DAYS,
+            "expires_on": day_words(link.expires_at),
             "token": url.rsplit("/", 1)[1],
             "mail": mail or {},
         },
