@@ -151,7 +151,7 @@ def _message(raw: Any, mid: str) -> Any:
             "only plain {name} placeholders",
         ),
         (
-            lambda r: _message(r, "sensitivity-not-damage")["parts"][0].update(
+            lambda r: _message(r, "sensitivity-not-damage")["parts"][0]["one_of"][-1].update(
                 {"text": "Your discs show wear and tear."}
             ),
             "patient text uses ['wear and tear']",

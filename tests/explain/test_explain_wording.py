@@ -128,12 +128,12 @@ def check_leaflet(report: Report, answers: Any) -> tuple[float, float]:
 
 
 #: Reading length of a routine leaflet (issue 12 item 7: "under about 700 words"). The
-#: sciatica and back pain leaflets meet it at their longest (knowledge 2026.12.1: every
-#: personal paragraph, the longest variants and the whole not-advised list; measured 633 and
-#: 700). With a facet pattern the back pain leaflet also carries the eight facet messages
-#: the spec requires; its ceiling is what the 2026.12.1 rewording reached without dropping a
-#: key message (from 1,285): it only ratchets down.
-MAX_WORDS = {"sciatica": 700, "back_pain": 700, "back_pain+facet": 947}
+#: sciatica and back pain leaflets meet it at their longest (every personal paragraph, the
+#: longest variants and the whole not-advised list; knowledge 2026.12.1 measured 627 and 670).
+#: With a facet pattern the back pain leaflet also carries the eight facet messages the spec
+#: requires; its ceiling is what the 2026.12.1 rewording reached without dropping a key
+#: message (from 1,285, then 947): it only ratchets down.
+MAX_WORDS = {"sciatica": 700, "back_pain": 700, "back_pain+facet": 793}
 
 
 def leaflet_words(doc: Document) -> int:
