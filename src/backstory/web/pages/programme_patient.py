@@ -5,7 +5,9 @@ The plan page shows this week: what changed since last week and why (one sentenc
 person's flare-up plan. The weekly check-in asks the cauda equina questions first, in the
 pre-visit questionnaire's own words and with its banners (HZ-11, HZ-85): a "yes" shows the
 act-now advice at once on the page (``warning.js``) and again from the server on sending, and
-pauses the plan; a "not sure" shows the advice to get help today. Every read and write is
+pauses the plan; a "not sure" shows the advice to get help today. A check-in sent with other
+answers missing is refused, but a yes or "not sure" in it is kept and flagged for the
+clinician (``save_warning_report``, HZ-100). Every read and write is
 audited as ``link:ID``; a revoked or expired link shows only that it does not work.
 """
 
@@ -195,9 +197,19 @@ def send_checkin(request: Request, token: str, state: deps.WebDep, raw: deps.Raw
     digest, link = found
     form = deps.link_form(raw, state, "programme:" + digest)
     values, warnings, errors = _parse(form)
-    if errors:
-        return _form(request, state, token, digest, link, form, errors, 422)
     store = state.store(f"link:{link.id}", resolve=programmes.link_resolver(digest, state.now()))
+    if errors:
+        if any(v in ("yes", NOT_SURE) for v in warnings.values()):
+            # a warning sign must reach the clinician even when the rest is refused (HZ-100)
+            try:
+                store.run(
+                    lambda conn, user: programmes.save_warning_report(
+                        conn, user, warnings, state.now()
+                    )
+                )
+            except (NotAllowed, NotFound):
+                return _not_valid(request)
+        return _form(request, state, token, digest, link, form, errors, 422)
     try:
         store.run(
             lambda conn, user: programmes.save_checkin(conn, user, values, warnings, state.now())
