@@ -188,6 +188,8 @@ def test_a_warning_sign_in_an_unfinished_check_in_reaches_the_clinician(
     page = c.get(f"/programmes/{gid}").text
     assert f'id="checkin-{kept.group(1)}"' in page and 'id="no-checkins"' in page
     assert 'id="adherence"' not in page
+    own = c.get(f"/patients/{pid}").text
+    assert f'id="checkin-{kept.group(1)}"' in own and 'id="no-checkins"' in own
     events = world.db.transaction(lambda conn: audit.events(conn, pid))
     assert [e.action for e in events if e.actor.startswith("link:")].count("checkin.warning") == 1
     done = _checkin(patient, link)  # the complete check-in afterwards is week 1
