@@ -178,6 +178,9 @@ def test_a_warning_sign_in_an_unfinished_check_in_reaches_the_clinician(
     assert r.status_code == 422 and 'id="error-summary"' in r.text
     shown = "ces-banner" if answer == "yes" else "unsure-banner"
     assert f'id="{shown}" role="alert" aria-live="assertive">' in r.text  # not hidden
+    plan = patient.get(link).text  # a "yes" pauses the plan until a clinician reviews it
+    assert ('id="plan-paused"' in plan) is (answer == "yes")
+    assert ('class="exercise-card"' in plan) is (answer != "yes")
     for path in ("/worklist", "/patients", f"/patients/{pid}"):
         assert 'id="checkin-banner"' in c.get(path).text, path
     work = c.get("/worklist").text
@@ -200,6 +203,8 @@ def test_a_warning_sign_in_an_unfinished_check_in_reaches_the_clinician(
     r = c.post(f"/checkins/{kept.group(1)}/review", data={"csrf": csrf_of(page)})
     assert r.status_code == 200
     assert 'id="checkin-banner"' not in c.get("/worklist").text
+    plan = patient.get(link).text  # reviewed: the plan goes on
+    assert 'id="plan-paused"' not in plan and 'class="exercise-card"' in plan
 
 
 def test_an_unfinished_check_in_without_a_warning_sign_is_not_kept(

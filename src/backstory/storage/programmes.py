@@ -626,6 +626,13 @@ def open_by_link(conn: Connection, user: User) -> tuple[StoredProgramme, list[St
     return current, checkins_of(conn, current.id), source_of(conn, current)
 
 
+def pending_reports_by_link(conn: Connection, user: User) -> list[WarningReport]:
+    """Warning signs the patient reported in unfinished check-ins that no clinician has
+    reviewed yet (read with ``open_by_link``, in its transaction and under its audit)."""
+    _link_found, current = _linked(conn, user)
+    return [r for r in reports_of(conn, current.id) if r.needs_review]
+
+
 def save_checkin(
     conn: Connection,
     user: User,

@@ -91,11 +91,19 @@ def _banners(help_: Help, values: dict[str, str]) -> dict[str, Any]:
 
 def _open(
     state: deps.WebState, digest: str, link: programmes.ProgrammeLink
-) -> tuple[Any, list[programmes.StoredCheckIn], Any]:
+) -> tuple[Any, list[programmes.StoredCheckIn], Any, bool]:
+    """The programme, its check-ins, the plan, and whether a "yes" kept from an unfinished
+    check-in waits for a clinician (the plan stays paused until one reviews it: HZ-100)."""
     store = state.store(f"link:{link.id}", resolve=programmes.link_resolver(digest, state.now()))
-    stored, checkins, source = store.run(programmes.open_by_link)
+    (stored, checkins, source), pending = store.run(
+        lambda conn, user: (
+            programmes.open_by_link(conn, user),
+            programmes.pending_reports_by_link(conn, user),
+        )
+    )
     prog, _answers = build_stored(state, store, stored, source, checkins)
-    return stored, checkins, prog
+    waiting = any("yes" in r.warnings.values() for r in pending)
+    return stored, checkins, prog, waiting
 
 
 def _plan(request: Request, state: deps.WebState, token: str) -> Response:
@@ -104,11 +112,11 @@ def _plan(request: Request, state: deps.WebState, token: str) -> Response:
         return _not_valid(request)
     digest, link = found
     try:
-        _stored, checkins, prog = _open(state, digest, link)
+        _stored, checkins, prog, waiting = _open(state, digest, link)
     except (NotAllowed, NotFound):
         return _not_valid(request)
     help_ = _help(state, link)
-    stopped = prog.stopped
+    stopped = prog.stopped or waiting
     return _page(
         request,
         "programme_patient.html",
@@ -119,6 +127,7 @@ def _plan(request: Request, state: deps.WebState, token: str) -> Response:
             "figures": figures(),
             "token": token,
             "checkins": len(checkins),
+            "stopped": stopped,
             "paused": knowledge().checkin.paused,
             **_banners(help_, {}),
             "ces": stopped,
@@ -214,9 +223,10 @@ def send_checkin(request: Request, token: str, state: deps.WebDep, raw: deps.Raw
         store.run(
             lambda conn, user: programmes.save_checkin(conn, user, values, warnings, state.now())
         )
-        _stored, _checkins, prog = _open(state, digest, link)
+        _stored, _checkins, prog, waiting = _open(state, digest, link)
     except (NotAllowed, NotFound):
         return _not_valid(request)
+    banners = _banners(_help(state, link), form)
     return _page(
         request,
         "programme_checkin_done.html",
@@ -225,6 +235,9 @@ def send_checkin(request: Request, token: str, state: deps.WebDep, raw: deps.Raw
             "prog": prog,
             "token": token,
             "paused": knowledge().checkin.paused,
-            **_banners(_help(state, link), form),
+            "stopped": prog.stopped or waiting,
+            **banners,
+            # a "yes" kept from an unfinished check-in keeps the advice up (HZ-100)
+            "ces": banners["ces"] or waiting,
         },
     )
