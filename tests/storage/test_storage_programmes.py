@@ -261,6 +261,8 @@ def test_a_warning_sign_in_an_unfinished_check_in_is_kept_and_flagged_until_revi
         return
     made = patient.run(lambda conn, user: save_warning_report(conn, user, warn, NOW))
     assert made.incomplete and made.needs_review
+    again = patient.run(lambda conn, user: save_warning_report(conn, user, warn, NOW))
+    assert again.id == made.id  # the same answers sent again: still one flag
     assert made.warning_fields == ("red_flags.saddle_anaesthesia",)
     # in the banner, and first on the worklist, but never a week's check-in
     assert [c.id for c in db.transaction(lambda conn: unreviewed_warnings(conn, clinic))] == [
@@ -283,6 +285,7 @@ def test_a_warning_sign_in_an_unfinished_check_in_is_kept_and_flagged_until_revi
     assert all(i.programme is None or not i.programme.warning for i in items)
     events = db.transaction(lambda conn: audit.events(conn, pid))
     assert [e.action for e in events if e.actor == f"link:{lid}"] == [
+        "checkin.warning",
         "checkin.warning",
         "checkin.create",
     ]
@@ -307,6 +310,9 @@ def test_another_clinic_cannot_review_a_kept_warning_sign(
     made = patient.run(lambda conn, user: save_warning_report(conn, user, warn, NOW))
     store.add_user("bob", "clinician", clinic="north")
     bob = Store(db, "bob")
+    other = {**warn, "red_flags.saddle_anaesthesia": "not_sure"}
+    second = patient.run(lambda conn, user: save_warning_report(conn, user, other, NOW))
+    assert second.id != made.id  # different answers: a flag of their own
     with pytest.raises(NotFound):
         bob.run(lambda conn, user: review_checkin(conn, user, made.id, NOW))
     north = bob.whoami().clinic_id

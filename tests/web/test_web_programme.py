@@ -178,12 +178,15 @@ def test_a_warning_sign_in_an_unfinished_check_in_reaches_the_clinician(
     assert r.status_code == 422 and 'id="error-summary"' in r.text
     shown = "ces-banner" if answer == "yes" else "unsure-banner"
     assert f'id="{shown}" role="alert" aria-live="assertive">' in r.text  # not hidden
+    data["csrf"] = csrf_of(r.text)
+    assert patient.post(f"{link}/checkin", data=data).status_code == 422  # sent again as it was
     plan = patient.get(link).text  # a "yes" pauses the plan until a clinician reviews it
     assert ('id="plan-paused"' in plan) is (answer == "yes")
     assert ('class="exercise-card"' in plan) is (answer != "yes")
     for path in ("/worklist", "/patients", f"/patients/{pid}"):
         assert 'id="checkin-banner"' in c.get(path).text, path
     work = c.get("/worklist").text
+    assert "<strong>1 programme check-in reported a warning sign" in work  # one flag, not two
     first_row = work.split('<li class="level-', 2)[1]
     assert 'data-flag="checkin-warning"' in first_row
     kept = re.search(rf'href="/programmes/{gid}#checkin-([A-Z0-9]+)"', first_row)
@@ -194,7 +197,7 @@ def test_a_warning_sign_in_an_unfinished_check_in_reaches_the_clinician(
     own = c.get(f"/patients/{pid}").text
     assert f'id="checkin-{kept.group(1)}"' in own and 'id="no-checkins"' in own
     events = world.db.transaction(lambda conn: audit.events(conn, pid))
-    assert [e.action for e in events if e.actor.startswith("link:")].count("checkin.warning") == 1
+    assert [e.action for e in events if e.actor.startswith("link:")].count("checkin.warning") == 2
     done = _checkin(patient, link)  # the complete check-in afterwards is week 1
     assert done.status_code == 200
     page = c.get(f"/programmes/{gid}").text

@@ -157,6 +157,7 @@ DETAIL_KEYS = frozenset(
         "version",
         "week",
         "warning",
+        "repeated",
         # e-mail delivery (issue 15)
         "kind",
         "reminder",

@@ -703,8 +703,10 @@ def save_warning_report(
     conn: Connection, user: User, warnings: Mapping[str, str], now: dt.datetime
 ) -> WarningReport:
     """Keep the warning-sign answers of a check-in sent unfinished through the patient's link,
-    when any is yes or "not sure", so that the clinician is told (HZ-100). Audited as
-    ``checkin.warning``; refused (InvalidRequest) when no answer is a warning sign.
+    when any is yes or "not sure", so that the clinician is told (HZ-100). The same answers
+    sent again before a clinician reviewed them return the one already kept (``repeated``
+    in the audit). Audited as ``checkin.warning``; refused (InvalidRequest) when no answer is
+    a warning sign.
     """
     link, current = _linked(conn, user)
     load_patient(conn, user, link.patient_id, lock=True)
@@ -715,6 +717,24 @@ def save_warning_report(
     made = WarningReport(new_id("S"), current.id, link.patient_id, dict(warnings), now, None, None)
     if not made.warning_fields:
         raise InvalidRequest("an unfinished check-in is kept only when it reports a warning sign")
+    same = [
+        r
+        for r in reports_of(conn, current.id)
+        if r.needs_review and dict(r.warnings) == dict(made.warnings)
+    ]
+    if same:  # sent again unchanged before anyone reviewed it: one flag is enough
+        audit.record(
+            conn,
+            user.username,
+            "checkin.warning",
+            "checkin",
+            same[0].id,
+            patient_id=made.patient_id,
+            programme_id=current.id,
+            warning=True,
+            repeated=True,
+        )
+        return same[0]
     conn.execute(
         insert(checkin_warning).values(
             id=made.id,
