@@ -176,10 +176,9 @@ def programme_page(
     request: Request, programme_id: str, principal: deps.SignedIn, state: deps.WebDep
 ) -> Response:
     store = state.store(principal.user.username)
-    stored, versions, checkins, links, source = store.run(
-        lambda conn, user: programmes.view_programme(conn, user, programme_id)
-    )
-    prog, answers = build_stored(state, store, stored, source, checkins)
+    view = store.run(lambda conn, user: programmes.view_programme(conn, user, programme_id))
+    stored, versions, checkins, links = view.programme, view.versions, view.checkins, view.links
+    prog, answers = build_stored(state, store, stored, view.source_json, checkins)
     now = state.now()
     return deps.page(
         request,
@@ -192,6 +191,7 @@ def programme_page(
             "prog": prog,
             "figures": figures(),
             "rows": checkin_rows(answers, checkins),
+            "reports": view.reports,
             "chart": chart_svg(checkins, f"chart-{stored.id}") if checkins else None,
             "pain": pain_change(answers, checkins),
             "adherence": adherence(checkins),
@@ -206,10 +206,9 @@ def programme_pdf(programme_id: str, principal: deps.SignedIn, state: deps.WebDe
     """This week's plan as A4 PDF, with the pictures, the clinic's contact and the safety
     net; the patient reference and the date on every page (read audited)."""
     store = state.store(principal.user.username)
-    stored, _versions, checkins, _links, source = store.run(
-        lambda conn, user: programmes.view_programme(conn, user, programme_id)
-    )
-    prog, _answers = build_stored(state, store, stored, source, checkins)
+    view = store.run(lambda conn, user: programmes.view_programme(conn, user, programme_id))
+    stored = view.programme
+    prog, _answers = build_stored(state, store, stored, view.source_json, view.checkins)
     patient, settings = store.run(
         lambda conn, user: (
             load_patient(conn, user, stored.patient_id),
