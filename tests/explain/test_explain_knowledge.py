@@ -139,19 +139,19 @@ def _message(raw: Any, mid: str) -> Any:
             "'fear' cannot be 'extreme'",
         ),
         (
-            lambda r: _message(r, "imaging-not-needed")["parts"][1].update(
+            lambda r: _message(r, "imaging-not-needed")["parts"][1]["one_of"][-1].update(
                 {"text": "About {disc_chnages} in 100."}
             ),
             "unknown placeholders ['disc_chnages']",
         ),
         (
-            lambda r: _message(r, "imaging-not-needed")["parts"][1].update(
+            lambda r: _message(r, "imaging-not-needed")["parts"][1]["one_of"][-1].update(
                 {"text": "About {disc_changes!r} in 100."}
             ),
             "only plain {name} placeholders",
         ),
         (
-            lambda r: _message(r, "sensitivity-not-damage")["parts"][0].update(
+            lambda r: _message(r, "sensitivity-not-damage")["parts"][0]["one_of"][-1].update(
                 {"text": "Your discs show wear and tear."}
             ),
             "patient text uses ['wear and tear']",

@@ -2,13 +2,15 @@
 
 Both PDFs name the patient reference, the clinic, the clinician and the date on every page,
 read back with pypdf; the leaflet ends with the clinic's contact details and the safety-net,
-with its sources on a last page of their own; a routine clinician summary fits on two pages.
+with its sources on a last page of their own; every public routine example's clinician summary
+fits on two pages, its unanswered questions printed one row per reason.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 from typing import Any
 
 import pytest
@@ -22,6 +24,8 @@ from backstory.explain import (
     render_pdf,
 )
 from backstory.explain.render_pdf import css_string, for_print
+
+from .conftest import EXAMPLES
 
 OWNER = DocumentOwner(
     patient_reference="ref-4711",
@@ -63,8 +67,64 @@ def test_without_an_owner_the_margin_names_nobody(cases: dict[str, Any]) -> None
     assert not any("Patient ref-4711" in t or "Clinician dr-jones" in t for t in pages)
 
 
-def test_routine_clinician_summary_fits_on_two_pages(cases: dict[str, Any]) -> None:
-    assert len(_pages(render_pdf(_doc(cases, "p02-facet-pattern", "clinician"), OWNER))) <= 2
+def _routine() -> list[str]:
+    """The public examples the specification expects to be routine."""
+    expected = json.loads((EXAMPLES / "expected.json").read_text())
+    return sorted(
+        n.removesuffix(".json") for n, e in expected.items() if e.get("level") == ["routine"]
+    )
+
+
+def test_the_routine_examples_are_the_expected_ones() -> None:
+    assert {"p02-facet-pattern", "p03-sciatica", "p04-flexion-related"} <= set(_routine())
+    assert "p07-high-risk-with-odi" in _routine()  # high risk, with many questions unanswered
+
+
+@pytest.mark.parametrize("name", _routine())
+def test_routine_clinician_summary_fits_on_two_pages(cases: dict[str, Any], name: str) -> None:
+    assert cases[name].report.triage.level == "routine"
+    pages = _pages(render_pdf(_doc(cases, name, "clinician"), OWNER))
+    assert len(pages) <= 2, (name, len(pages))
+    assert "Sources" in pages[-1] and "Codes" in " ".join(pages)  # nothing left out
+
+
+def _unknown_rows(doc: Any) -> list[tuple[str, ...]]:
+    section = next(s for s in doc.sections if s.id == "unknowns")
+    return [r for m in section.messages for b in m.blocks if b.kind == "table" for r in b.rows]
+
+
+def test_the_printed_unknowns_name_every_question_once_with_its_reason(
+    cases: dict[str, Any],
+) -> None:
+    """Printed, the unknowns are one row per reason in two columns; no question and no
+    reason is lost, and what it matters for is still said."""
+    doc = _doc(cases, "p07-high-risk-with-odi", "clinician")
+    before = _unknown_rows(doc)
+    printed = for_print(doc, OWNER)
+    after = _unknown_rows(printed)
+    table = next(
+        b
+        for s in printed.sections
+        if s.id == "unknowns"
+        for m in s.messages
+        for b in m.blocks
+        if b.kind == "table"
+    )
+    assert table.header == ("Question", "Why it matters")
+    assert len(after) < len(before)  # rows sharing a reason are merged...
+    for question, matters, why in before:  # ...and none is lost
+        rows = [r for r in after if question in r[0].split("; ")]
+        assert len(rows) == 1, question
+        reason = rows[0][1]
+        assert why.removeprefix("Unanswered; the answer could ") in reason, (question, why)
+        assert matters.split(" (")[0] in reason.lower(), (question, matters)
+        if "could raise to " in matters:
+            level = matters.split("could raise to ")[1].rstrip(")")
+            assert f"raise the triage to {level} (" in reason, (question, matters)
+    # a table that is not the unknowns, and a patient document, are printed as they are
+    assert for_print(_doc(cases, "p02-facet-pattern", "patient"), None).sections == (
+        _doc(cases, "p02-facet-pattern", "patient").sections
+    )
 
 
 def test_leaflet_ends_with_the_clinic_and_the_safety_net_then_sources(

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import textstat
 
 from backstory.knowledge.checks import check_knowledge
 from backstory.knowledge.loader import KnowledgeBase, KnowledgeError, data_root
@@ -220,6 +221,18 @@ CES_QUESTION = "      - field: red_flags.sexual_dysfunction\n"
             "Extra inputs are not permitted",
             id="unknown-key",
         ),
+        pytest.param(
+            "    title: How your back is now\n",
+            "    title: How your **back** is now\n",
+            "an opening is plain words",
+            id="opening-with-emphasis",
+        ),
+        pytest.param(
+            "  follow_up:\n    title: How your back is now\n",
+            "  later:\n    title: How your back is now\n",
+            "follow_up",
+            id="opening-missing",
+        ),
     ],
 )
 def test_broken_questionnaire_is_refused(copy_root: Path, old: str, new: str, message: str) -> None:
@@ -291,3 +304,13 @@ def test_a_part_id_fits_a_draft(copy_root: Path) -> None:
     _break(copy_root, f"  - id: {at_limit}\n", f"  - id: {at_limit}w\n")
     with pytest.raises(KnowledgeError, match="at most 40 characters"):
         load_questionnaire_from(copy_root)  # type: ignore[arg-type]
+
+
+def test_the_openings_are_plain_and_say_which_questionnaire_it_is() -> None:
+    """HZ-18: the opening words pass the same readability gate as the questions; a follow-up
+    never calls itself a pre-visit questionnaire."""
+    openings = load_questionnaire().openings
+    for words in (openings.pre_visit, openings.follow_up):
+        assert textstat.flesch_kincaid_grade(words.intro) <= 8, words.intro
+    assert openings.follow_up.title != openings.pre_visit.title
+    assert "appointment" not in (openings.follow_up.title + openings.follow_up.intro).lower()

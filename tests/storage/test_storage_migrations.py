@@ -77,3 +77,16 @@ def test_upgrade_from_0002_adds_the_signin_failures(db: Database) -> None:
     assert db.upgrade() == ("0002", HEAD)
     assert db.transaction(lambda conn: inspect(conn).has_table("signin_failure"))
     assert Store(db, "alice").patient_record(patient.id).patient.reference == "before-0003"
+
+
+def test_upgrade_from_0010_adds_the_kept_warning_signs(db: Database) -> None:
+    """A database made before warning signs were kept from unfinished check-ins (0010) gets
+    the table on upgrade, and every record stays."""
+    patient = Store(db, "alice").add_patient("before-0011")
+    db.transaction(lambda conn: command.downgrade(db._alembic(conn), "0010"))
+    assert not db.transaction(lambda conn: inspect(conn).has_table("checkin_warning"))
+    with pytest.raises(SchemaMismatch, match="older"):
+        db.ensure_schema()
+    assert db.upgrade() == ("0010", HEAD)
+    assert db.transaction(lambda conn: inspect(conn).has_table("checkin_warning"))
+    assert Store(db, "alice").patient_record(patient.id).patient.reference == "before-0011"

@@ -1,7 +1,8 @@
 """The programme between visits, stored: versions, release, links, check-ins (issue 15).
 
 Every read and write is audited; another clinic sees nothing; a revoked or expired link
-acts as nobody; erasure and export include all three tables.
+acts as nobody; erasure and export include every table, with the warning signs kept from an
+unfinished check-in (HZ-100).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from backstory.storage.programmes import (
     revoke_link,
     save_checkin,
     save_version,
+    save_warning_report,
     unreviewed_warnings,
     versions_of,
     view_programme,
@@ -239,3 +241,81 @@ def test_missed_check_ins_stop_after_the_last_week(
     clinic = store.whoami().clinic_id
     flags = db.transaction(lambda conn: worklist.programme_flags(conn, clinic, later))[pid]
     assert flags.missed == 2 and flags.missed_flag is flagged
+
+
+@pytest.mark.parametrize(("answer", "kept"), [("yes", True), ("not_sure", True), ("no", False)])
+def test_a_warning_sign_in_an_unfinished_check_in_is_kept_and_flagged_until_reviewed(
+    db: Database, store: Store, assessment_text: Text, answer: str, kept: bool
+) -> None:
+    from backstory.storage import worklist
+
+    pid, gid = _released(store, assessment_text)
+    lid = _link(store, pid)
+    patient = Store(db, f"link:{lid}", resolve=link_resolver("d" * 64, NOW))
+    warn = {**NO_WARNINGS, "red_flags.saddle_anaesthesia": answer}
+    clinic = store.whoami().clinic_id
+    if not kept:  # only a warning sign is kept from an unfinished check-in
+        with pytest.raises(InvalidRequest):
+            patient.run(lambda conn, user: save_warning_report(conn, user, warn, NOW))
+        assert db.transaction(lambda conn: unreviewed_warnings(conn, clinic)) == []
+        return
+    made = patient.run(lambda conn, user: save_warning_report(conn, user, warn, NOW))
+    assert made.incomplete and made.needs_review
+    again = patient.run(lambda conn, user: save_warning_report(conn, user, warn, NOW))
+    assert again.id == made.id  # the same answers sent again: still one flag
+    assert made.warning_fields == ("red_flags.saddle_anaesthesia",)
+    # in the banner, and first on the worklist, but never a week's check-in
+    assert [c.id for c in db.transaction(lambda conn: unreviewed_warnings(conn, clinic))] == [
+        made.id
+    ]
+    followed = db.transaction(lambda conn: clinic_followed(conn, clinic))
+    assert [(len(f.checkins), [r.id for r in f.reports]) for f in followed] == [(0, [made.id])]
+    items = store.run(lambda conn, user: worklist.worklist(conn, user, today=NOW.date())).items
+    flags = items[0].programme
+    assert flags is not None and flags.warning_checkins == (made.id,)
+    view = store.run(lambda conn, user: view_programme(conn, user, gid))
+    assert view.checkins == [] and [r.id for r in view.reports] == [made.id]
+    # the next complete check-in is still week 1
+    first = patient.run(lambda conn, user: save_checkin(conn, user, VALUES, NO_WARNINGS, NOW))
+    assert first.week == 1
+    done = store.run(lambda conn, user: review_checkin(conn, user, made.id, NOW))
+    assert done.reviewed_by == store.whoami().username and not done.needs_review
+    assert db.transaction(lambda conn: unreviewed_warnings(conn, clinic)) == []
+    items = store.run(lambda conn, user: worklist.worklist(conn, user, today=NOW.date())).items
+    assert all(i.programme is None or not i.programme.warning for i in items)
+    events = db.transaction(lambda conn: audit.events(conn, pid))
+    assert [e.action for e in events if e.actor == f"link:{lid}"] == [
+        "checkin.warning",
+        "checkin.warning",
+        "checkin.create",
+    ]
+    assert [e.record_id for e in events if e.action == "checkin.review"] == [made.id]
+    # export and erasure include it
+    data = store.export_patient(pid)
+    kept_rows = data["programmes"][0]["unfinished_checkin_warnings"]
+    assert [(r["id"], r["warnings"]["red_flags.saddle_anaesthesia"]) for r in kept_rows] == [
+        (made.id, answer)
+    ]
+    store.erase_patient(pid)
+    assert db.transaction(lambda conn: clinic_followed(conn, clinic)) == []
+
+
+def test_another_clinic_cannot_review_a_kept_warning_sign(
+    db: Database, store: Store, assessment_text: Text
+) -> None:
+    pid, _gid = _released(store, assessment_text)
+    lid = _link(store, pid)
+    patient = Store(db, f"link:{lid}", resolve=link_resolver("d" * 64, NOW))
+    warn = {**NO_WARNINGS, "red_flags.bladder_dysfunction": "yes"}
+    made = patient.run(lambda conn, user: save_warning_report(conn, user, warn, NOW))
+    store.add_user("bob", "clinician", clinic="north")
+    bob = Store(db, "bob")
+    other = {**warn, "red_flags.saddle_anaesthesia": "not_sure"}
+    second = patient.run(lambda conn, user: save_warning_report(conn, user, other, NOW))
+    assert second.id != made.id  # different answers: a flag of their own
+    with pytest.raises(NotFound):
+        bob.run(lambda conn, user: review_checkin(conn, user, made.id, NOW))
+    north = bob.whoami().clinic_id
+    assert db.transaction(lambda conn: unreviewed_warnings(conn, north)) == []
+    clinic = store.whoami().clinic_id
+    assert made.id in [c.id for c in db.transaction(lambda conn: unreviewed_warnings(conn, clinic))]

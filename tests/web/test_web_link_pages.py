@@ -4,6 +4,7 @@ Every page a patient opens from a link - the questionnaire, the thank-you page, 
 yet", the explanation - names the clinic and the day the link stops working (its expiry, set
 when it was made). The page the clinician prints says the same day, and that the answers can
 be sent once: a second send shows no questions again (it is what the page says it is).
+Programme links say the same on the page that shows them and on every programme page.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from fastapi.testclient import TestClient
 
 from backstory.storage import Store
 from backstory.web.links import day_words
+from backstory.web.programme_view import LINK_DAYS
 from backstory.web.questionnaire_steps import SEND
 
 from .conftest import Clock, World, csrf_of, sign_in
 from .questionnaire_walk import answers, walk
 from .test_web_plain_words import _internal, _text
+from .test_web_programme import _checkin, _released
 
 LINK = re.compile(r'id="link-url" type="text" readonly value="http://testserver([^"]+)"')
 
@@ -97,3 +100,32 @@ def test_the_day_is_written_as_people_write_it() -> None:
         "Wednesday 9 December 2026"
     )
     assert day_words(dt.datetime(2027, 1, 1, 12, 0, tzinfo=dt.UTC)) == "Friday 1 January 2027"
+
+
+def test_programme_link_pages_name_the_clinic_and_the_day_the_link_stops(
+    world: World, clock: Clock
+) -> None:
+    """The programme link (84 days unless revoked) says the same as the other link pages: the
+    page the clinician prints names the day it stops, and so does every page the patient
+    opens from it (the plan, the check-in and its thank-you page)."""
+    c = sign_in(world.app, "clin-a")
+    pid, gid, path = _released(world, c)
+    stops = day_words(clock.now + dt.timedelta(days=LINK_DAYS))
+    made = c.post(
+        f"/patients/{pid}/programme-links", data={"csrf": csrf_of(c.get(f"/programmes/{gid}").text)}
+    )
+    assert f'<strong id="link-expires">{stops}</strong>' in made.text
+    assert f"{LINK_DAYS} days unless you revoke it" in made.text and "Clinic A" in made.text
+    listed = c.get(f"/programmes/{gid}").text
+    assert f"works until {stops}" in listed
+
+    patient = TestClient(world.app)
+    plan = patient.get(path).text
+    form = patient.get(f"{path}/checkin").text
+    done = _checkin(patient, path).text
+    assert "Thank you" in done
+    for html in (plan, form, done):
+        assert _about(html) == (
+            f"From Clinic A. This link stops working on {stops}; after that, ask your clinic "
+            "for a new one."
+        )

@@ -9,6 +9,7 @@ import json
 import re
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from backstory.storage import Store, audit
@@ -159,6 +160,71 @@ def test_a_check_in_with_a_missing_answer_keeps_the_banner(world: World, clock: 
     r = patient.post(f"{link}/checkin", data=data)
     assert r.status_code == 422 and 'id="error-summary"' in r.text
     assert 'id="ces-banner" role="alert" aria-live="assertive">' in r.text
+
+
+@pytest.mark.parametrize("answer", ["yes", "not_sure"])
+def test_a_warning_sign_in_an_unfinished_check_in_reaches_the_clinician(
+    world: World, clock: Clock, answer: str
+) -> None:
+    """HZ-100: a check-in refused for a missing answer still tells the clinician of the
+    warning sign in it, until reviewed; it never counts as the week's check-in."""
+    c = sign_in(world.app, "clin-a")
+    pid, gid, link = _released(world, c)
+    patient = TestClient(world.app)
+    form = patient.get(f"{link}/checkin")
+    data = {"csrf": csrf_of(form.text), **dict.fromkeys(CES, "no"), "confidence": "6"}
+    data["red_flags.saddle_anaesthesia"] = answer  # pain and the rest missing
+    r = patient.post(f"{link}/checkin", data=data)
+    assert r.status_code == 422 and 'id="error-summary"' in r.text
+    shown = "ces-banner" if answer == "yes" else "unsure-banner"
+    assert f'id="{shown}" role="alert" aria-live="assertive">' in r.text  # not hidden
+    data["csrf"] = csrf_of(r.text)
+    assert patient.post(f"{link}/checkin", data=data).status_code == 422  # sent again as it was
+    plan = patient.get(link).text  # a "yes" pauses the plan until a clinician reviews it
+    assert ('id="plan-paused"' in plan) is (answer == "yes")
+    assert ('class="exercise-card"' in plan) is (answer != "yes")
+    for path in ("/worklist", "/patients", f"/patients/{pid}"):
+        assert 'id="checkin-banner"' in c.get(path).text, path
+    work = c.get("/worklist").text
+    assert "<strong>1 programme check-in reported a warning sign" in work  # one flag, not two
+    first_row = work.split('<li class="level-', 2)[1]
+    assert 'data-flag="checkin-warning"' in first_row
+    kept = re.search(rf'href="/programmes/{gid}#checkin-([A-Z0-9]+)"', first_row)
+    assert kept
+    page = c.get(f"/programmes/{gid}").text
+    assert f'id="checkin-{kept.group(1)}"' in page and 'id="no-checkins"' in page
+    assert 'id="adherence"' not in page
+    own = c.get(f"/patients/{pid}").text
+    assert f'id="checkin-{kept.group(1)}"' in own and 'id="no-checkins"' in own
+    events = world.db.transaction(lambda conn: audit.events(conn, pid))
+    assert [e.action for e in events if e.actor.startswith("link:")].count("checkin.warning") == 2
+    done = _checkin(patient, link)  # the complete check-in afterwards is week 1
+    assert done.status_code == 200
+    page = c.get(f"/programmes/{gid}").text
+    assert '<th scope="row">1</th>' in page and '<th scope="row">2</th>' not in page
+    assert 'id="checkin-banner"' in c.get("/worklist").text  # still, until reviewed
+    r = c.post(f"/checkins/{kept.group(1)}/review", data={"csrf": csrf_of(page)})
+    assert r.status_code == 200
+    assert 'id="checkin-banner"' not in c.get("/worklist").text
+    plan = patient.get(link).text  # reviewed: the plan goes on
+    assert 'id="plan-paused"' not in plan and 'class="exercise-card"' in plan
+
+
+def test_an_unfinished_check_in_without_a_warning_sign_is_not_kept(
+    world: World, clock: Clock
+) -> None:
+    c = sign_in(world.app, "clin-a")
+    pid, gid, link = _released(world, c)
+    patient = TestClient(world.app)
+    form = patient.get(f"{link}/checkin")
+    data = {"csrf": csrf_of(form.text), **dict.fromkeys(CES, "no"), "pain": "11"}
+    r = patient.post(f"{link}/checkin", data=data)
+    assert r.status_code == 422 and 'id="error-summary"' in r.text
+    assert 'id="checkin-banner"' not in c.get("/worklist").text
+    page = c.get(f"/programmes/{gid}").text
+    assert 'id="checkin-reports"' not in page and 'id="no-checkins"' in page
+    events = world.db.transaction(lambda conn: audit.events(conn, pid))
+    assert "checkin.warning" not in [e.action for e in events]
 
 
 def test_missed_check_ins_are_flagged_after_two_weeks(world: World, clock: Clock) -> None:

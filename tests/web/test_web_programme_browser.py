@@ -210,6 +210,11 @@ def test_a_programme_from_release_to_a_flagged_check_in(browser: Browser, clinic
     page.click("#checkin-banner a.alert-link")
     expect(page.locator("#programme-stopped")).to_be_visible()
     audit.check(page, "programme stopped by a warning sign")
+    # the "not sure" in the check-in sent with errors above was kept too (HZ-100): two flags
+    expect(page.locator("#checkin-banner-title")).to_contain_text("2 programme check-ins")
+    expect(page.locator("#checkin-reports")).to_be_visible()
+    page.locator("button[id^=review-checkin-]").first.click()
+    expect(page.locator("#checkin-banner-title")).to_contain_text("1 programme check-in ")
     page.locator("button[id^=review-checkin-]").first.click()
     expect(page.locator("#checkin-banner")).to_have_count(0)
     phone.close()

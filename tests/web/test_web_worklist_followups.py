@@ -4,7 +4,8 @@ A patient first seen on 2026-01-05 has follow-ups at 2, 6 and 12 weeks; on 2026-
 first two are due (2026-01-19 and 2026-02-16) and the third (2026-03-30) is not. The
 worklist's first page says how many are due at the top and lists them below the patients,
 each with the button that makes its link; making one marks it sent, and it leaves the list.
-The API lists the same, for the token's clinic only; every read is audited.
+The API lists the same, for the token's clinic only; every read is audited. The follow-up's
+questionnaire says it is one: its own heading and opening words.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import re
 from fastapi.testclient import TestClient
 
 from backstory.storage import Store, audit
+from backstory.web.questionnaire import opening
 
 from .conftest import Clock, World, csrf_of, example, sign_in
+from .questionnaire_walk import answers, walk
 
 ON = dt.datetime(2026, 2, 20, 9, 0, tzinfo=dt.UTC)
 
@@ -76,3 +79,46 @@ def test_the_api_lists_the_due_follow_ups_of_the_tokens_clinic(world: World, clo
     assert TestClient(world.app).get("/api/v1/followups/due").status_code == 401
     other = sign_in(world.app, "clin-b")
     assert 'id="followups-due"' not in other.get("/worklist").text  # clinic B sees none
+
+
+def _heading(html: str) -> str:
+    found = re.search(r"<h1>(.*?)</h1>", html)
+    assert found
+    return found.group(1)
+
+
+def test_a_follow_up_questionnaire_says_what_it_is_for(world: World, clock: Clock) -> None:
+    """A follow-up link asks the same questions, headed and opened as a follow-up (the words
+    are knowledge: questionnaire.yaml, openings), never "before your appointment"; a link
+    made before a visit keeps its own heading."""
+    clock.now = ON
+    c = sign_in(world.app, "clin-a")
+    _scheduled(world, c)
+    page = c.get("/worklist").text
+    due = re.findall(r'<li id="due-(F[0-9A-Z]+)">', page)
+    made = c.post(f"/followups/{due[0]}/link", data={"csrf": csrf_of(page)}).text
+    assert "Link to the follow-up questionnaire" in made and 'id="link-once"' in made
+    path = re.search(r'value="http://testserver(/p/[^"]+)"', made)
+    assert path
+    follow_up, before = opening(True), opening(False)
+    assert follow_up.title != before.title and "appointment" not in follow_up.title.lower()
+
+    patient = TestClient(world.app)
+    pages: list[str] = []
+    done = walk(patient, path.group(1), answers(), pages=pages)
+    assert done.status_code == 200 and "Thank you" in done.text
+    assert pages and all(_heading(p) == follow_up.title for p in pages)
+    assert all(f": {follow_up.title}</title>" in p for p in pages)
+    assert follow_up.intro in pages[0] and before.intro not in pages[0]
+    assert "appointment" not in " ".join(_heading(p) for p in pages).lower()
+
+    # a pre-visit link of the same patient is still "before your appointment"
+    pid = re.search(r'href="/patients/([0-9A-Z]+)" id="back-to-patient"', made)
+    assert pid
+    csrf = csrf_of(c.get("/worklist").text)
+    first = c.post(f"/patients/{pid.group(1)}/links", data={"csrf": csrf}).text
+    assert "Link to the pre-visit questionnaire" in first
+    link = re.search(r'value="http://testserver(/p/[^"]+)"', first)
+    assert link
+    shown = patient.get(link.group(1)).text
+    assert _heading(shown) == before.title and before.intro in shown

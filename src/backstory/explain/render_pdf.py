@@ -7,14 +7,16 @@ A PDF made for a person (``owner``) belongs to them on every page: the top margi
 patient reference, the clinic, the clinician and the date, and the bottom margin numbers the
 pages. The patient leaflet keeps large type (13pt and more) and ends with the clinic's
 contact details and the safety-net advice; its sources move to a last page of their own.
-The clinician summary is set compactly (two columns, smaller type) so that a routine case
-fits on two pages.
+The clinician summary is set compactly so that a routine case fits on two pages: smaller
+type (the pattern details and the sources smallest), and the unanswered questions as one
+table row per reason, naming every question it applies to, in two columns with fixed widths.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from backstory.explain.document import Block, Document, Message, Section
@@ -116,6 +118,9 @@ ul, ol { margin: 0 0 0.2rem; padding-left: 1rem; }
 main { }
 table { font-size: 7.5pt; line-height: 1.12; margin: 0 0 0.3rem; }
 th, td { padding: 0.05rem 0.2rem; }
+section[data-section="patterns"] li { font-size: 7.5pt; }
+section[data-section="unknowns"] table { table-layout: fixed; }
+section[data-section="unknowns"] th:first-child { width: 58%; }
 footer { margin-top: 0.4rem; padding-top: 0.2rem; font-size: 7.5pt; }
 footer h2 { font-size: 9pt; margin: 0 0 0.2rem; }
 footer ol { counter-reset: source; padding: 0; font-size: 7pt; line-height: 1.15; }
@@ -159,9 +164,58 @@ def contact_section(clinic: ClinicContact, urgent: bool = False) -> Section:
     return Section("clinic-contact", words.heading, (message,))
 
 
+UNKNOWNS = "unknowns"
+"""The clinician summary's section of unanswered questions that matter."""
+PRINTED_UNKNOWNS = ("Question", "Why it matters")
+_COULD = re.compile(r"^Unanswered; the answer could (.+)$")
+"""A reason that names what the answer could change (the triage level, the classification):
+it says all that the "Matters for" column says."""
+
+
+def _why_it_matters(matters: str, why: str) -> str:
+    """One cell for "Matters for" and "Why": the reason when it names what the answer could
+    change ("Could raise the triage to emergency (...)"), else what it matters for, then why."""
+    found = _COULD.match(why)
+    if found:
+        return "Could " + found.group(1)
+    return f"{matters[:1].upper()}{matters[1:]}: {why}"
+
+
+def _printed_unknowns(b: Block) -> Block:
+    """The unknowns table in two columns, one row per reason naming every question it
+    applies to (in the order they first come): the same facts in fewer lines."""
+    if b.kind != "table" or len(b.header) != 3 or any(len(r) != 3 for r in b.rows):
+        return b
+    groups: dict[str, list[str]] = {}
+    for question, matters, why in b.rows:
+        groups.setdefault(_why_it_matters(matters, why), []).append(question)
+    rows = tuple(("; ".join(questions), why) for why, questions in groups.items())
+    return dataclasses.replace(b, header=PRINTED_UNKNOWNS, rows=rows)
+
+
+def compact_unknowns(doc: Document) -> Document:
+    """The clinician summary with its unknowns table as printed (``_printed_unknowns``)."""
+    sections = tuple(
+        dataclasses.replace(
+            s,
+            messages=tuple(
+                dataclasses.replace(m, blocks=tuple(_printed_unknowns(b) for b in m.blocks))
+                for m in s.messages
+            ),
+        )
+        if s.id == UNKNOWNS
+        else s
+        for s in doc.sections
+    )
+    return dataclasses.replace(doc, sections=sections)
+
+
 def for_print(doc: Document, owner: DocumentOwner | None) -> Document:
-    """The leaflet as printed for a person: it ends with the clinic's contact details and
-    then the safety-net advice (its sources follow on a page of their own)."""
+    """The document as printed. The clinician summary sets its unknowns table compactly
+    (``compact_unknowns``). The leaflet printed for a person ends with the clinic's contact
+    details and then the safety-net advice (its sources follow on a page of their own)."""
+    if doc.audience == "clinician":
+        return compact_unknowns(doc)
     if owner is None or doc.audience != "patient":
         return doc
     net = [s for s in doc.sections if s.id == SAFETY_NET]

@@ -76,6 +76,14 @@ def cite(ids: Iterable[str]) -> str:
 def render_questionnaire(form: Questionnaire) -> list[str]:
     """The pre-visit questionnaire's wording, with its sources, as Markdown lines."""
     out = ["", "## Pre-visit questionnaire (the patient's words)", ""]
+    for when, words in (
+        ("Before a visit", form.openings.pre_visit),
+        ("At a scheduled follow-up (the same questions)", form.openings.follow_up),
+    ):
+        out.append(f"{when}, every page is headed **{words.title}** and the first opens:")
+        out.append("")
+        out.append(f"> {words.intro}")
+        out.append("")
     for part in form.parts:
         out.append(f"### {part.title} (`{part.id}`)")
         out.append("")

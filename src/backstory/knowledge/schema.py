@@ -605,7 +605,29 @@ class UnsureBanner(Model):
         return self
 
 
+class QuestionnaireOpening(Model):
+    """What the questionnaire is called on every page, and how its first page opens."""
+
+    title: str = Field(min_length=1, max_length=60)
+    intro: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _plain(self) -> QuestionnaireOpening:
+        for text in (self.title, self.intro):
+            if EMPHASIS in text or "{" in text or "}" in text:
+                raise ValueError("an opening is plain words: no emphasis markers or braces")
+        return self
+
+
+class QuestionnaireOpenings(Model):
+    pre_visit: QuestionnaireOpening
+    """A link made before a visit."""
+    follow_up: QuestionnaireOpening
+    """A link made for a scheduled follow-up, some weeks on."""
+
+
 class Questionnaire(Model):
+    openings: QuestionnaireOpenings
     parts: Annotated[list[QuestionnairePart], Field(min_length=1)]
     emergency_banner: EmergencyBanner
     unsure_banner: UnsureBanner

@@ -89,6 +89,7 @@ ACTIONS = frozenset(
         "programme.link",
         "programme.link_revoke",
         "checkin.create",
+        "checkin.warning",
         "checkin.list",
         "checkin.review",
         # e-mail delivery (issue 15): that a message went, never the address
@@ -156,6 +157,7 @@ DETAIL_KEYS = frozenset(
         "version",
         "week",
         "warning",
+        "repeated",
         # e-mail delivery (issue 15)
         "kind",
         "reminder",

@@ -21,6 +21,7 @@ from backstory.storage.tables import (
     assessment_review,
     assessment_unsure,
     audit_event,
+    checkin_warning,
     episode,
     episode_outcome,
     followup,
@@ -58,6 +59,7 @@ def _erase_rows(conn: Connection, patient_id: str) -> Erasure:
     conn.execute(delete(patient_contact).where(patient_contact.c.patient_id == patient_id))
     conn.execute(delete(followup).where(followup.c.patient_id == patient_id))
     conn.execute(delete(programme_checkin).where(programme_checkin.c.patient_id == patient_id))
+    conn.execute(delete(checkin_warning).where(checkin_warning.c.patient_id == patient_id))
     conn.execute(delete(programme_link).where(programme_link.c.patient_id == patient_id))
     conn.execute(delete(programme).where(programme.c.patient_id == patient_id))
     conn.execute(delete(episode_outcome).where(episode_outcome.c.episode_id.in_(episodes)))

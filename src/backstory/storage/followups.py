@@ -256,6 +256,15 @@ def load_followup(conn: Connection, user: User, followup_id: str) -> FollowUp:
     return _followup(row)
 
 
+def followup_of_link(conn: Connection, link_id: str) -> FollowUp | None:
+    """The follow-up a questionnaire link was made for, or None for any other link.
+
+    A plain query for the link's own pages: the caller has resolved the link already.
+    """
+    row = conn.execute(select(followup).where(followup.c.link_id == link_id)).first()
+    return _followup(row) if row is not None else None
+
+
 def mark_sent(conn: Connection, user: User, item: FollowUp, link_id: str) -> FollowUp:
     """Record that a questionnaire link was made for a follow-up (it is then no longer due)."""
     if item.sent_at is not None or item.cancelled_at is not None:

@@ -8,7 +8,9 @@ reason, and the override is audited (``programme.override``).
 
 The patient reaches it through a programme link (stored as a digest only) until it expires
 or a clinician revokes it; opening it and sending a weekly check-in act as ``link:ID`` in
-the audit log. A check-in with a warning sign stays unreviewed - in the banner on every
+the audit log. A check-in sent unfinished is refused, but a warning sign in it is kept
+(``checkin_warning``) and flagged like a check-in's. A check-in with a warning sign stays
+unreviewed - in the banner on every
 clinician page - until a clinician reviews it. Every function runs in the caller's
 transaction and audits its own reads and writes, except the plain queries the worklist and
 the banner use (named as such).
@@ -19,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, insert, or_, select, update
@@ -33,6 +35,7 @@ from backstory.storage.ids import new_id, normalise_id
 from backstory.storage.records import load_assessment, load_patient, patient_of_episode
 from backstory.storage.tables import (
     assessment,
+    checkin_warning,
     clinic,
     patient,
     programme,
@@ -114,6 +117,11 @@ class StoredCheckIn:
     def needs_review(self) -> bool:
         return bool(self.warning_fields) and self.reviewed_at is None
 
+    @property
+    def incomplete(self) -> bool:
+        """A stored check-in is always complete (see ``WarningReport``)."""
+        return False
+
     def answers(self) -> CheckInAnswers:
         """The check-in as the generator reads it: "not sure" is unknown (None), never no."""
         signs: dict[str, bool | None] = {
@@ -141,6 +149,44 @@ class StoredCheckIn:
             "activity_days": self.activity_days,
             "exercise_days": self.exercise_days,
             "flare_ups": self.flare_ups,
+            "warnings": dict(self.warnings),
+            "created_at": self.created_at.isoformat(),
+            "reviewed_by": self.reviewed_by,
+            "reviewed_at": self.reviewed_at.isoformat() if self.reviewed_at else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class WarningReport:
+    """A warning sign reported in a check-in sent unfinished: only the cauda equina answers
+    (at least one yes or "not sure"). Never a week's check-in - no scores, not counted for
+    adherence, charts or the next week - but flagged like one until a clinician reviews it."""
+
+    id: str
+    programme_id: str
+    patient_id: str
+    warnings: Mapping[str, str]
+    """The cauda equina questions answered: "yes", "no" or "not_sure" (some may be missing)."""
+    created_at: dt.datetime
+    reviewed_by: str | None
+    reviewed_at: dt.datetime | None
+
+    @property
+    def warning_fields(self) -> tuple[str, ...]:
+        return tuple(f for f, v in self.warnings.items() if v in ("yes", "not_sure"))
+
+    @property
+    def needs_review(self) -> bool:
+        return bool(self.warning_fields) and self.reviewed_at is None
+
+    @property
+    def incomplete(self) -> bool:
+        return True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "programme_id": self.programme_id,
             "warnings": dict(self.warnings),
             "created_at": self.created_at.isoformat(),
             "reviewed_by": self.reviewed_by,
@@ -186,6 +232,18 @@ def _checkin(row: Any) -> StoredCheckIn:
     )
 
 
+def _report(row: Any) -> WarningReport:
+    return WarningReport(
+        row.id,
+        row.programme_id,
+        row.patient_id,
+        json.loads(row.warnings_json),
+        as_utc(row.created_at),
+        row.reviewed_by,
+        as_utc(row.reviewed_at) if row.reviewed_at is not None else None,
+    )
+
+
 def _link(row: Any, clinic_id: str) -> ProgrammeLink:
     return ProgrammeLink(
         row.id,
@@ -224,6 +282,16 @@ def checkins_of(conn: Connection, programme_id: str) -> list[StoredCheckIn]:
         .order_by(programme_checkin.c.week, programme_checkin.c.created_at)
     )
     return [_checkin(r) for r in rows]
+
+
+def reports_of(conn: Connection, programme_id: str) -> list[WarningReport]:
+    """Warning signs reported in unfinished check-ins of a programme, oldest first."""
+    rows = conn.execute(
+        select(checkin_warning)
+        .where(checkin_warning.c.programme_id == programme_id)
+        .order_by(checkin_warning.c.created_at, checkin_warning.c.id)
+    )
+    return [_report(r) for r in rows]
 
 
 def links_of(conn: Connection, patient_id: str) -> list[ProgrammeLink]:
@@ -348,21 +416,34 @@ def load_programme(conn: Connection, user: User, programme_id: str) -> StoredPro
     return _programme(row)
 
 
-def view_programme(
-    conn: Connection, user: User, programme_id: str
-) -> tuple[StoredProgramme, list[StoredProgramme], list[StoredCheckIn], list[ProgrammeLink], str]:
+@dataclass(frozen=True, slots=True)
+class ProgrammeView:
+    """A programme version as its page shows it."""
+
+    programme: StoredProgramme
+    versions: list[StoredProgramme]
+    checkins: list[StoredCheckIn]
+    links: list[ProgrammeLink]
+    source_json: str
+    reports: list[WarningReport]
+    """Warning signs reported in unfinished check-ins (never counted as check-ins)."""
+
+
+def view_programme(conn: Connection, user: User, programme_id: str) -> ProgrammeView:
     """A programme version with the patient's other versions, its check-ins, the patient's
-    links and the assessment it was built from (audited as ``programme.view``)."""
+    links, the assessment it was built from and the warning signs reported in unfinished
+    check-ins (audited as ``programme.view``)."""
     found = load_programme(conn, user, programme_id)
     audit.record(
         conn, user.username, "programme.view", "programme", found.id, patient_id=found.patient_id
     )
-    return (
+    return ProgrammeView(
         found,
         versions_of(conn, found.patient_id),
         checkins_of(conn, found.id),
         links_of(conn, found.patient_id),
         source_of(conn, found),
+        reports_of(conn, found.id),
     )
 
 
@@ -471,28 +552,30 @@ def revoke_link(conn: Connection, user: User, link_id: str, now: dt.datetime) ->
 
 def review_checkin(
     conn: Connection, user: User, checkin_id: str, now: dt.datetime
-) -> StoredCheckIn:
-    """Record that a clinician reviewed a check-in (the first review is kept; audited)."""
+) -> StoredCheckIn | WarningReport:
+    """Record that a clinician reviewed a check-in, or a warning sign reported in an
+    unfinished one (the first review is kept; audited as ``checkin.review``)."""
     cid = normalise_id(checkin_id)
-    row = conn.execute(
-        select(programme_checkin)
-        .join(patient, patient.c.id == programme_checkin.c.patient_id)
-        .where(programme_checkin.c.id == cid, patient.c.clinic_id == user.clinic_id)
-    ).one_or_none()
-    if row is None:
-        raise NotFound(f"no check-in {cid} in your clinic")
-    if row.reviewed_at is None:
-        conn.execute(
-            update(programme_checkin)
-            .where(programme_checkin.c.id == cid)
-            .values(reviewed_by=user.username, reviewed_at=now)
-        )
-        audit.record(
-            conn, user.username, "checkin.review", "checkin", cid, patient_id=row.patient_id
-        )
-    return _checkin(
-        conn.execute(select(programme_checkin).where(programme_checkin.c.id == cid)).one()
-    )
+    for table in (programme_checkin, checkin_warning):
+        row = conn.execute(
+            select(table)
+            .join(patient, patient.c.id == table.c.patient_id)
+            .where(table.c.id == cid, patient.c.clinic_id == user.clinic_id)
+        ).one_or_none()
+        if row is None:
+            continue
+        if row.reviewed_at is None:
+            conn.execute(
+                update(table)
+                .where(table.c.id == cid)
+                .values(reviewed_by=user.username, reviewed_at=now)
+            )
+            audit.record(
+                conn, user.username, "checkin.review", "checkin", cid, patient_id=row.patient_id
+            )
+        found = conn.execute(select(table).where(table.c.id == cid)).one()
+        return _checkin(found) if table is programme_checkin else _report(found)
+    raise NotFound(f"no check-in {cid} in your clinic")
 
 
 # ---------------------------------------------------------------------------- the patient's link
@@ -541,6 +624,13 @@ def open_by_link(conn: Connection, user: User) -> tuple[StoredProgramme, list[St
         conn, user.username, "programme.view", "programme", current.id, patient_id=link.patient_id
     )
     return current, checkins_of(conn, current.id), source_of(conn, current)
+
+
+def pending_reports_by_link(conn: Connection, user: User) -> list[WarningReport]:
+    """Warning signs the patient reported in unfinished check-ins that no clinician has
+    reviewed yet (read with ``open_by_link``, in its transaction and under its audit)."""
+    _link_found, current = _linked(conn, user)
+    return [r for r in reports_of(conn, current.id) if r.needs_review]
 
 
 def save_checkin(
@@ -609,6 +699,67 @@ def save_checkin(
     return made
 
 
+def save_warning_report(
+    conn: Connection, user: User, warnings: Mapping[str, str], now: dt.datetime
+) -> WarningReport:
+    """Keep the warning-sign answers of a check-in sent unfinished through the patient's link,
+    when any is yes or "not sure", so that the clinician is told (HZ-100). The same answers
+    sent again before a clinician reviewed them return the one already kept (``repeated``
+    in the audit). Audited as ``checkin.warning``; refused (InvalidRequest) when no answer is
+    a warning sign.
+    """
+    link, current = _linked(conn, user)
+    load_patient(conn, user, link.patient_id, lock=True)
+    asked = load_programme_knowledge().checkin.warning_fields
+    bad = [f for f, v in warnings.items() if v not in WARNING_ANSWERS or f not in asked]
+    if bad:
+        raise InvalidRequest(f"warning-sign answers must be yes, no or not_sure: {bad}")
+    made = WarningReport(new_id("S"), current.id, link.patient_id, dict(warnings), now, None, None)
+    if not made.warning_fields:
+        raise InvalidRequest("an unfinished check-in is kept only when it reports a warning sign")
+    same = [
+        r
+        for r in reports_of(conn, current.id)
+        if r.needs_review and dict(r.warnings) == dict(made.warnings)
+    ]
+    if same:  # sent again unchanged before anyone reviewed it: one flag is enough
+        audit.record(
+            conn,
+            user.username,
+            "checkin.warning",
+            "checkin",
+            same[0].id,
+            patient_id=made.patient_id,
+            programme_id=current.id,
+            warning=True,
+            repeated=True,
+        )
+        return same[0]
+    conn.execute(
+        insert(checkin_warning).values(
+            id=made.id,
+            programme_id=made.programme_id,
+            patient_id=made.patient_id,
+            link_id=link.id,
+            warnings_json=json.dumps(made.warnings, sort_keys=True),
+            created_at=now,
+            reviewed_by=None,
+            reviewed_at=None,
+        )
+    )
+    audit.record(
+        conn,
+        user.username,
+        "checkin.warning",
+        "checkin",
+        made.id,
+        patient_id=made.patient_id,
+        programme_id=current.id,
+        warning=True,
+    )
+    return made
+
+
 # ---------------------------------------------------------------------------- worklist, export
 
 
@@ -621,6 +772,8 @@ class Followed:
     programme: StoredProgramme
     checkins: list[StoredCheckIn]
     source_json: str
+    reports: list[WarningReport] = field(default_factory=list)
+    """Warning signs reported in unfinished check-ins (never counted as check-ins)."""
 
 
 def clinic_followed(conn: Connection, clinic_id: str) -> list[Followed]:
@@ -647,14 +800,16 @@ def clinic_followed(conn: Connection, clinic_id: str) -> list[Followed]:
                     current,
                     checkins_of(conn, current.id),
                     source_of(conn, current),
+                    reports_of(conn, current.id),
                 )
             )
     return out
 
 
-def unreviewed_warnings(conn: Connection, clinic_id: str) -> list[StoredCheckIn]:
-    """Check-ins with a warning sign nobody has reviewed, oldest first, for the banner (which
-    names no patient, so the lookup is not audited)."""
+def unreviewed_warnings(conn: Connection, clinic_id: str) -> list[StoredCheckIn | WarningReport]:
+    """Check-ins with a warning sign nobody has reviewed, and warning signs reported in
+    unfinished check-ins nobody has reviewed, oldest first, for the banner (which names no
+    patient, so the lookup is not audited)."""
     rows = conn.execute(
         select(programme_checkin)
         .join(patient, patient.c.id == programme_checkin.c.patient_id)
@@ -668,9 +823,16 @@ def unreviewed_warnings(conn: Connection, clinic_id: str) -> list[StoredCheckIn]
                 programme_checkin.c.warnings_json.contains('"not_sure"'),
             ),
         )
-        .order_by(programme_checkin.c.created_at)
     )
-    return [c for c in (_checkin(r) for r in rows) if c.needs_review]
+    reports = conn.execute(
+        select(checkin_warning)
+        .join(patient, patient.c.id == checkin_warning.c.patient_id)
+        .where(patient.c.clinic_id == clinic_id, checkin_warning.c.reviewed_at.is_(None))
+    )
+    found: list[StoredCheckIn | WarningReport] = [_checkin(r) for r in rows]
+    found += [_report(r) for r in reports]
+    found.sort(key=lambda c: (c.created_at, c.id))
+    return [c for c in found if c.needs_review]
 
 
 def programmes_export(conn: Connection, patient_id: str) -> dict[str, Any]:
@@ -690,6 +852,7 @@ def programmes_export(conn: Connection, patient_id: str) -> dict[str, Any]:
                 "released_by": p.released_by,
                 "released_at": p.released_at.isoformat() if p.released_at else None,
                 "checkins": [c.to_dict() for c in checkins_of(conn, p.id)],
+                "unfinished_checkin_warnings": [r.to_dict() for r in reports_of(conn, p.id)],
             }
             for p in versions
         ],

@@ -375,6 +375,23 @@ programme_checkin = Table(
 exercise (0 to 7), flare-ups, and the cauda equina questions asked again (a JSON object of
 field to "yes", "no" or "not_sure"). One with a warning sign stays in the banner on every
 clinician page until a clinician reviews it."""
+checkin_warning = Table(
+    "checkin_warning",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("programme_id", ID, ForeignKey("programme.id"), nullable=False, index=True),
+    Column("patient_id", ID, ForeignKey("patient.id"), nullable=False, index=True),
+    Column("link_id", ID, ForeignKey("programme_link.id"), nullable=True),
+    Column("warnings_json", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("reviewed_by", String(100), nullable=True),
+    Column("reviewed_at", DateTime(timezone=True), nullable=True),
+)
+"""A warning sign reported in a check-in the patient sent unfinished (migration 0011): the
+cauda equina answers only (at least one yes or "not sure"), kept although the rest of the form
+was refused, so that the clinician is told (HZ-100). It is never a week's check-in - no scores,
+not counted for adherence, charts or the next week - but it stays in the banner on every
+clinician page and tops the worklist until a clinician reviews it."""
 # -- e-mail reminders (migration 0010) --------------------------------------------------------
 
 patient_contact = Table(
@@ -437,6 +454,7 @@ TABLES_IN_ORDER = (
     programme,
     programme_link,
     programme_checkin,
+    checkin_warning,
     patient_contact,
     reminder,
     questionnaire_draft,

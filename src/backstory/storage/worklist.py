@@ -142,7 +142,8 @@ class ProgrammeFlags:
 
     programme_id: str
     warning_checkins: tuple[str, ...]
-    """Check-ins with a cauda equina question answered yes or "not sure", not yet reviewed."""
+    """Check-ins with a cauda equina question answered yes or "not sure", and such answers
+    kept from unfinished check-ins (``checkin_warning``), not yet reviewed."""
     worse: bool
     """The latest check-in is worse than the one before (``checkin.flags.worse``)."""
     missed: int
@@ -330,7 +331,9 @@ def programme_flags(conn: Connection, clinic_id: str, today: dt.date) -> dict[st
         )
         out[f.patient_id] = ProgrammeFlags(
             f.programme.id,
-            tuple(c.id for c in checkins if c.needs_review),
+            # a warning sign in an unfinished check-in is flagged like a check-in's (HZ-100)
+            tuple(c.id for c in checkins if c.needs_review)
+            + tuple(r.id for r in f.reports if r.needs_review),
             found.worse,
             found.missed,
             # a programme holds at most one week per education session: after the last
@@ -500,7 +503,9 @@ def unreviewed_alerts(db: Database, user: User) -> list[Flags]:
         raise DatabaseUnavailable("the database could not be read") from None
 
 
-def unreviewed_checkin_warnings(db: Database, user: User) -> list[programmes.StoredCheckIn]:
+def unreviewed_checkin_warnings(
+    db: Database, user: User
+) -> list[programmes.StoredCheckIn | programmes.WarningReport]:
     """Programme check-ins with a warning sign nobody has reviewed, for the banner on every
     clinician page (it names no patient: not audited).
 

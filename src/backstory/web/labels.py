@@ -173,30 +173,9 @@ def readable_document(doc: Document, hidden: frozenset[str] = HIDDEN_SECTIONS) -
     return replace(doc, sections=sections)
 
 
-def _merge_rows(b: Block) -> Block:
-    """A table's rows that say the same after the first column, as one row naming each."""
-    if b.kind != "table" or not b.rows or len(b.rows[0]) < 2:
-        return b
-    groups: dict[tuple[str, ...], list[str]] = {}
-    for row in b.rows:
-        groups.setdefault(tuple(row[1:]), []).append(row[0])
-    return replace(b, rows=tuple(("; ".join(first), *rest) for rest, first in groups.items()))
-
-
 def printable_summary(doc: Document) -> Document:
-    """The clinician summary as the web app prints it: readable (``PRINT_HIDDEN``), and the
-    unknowns table with one row per reason, naming every question it applies to (the same
-    facts in fewer lines, so that a routine case fits on two pages)."""
-    readable = readable_document(doc, PRINT_HIDDEN)
-    sections = tuple(
-        replace(
-            s,
-            messages=tuple(
-                replace(m, blocks=tuple(_merge_rows(b) for b in m.blocks)) for m in s.messages
-            ),
-        )
-        if s.id == "unknowns"
-        else s
-        for s in readable.sections
-    )
-    return replace(readable, sections=sections)
+    """The clinician summary as the web app prints it: readable (``PRINT_HIDDEN``). The PDF
+    renderer sets its unknowns table compactly (``backstory.explain.render_pdf``:
+    one row per reason, naming every question it applies to), so that a routine case fits
+    on two pages."""
+    return readable_document(doc, PRINT_HIDDEN)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from html import escape
 from typing import Any
@@ -33,8 +33,10 @@ from backstory.storage.programmes import (
     ProgrammeLink,
     StoredCheckIn,
     StoredProgramme,
+    WarningReport,
     create_link,
     patient_summary,
+    reports_of,
 )
 from backstory.web import deps
 from backstory.web.links import new_link
@@ -303,13 +305,28 @@ class PatientProgramme:
     chart: str | None
     pain: PainChange | None
     adherence: Adherence | None = None
+    reports: list[WarningReport] = field(default_factory=list)
+    """Warning signs kept from unfinished check-ins (never counted as check-ins)."""
 
 
 def patient_programme(store: Store, patient_id: str) -> PatientProgramme | None:
     """The patient's programme for their page (read in the user's clinic; audited)."""
-    latest, current, checkins, source = store.run(
-        lambda conn, user: patient_summary(conn, user, patient_id)
-    )
+
+    def read(
+        conn: Any, user: Any
+    ) -> tuple[
+        StoredProgramme | None,
+        StoredProgramme | None,
+        list[StoredCheckIn],
+        str | None,
+        list[WarningReport],
+    ]:
+        latest, current, checkins, source = patient_summary(conn, user, patient_id)
+        # read under the same audited ``programme.view`` as the check-ins
+        reports = reports_of(conn, current.id) if current is not None else []
+        return latest, current, checkins, source, reports
+
+    latest, current, checkins, source, reports = store.run(read)
     if latest is None:
         return None
     if current is None or source is None:
@@ -322,4 +339,5 @@ def patient_programme(store: Store, patient_id: str) -> PatientProgramme | None:
         chart_svg(checkins, f"chart-{current.id}") if checkins else None,
         pain_change(answers, checkins),
         adherence(checkins),
+        reports,
     )

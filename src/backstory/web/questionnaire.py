@@ -1,6 +1,7 @@
 """The pre-visit questionnaire a patient fills in from a link: plain words, own wording.
 
-The wording is knowledge, not code: the parts, questions and the emergency banner live in
+The wording is knowledge, not code: its title and opening words (before a visit, or at a
+follow-up), the parts, questions and the emergency banner live in
 ``knowledge/data/questionnaire.yaml`` with their sources, where a clinician can review them,
 and are validated at load (``backstory.knowledge.questionnaire.load_questionnaire``). This module
 turns them into the objects the pages use.
@@ -27,6 +28,7 @@ from backstory.knowledge.schema import (
     NOT_SURE,
     Country,
     Questionnaire,
+    QuestionnaireOpening,
     emphasis_parts,
 )
 from backstory.web.instrument_parts import instrument_parts
@@ -46,6 +48,7 @@ __all__ = [
     "Question",
     "answers_to_assessment",
     "as_json",
+    "opening",
     "plain_issue",
     "questions",
     "signals_ces",
@@ -100,6 +103,12 @@ wording or another knowledge may add or reword instrument parts: ``questionnaire
 
 CES_FIELDS = tuple(q.field for p in FORM_PARTS for q in p.questions if q.ces)
 COUNTRIES: tuple[Country, ...] = tuple(_FORM.countries)
+
+
+def opening(follow_up: bool) -> QuestionnaireOpening:
+    """The questionnaire's title and first-page intro: before a visit, or for a follow-up
+    some weeks on (the same questions; the words say what they are for)."""
+    return _FORM.openings.follow_up if follow_up else _FORM.openings.pre_visit
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,8 @@
 """Pages a patient opens from a link, without an account: the pre-visit questionnaire and,
 once the clinician releases it, their explanation.
 
+A link made for a scheduled follow-up (``storage/followups.py``) asks the same questions under
+its own title and opening words (``openings`` in ``questionnaire.yaml``).
 The questionnaire is one part per page (``questionnaire_steps``): each page posts its answers,
 which join the link's server-side draft (``storage/drafts.py``) before the next page, the page
 before ("Go back" keeps what was typed) or the same page with its problems; opening the link
@@ -24,7 +26,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from backstory.contract import AssessmentError
-from backstory.storage import accounts, drafts, sharing, worklist
+from backstory.storage import accounts, drafts, followups, sharing, worklist
 from backstory.storage.clinic_settings import load_settings
 from backstory.storage.errors import NotAllowed
 from backstory.web import deps
@@ -36,6 +38,7 @@ from backstory.web.questionnaire import (
     Help,
     Part,
     as_json,
+    opening,
     plain_issue,
     signals_ces,
     unsure_ces,
@@ -143,11 +146,14 @@ def _questionnaire(
     status: int = 200,
 ) -> Response:
     title = here.part.title if here.part is not None else "Check and send"
+    follow_up = state.db.read(lambda conn: followups.followup_of_link(conn, link.id))
+    words = opening(follow_up is not None)
     return _patient_page(
         request,
         "questionnaire.html",
         {
-            "title": f"{title} ({here.number} of {here.total}): before your appointment",
+            "title": f"{title} ({here.number} of {here.total}): {words.title}",
+            "opening": words,
             "parts": (here.part,) if here.part is not None else (),
             "step": here,
             "values": values,

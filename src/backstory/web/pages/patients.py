@@ -13,7 +13,7 @@ import unicodedata
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from backstory.storage import Connection, audit, contacts, sharing, worklist
+from backstory.storage import Connection, audit, contacts, followups, sharing, worklist
 from backstory.storage.errors import Conflict, InvalidRequest, NotFound
 from backstory.storage.records import load_patient
 from backstory.storage.users import User
@@ -189,13 +189,17 @@ def _link_page(
     """The page that shows a fresh link once; ``mail`` says how e-mailing it went
     (``sent``, or an ``error`` for the form: ``web/pages/mail.py``)."""
     url = f"{deps.base_url(request, state)}/p/{token}"
-    what = "pre-visit questionnaire" if link.purpose == "questionnaire" else "explanation"
+    what = "explanation"
+    if link.purpose == "questionnaire":
+        follow_up = state.db.read(lambda conn: followups.followup_of_link(conn, link.id))
+        what = "pre-visit questionnaire" if follow_up is None else "follow-up questionnaire"
     return deps.page(
         request,
         "link_created.html",
         {
             "title": f"Link to the {what}",
             "what": what,
+            "once": link.purpose == "questionnaire",
             "url": url,
             "qr": qr_data_uri(url),
             "link": link,

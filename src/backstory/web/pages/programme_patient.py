@@ -5,8 +5,11 @@ The plan page shows this week: what changed since last week and why (one sentenc
 person's flare-up plan. The weekly check-in asks the cauda equina questions first, in the
 pre-visit questionnaire's own words and with its banners (HZ-11, HZ-85): a "yes" shows the
 act-now advice at once on the page (``warning.js``) and again from the server on sending, and
-pauses the plan; a "not sure" shows the advice to get help today. Every read and write is
-audited as ``link:ID``; a revoked or expired link shows only that it does not work.
+pauses the plan; a "not sure" shows the advice to get help today. A check-in sent with other
+answers missing is refused, but a yes or "not sure" in it is kept and flagged for the
+clinician (``save_warning_report``, HZ-100). Like every link page, each page names the
+clinic and the day the link stops working. Every read and write is audited as
+``link:ID``; a revoked or expired link shows only that it does not work.
 """
 
 from __future__ import annotations
@@ -16,11 +19,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from backstory.storage import programmes
+from backstory.storage import accounts, programmes
 from backstory.storage.clinic_settings import load_settings
 from backstory.storage.errors import NotAllowed, NotFound
 from backstory.web import deps
-from backstory.web.links import link_digest
+from backstory.web.links import day_words, link_digest
 from backstory.web.programme_view import LINK_DAYS, build_stored, figures, knowledge
 from backstory.web.questionnaire import NOT_SURE, PARTS, Help, Question
 
@@ -74,6 +77,12 @@ def _help(state: deps.WebState, link: programmes.ProgrammeLink) -> Help:
     return Help.of(found.country, found.contact)
 
 
+def _about(state: deps.WebState, link: programmes.ProgrammeLink) -> dict[str, str]:
+    """Who the link comes from and the day it stops working, as every link page says."""
+    name = state.db.read(lambda conn: accounts.clinic_name(conn, link.clinic_id))
+    return {"clinic": name, "expires_on": day_words(link.expires_at)}
+
+
 def _banners(help_: Help, values: dict[str, str]) -> dict[str, Any]:
     fields = [q.field for q in _warning_questions()]
     yes = any(values.get(f) == "yes" for f in fields)
@@ -89,11 +98,19 @@ def _banners(help_: Help, values: dict[str, str]) -> dict[str, Any]:
 
 def _open(
     state: deps.WebState, digest: str, link: programmes.ProgrammeLink
-) -> tuple[Any, list[programmes.StoredCheckIn], Any]:
+) -> tuple[Any, list[programmes.StoredCheckIn], Any, bool]:
+    """The programme, its check-ins, the plan, and whether a "yes" kept from an unfinished
+    check-in waits for a clinician (the plan stays paused until one reviews it: HZ-100)."""
     store = state.store(f"link:{link.id}", resolve=programmes.link_resolver(digest, state.now()))
-    stored, checkins, source = store.run(programmes.open_by_link)
+    (stored, checkins, source), pending = store.run(
+        lambda conn, user: (
+            programmes.open_by_link(conn, user),
+            programmes.pending_reports_by_link(conn, user),
+        )
+    )
     prog, _answers = build_stored(state, store, stored, source, checkins)
-    return stored, checkins, prog
+    waiting = any("yes" in r.warnings.values() for r in pending)
+    return stored, checkins, prog, waiting
 
 
 def _plan(request: Request, state: deps.WebState, token: str) -> Response:
@@ -102,11 +119,11 @@ def _plan(request: Request, state: deps.WebState, token: str) -> Response:
         return _not_valid(request)
     digest, link = found
     try:
-        _stored, checkins, prog = _open(state, digest, link)
+        _stored, checkins, prog, waiting = _open(state, digest, link)
     except (NotAllowed, NotFound):
         return _not_valid(request)
     help_ = _help(state, link)
-    stopped = prog.stopped
+    stopped = prog.stopped or waiting
     return _page(
         request,
         "programme_patient.html",
@@ -117,7 +134,9 @@ def _plan(request: Request, state: deps.WebState, token: str) -> Response:
             "figures": figures(),
             "token": token,
             "checkins": len(checkins),
+            "stopped": stopped,
             "paused": knowledge().checkin.paused,
+            **_about(state, link),
             **_banners(help_, {}),
             "ces": stopped,
         },
@@ -153,6 +172,7 @@ def _form(
             "errors": errors,
             "token": token,
             "form_csrf": state.signer.csrf_token("programme:" + digest),
+            **_about(state, link),
             **_banners(_help(state, link), values),
         },
         status,
@@ -195,16 +215,27 @@ def send_checkin(request: Request, token: str, state: deps.WebDep, raw: deps.Raw
     digest, link = found
     form = deps.link_form(raw, state, "programme:" + digest)
     values, warnings, errors = _parse(form)
-    if errors:
-        return _form(request, state, token, digest, link, form, errors, 422)
     store = state.store(f"link:{link.id}", resolve=programmes.link_resolver(digest, state.now()))
+    if errors:
+        if any(v in ("yes", NOT_SURE) for v in warnings.values()):
+            # a warning sign must reach the clinician even when the rest is refused (HZ-100)
+            try:
+                store.run(
+                    lambda conn, user: programmes.save_warning_report(
+                        conn, user, warnings, state.now()
+                    )
+                )
+            except (NotAllowed, NotFound):
+                return _not_valid(request)
+        return _form(request, state, token, digest, link, form, errors, 422)
     try:
         store.run(
             lambda conn, user: programmes.save_checkin(conn, user, values, warnings, state.now())
         )
-        _stored, _checkins, prog = _open(state, digest, link)
+        _stored, _checkins, prog, waiting = _open(state, digest, link)
     except (NotAllowed, NotFound):
         return _not_valid(request)
+    banners = _banners(_help(state, link), form)
     return _page(
         request,
         "programme_checkin_done.html",
@@ -213,6 +244,10 @@ def send_checkin(request: Request, token: str, state: deps.WebDep, raw: deps.Raw
             "prog": prog,
             "token": token,
             "paused": knowledge().checkin.paused,
-            **_banners(_help(state, link), form),
+            "stopped": prog.stopped or waiting,
+            **_about(state, link),
+            **banners,
+            # a "yes" kept from an unfinished check-in keeps the advice up (HZ-100)
+            "ces": banners["ces"] or waiting,
         },
     )

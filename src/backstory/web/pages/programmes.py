@@ -24,6 +24,7 @@ from backstory.storage.clinic_settings import load_settings
 from backstory.storage.programmes import ProgrammeLink
 from backstory.storage.records import load_patient
 from backstory.web import deps
+from backstory.web.links import day_words
 from backstory.web.programme_view import (
     LINK_DAYS,
     adherence,
@@ -175,10 +176,9 @@ def programme_page(
     request: Request, programme_id: str, principal: deps.SignedIn, state: deps.WebDep
 ) -> Response:
     store = state.store(principal.user.username)
-    stored, versions, checkins, links, source = store.run(
-        lambda conn, user: programmes.view_programme(conn, user, programme_id)
-    )
-    prog, answers = build_stored(state, store, stored, source, checkins)
+    view = store.run(lambda conn, user: programmes.view_programme(conn, user, programme_id))
+    stored, versions, checkins, links = view.programme, view.versions, view.checkins, view.links
+    prog, answers = build_stored(state, store, stored, view.source_json, checkins)
     now = state.now()
     return deps.page(
         request,
@@ -191,10 +191,11 @@ def programme_page(
             "prog": prog,
             "figures": figures(),
             "rows": checkin_rows(answers, checkins),
+            "reports": view.reports,
             "chart": chart_svg(checkins, f"chart-{stored.id}") if checkins else None,
             "pain": pain_change(answers, checkins),
             "adherence": adherence(checkins),
-            "links": [(k, k.usable(now)) for k in links],
+            "links": [(k, k.usable(now), day_words(k.expires_at)) for k in links],
             "released_current": any(v.released for v in versions),
         },
     )
@@ -205,10 +206,9 @@ def programme_pdf(programme_id: str, principal: deps.SignedIn, state: deps.WebDe
     """This week's plan as A4 PDF, with the pictures, the clinic's contact and the safety
     net; the patient reference and the date on every page (read audited)."""
     store = state.store(principal.user.username)
-    stored, _versions, checkins, _links, source = store.run(
-        lambda conn, user: programmes.view_programme(conn, user, programme_id)
-    )
-    prog, _answers = build_stored(state, store, stored, source, checkins)
+    view = store.run(lambda conn, user: programmes.view_programme(conn, user, programme_id))
+    stored = view.programme
+    prog, _answers = build_stored(state, store, stored, view.source_json, view.checkins)
     patient, settings = store.run(
         lambda conn, user: (
             load_patient(conn, user, stored.patient_id),
@@ -261,7 +261,8 @@ def programme_link_page(
     mail: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    """The page that shows a programme link once, with the e-mail form when mail is on
+    """The page that shows a programme link once, with the day it stops working (in the
+    server's time zone, as on the other link pages) and the e-mail form when mail is on
     (``mail``: how e-mailing it went, ``web/pages/mail.py``)."""
     return deps.page(
         request,
@@ -273,6 +274,7 @@ def programme_link_page(
             "qr": qr_data_uri(url),
             "link": link,
             "days": LINK_DAYS,
+            "expires_on": day_words(link.expires_at),
             "token": url.rsplit("/", 1)[1],
             "mail": mail or {},
         },
