@@ -88,7 +88,7 @@ def pdf_css(doc: Document, owner: DocumentOwner | None = None) -> str:
     content: {css_string(right)};
     font-family: {FONT}; font-size: {margin_size}; color: #1b1b1b;
   }}"""
-    margin = "11mm 10mm 11mm" if compact else "20mm 16mm 22mm"
+    margin = "10mm 10mm 10mm" if compact else "20mm 16mm 22mm"
     css = f"""
 @page {{
   size: A4;
