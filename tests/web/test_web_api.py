@@ -190,7 +190,15 @@ def test_ping_and_openapi(world: World) -> None:
         "/api/v1/assessments/{assessment_id}/report",
         "/api/v1/assessments/{assessment_id}/fhir",
         "/api/v1/followups/due",
+        "/api/v1/worklist",
     }
+    # the programme check-in flags (issue 15) are documented on every list that carries them
+    schemas = doc["components"]["schemas"]
+    flags = schemas["ProgrammeFacts"]["properties"]
+    assert {"warning", "warning_checkins", "worse", "missed", "missed_flag"} <= set(flags)
+    for name in ("PatientOut", "AssessmentListItem", "WorklistItem"):
+        assert "ProgrammeFacts" in json.dumps(schemas[name]["properties"]["programme"]), name
+    assert "401" in paths["/api/v1/worklist"]["get"]["responses"]
     create = paths["/api/v1/patients/{patient_id}/assessments"]["post"]
     for status in ("400", "401", "403", "404", "422"):
         assert status in create["responses"], status

@@ -87,7 +87,8 @@ def test_the_api_answers_every_generated_request_without_a_server_error(
     saved = ("POST", "/api/v1/patients/{patient_id}/assessments", 201)
     assert saved in statuses and ("POST", "/api/v1/patients", 201) in statuses, statuses
     # the worklist's lists (issue 14) answered generated requests too
-    for path in ("/api/v1/patients", "/api/v1/assessments", "/api/v1/followups/due"):
+    lists = ("/api/v1/patients", "/api/v1/assessments", "/api/v1/followups/due", "/api/v1/worklist")
+    for path in lists:
         assert ("GET", path, 200) in statuses, (path, statuses)
 
 

@@ -158,6 +158,16 @@ class ProgrammeFlags:
     def raised(self) -> bool:
         return self.warning or self.worse or self.missed_flag
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "programme_id": self.programme_id,
+            "warning": self.warning,
+            "warning_checkins": list(self.warning_checkins),
+            "worse": self.worse,
+            "missed": self.missed,
+            "missed_flag": self.missed_flag,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class WorkItem:
@@ -313,6 +323,15 @@ def _reference_filter(q: str | None) -> list[Any]:
     return [func.lower(patient.c.reference).contains(needle, autoescape=True)]
 
 
+def _day(today: dt.date | None) -> dt.date:
+    return today or dt.datetime.now(dt.UTC).date()
+
+
+def _warning_first(programme: ProgrammeFlags | None) -> int:
+    """A warning sign in a programme check-in comes before everything else (HZ-100)."""
+    return 0 if programme is not None and programme.warning else 1
+
+
 def programme_flags(conn: Connection, clinic_id: str, today: dt.date) -> dict[str, ProgrammeFlags]:
     """Each followed patient's programme flags by patient id (a plain query: the worklist
     audits its own read)."""
@@ -373,7 +392,7 @@ def _items(flags: list[Flags], extra: dict[str, ProgrammeFlags] | None = None) -
     # a warning sign in a check-in comes before everything else (HZ-100)
     items.sort(
         key=lambda i: (
-            0 if i.programme and i.programme.warning else 1,
+            _warning_first(i.programme),
             *_order(i.focus),
             i.reference,
         )
@@ -394,8 +413,7 @@ def worklist(
     warning sign in a programme check-in first of all, and a worse check-in or missed
     check-ins flagged (``today`` judges the missed ones; by default the UTC date)."""
     _check_page(limit, offset)
-    day = today or dt.datetime.now(dt.UTC).date()
-    extra = programme_flags(conn, user.clinic_id, day)
+    extra = programme_flags(conn, user.clinic_id, _day(today))
     items = _items(_flags(conn, user.clinic_id, _reference_filter(q)), extra)
     audit.record(conn, user.username, "worklist.view", "clinic", user.clinic_id)
     return Page(items[offset : offset + limit], len(items), limit, offset)
@@ -411,13 +429,21 @@ class PatientRow:
     last_assessed: dt.date | None
     latest: Flags | None
     unreviewed: int
+    programme: ProgrammeFlags | None = None
 
 
 def patient_page(
-    conn: Connection, user: User, *, q: str | None = None, limit: int = 50, offset: int = 0
+    conn: Connection,
+    user: User,
+    *,
+    q: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    today: dt.date | None = None,
 ) -> Page[PatientRow]:
     """The clinic's patients by reference, searched and paged in the database (audited as
-    ``patient.list``); each with its most pressing assessment (as on the worklist)."""
+    ``patient.list``); each with its most pressing assessment (as on the worklist) and its
+    programme check-in flags (``today`` judges missed check-ins; by default the UTC date)."""
     _check_page(limit, offset)
     where = [patient.c.clinic_id == user.clinic_id, *_reference_filter(q)]
     total = conn.execute(select(func.count()).select_from(patient).where(*where)).scalar_one()
@@ -433,6 +459,7 @@ def patient_page(
     flags: dict[str, list[Flags]] = {}
     for f in _flags(conn, user.clinic_id, [patient.c.id.in_(ids)]):
         flags.setdefault(f.patient_id, []).append(f)
+    followed = programme_flags(conn, user.clinic_id, _day(today)) if ids else {}
     out = []
     for r in rows:
         mine = flags.get(r.id, [])
@@ -444,10 +471,19 @@ def patient_page(
                 *counts.get(r.id, (0, 0, None)),
                 pool[0] if pool else None,
                 len(waiting),
+                followed.get(r.id),
             )
         )
     audit.record(conn, user.username, "patient.list", "clinic", user.clinic_id)
     return Page(out, int(total), limit, offset)
+
+
+@dataclass(frozen=True, slots=True)
+class AssessmentRow:
+    """An assessment in the API's list, with its patient's programme check-in flags."""
+
+    flags: Flags
+    programme: ProgrammeFlags | None = None
 
 
 def assessment_page(
@@ -458,16 +494,23 @@ def assessment_page(
     unreviewed: bool = False,
     limit: int = 50,
     offset: int = 0,
-) -> Page[Flags]:
-    """The clinic's current assessments, most serious first, optionally only unreviewed
-    ones or those of patients whose reference contains ``q`` (audited as ``worklist.view``)."""
+    today: dt.date | None = None,
+) -> Page[AssessmentRow]:
+    """The clinic's current assessments in the worklist's order (those of a patient whose
+    programme check-in reported a warning sign first, then most serious first), optionally
+    only unreviewed ones or those of patients whose reference contains ``q``; each with its
+    patient's programme check-in flags (audited as ``worklist.view``)."""
     _check_page(limit, offset)
     where = _reference_filter(q)
     if unreviewed:
         where.append(assessment_review.c.assessment_id.is_(None))
-    found = sorted(_flags(conn, user.clinic_id, where), key=_order)
+    followed = programme_flags(conn, user.clinic_id, _day(today))
+    rows = [
+        AssessmentRow(f, followed.get(f.patient_id)) for f in _flags(conn, user.clinic_id, where)
+    ]
+    rows.sort(key=lambda r: (_warning_first(r.programme), *_order(r.flags)))
     audit.record(conn, user.username, "worklist.view", "clinic", user.clinic_id)
-    return Page(found[offset : offset + limit], len(found), limit, offset)
+    return Page(rows[offset : offset + limit], len(rows), limit, offset)
 
 
 def assessment_flags(conn: Connection, user: User, assessment_id: str) -> Flags | None:
@@ -568,6 +611,7 @@ def recorder(fields: list[str], now: dt.datetime) -> Callable[[Connection, str],
 
 
 __all__ = [
+    "AssessmentRow",
     "Flags",
     "Page",
     "PatientRow",

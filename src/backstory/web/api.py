@@ -32,7 +32,7 @@ from backstory.web.problems import responses
 from backstory.web.schema import assessment_schema
 from backstory.web.security import token_digest
 from backstory.web.views import progress_data, summary_of
-from backstory.web.work_schema import WorkFacts, work_facts
+from backstory.web.work_schema import ProgrammeFacts, WorkFacts, programme_facts, work_facts
 
 _HIDDEN = r"\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff"
 REFERENCE_PATTERN = rf"^[^{_HIDDEN}]*[^{_HIDDEN}\s][^{_HIDDEN}]*$"
@@ -181,6 +181,7 @@ class PatientOut(BaseModel):
     triage: str | None = None
     worklist: WorkFacts | None = None
     unreviewed: int = 0
+    programme: ProgrammeFacts | None = None
 
 
 class AssessmentSummary(BaseModel):
@@ -297,7 +298,8 @@ def list_patients(
     """The clinic's patients by reference, a page at a time, searched in the database
     (`q`, or the older `reference`: the reference contains the text). Each carries the
     worklist's facts about the assessment that most needs attention (its triage level,
-    unanswered warning-sign questions, "not sure" answers, who reviewed it)."""
+    unanswered warning-sign questions, "not sure" answers, who reviewed it) and the flags
+    of their programme check-ins (a warning sign, a worse check-in, missed check-ins)."""
     found = _store(state, who, write=False).run(
         lambda conn, user: work.patient_page(
             conn,
@@ -305,6 +307,7 @@ def list_patients(
             q=unicodedata.normalize("NFC", q if q is not None else (reference or "")),
             limit=limit,
             offset=offset,
+            today=state.now().date(),
         )
     )
     return PatientPage(
@@ -321,6 +324,7 @@ def list_patients(
                 triage=s.latest.level if s.latest else None,
                 worklist=work_facts(s.latest) if s.latest else None,
                 unreviewed=s.unreviewed,
+                programme=programme_facts(s.programme),
             )
             for s in found.items
         ],

@@ -1,9 +1,13 @@
 """The API's worklist resources: the clinic's assessments as the worklist sees them.
 
-``GET /api/v1/assessments`` lists current assessments most serious first (the worklist's
-order), a page at a time, searched in the database by patient reference, optionally only
-unreviewed ones; the patient list (``api.py``) carries the same facts for each patient's most
-pressing assessment. Reading is audited like the worklist page (``worklist.view``).
+``GET /api/v1/worklist`` is the clinician's worklist itself: each patient with unreviewed
+work, an open episode or a raised programme flag, in the worklist page's order (a warning
+sign in a programme check-in first of all, HZ-100). ``GET /api/v1/assessments`` lists current
+assessments in the same order, a page at a time, searched in the database by patient
+reference, optionally only unreviewed ones; the patient list (``api.py``) carries the same
+facts for each patient's most pressing assessment. Every item carries its patient's programme
+check-in flags (a warning sign, a worse check-in, missed check-ins; issue 15). Reading is
+audited like the worklist page (``worklist.view``).
 ``GET /api/v1/followups/due`` lists the follow-up questionnaires due in the clinic, oldest
 first, as the worklist page shows them (audited as ``followup.list``).
 """
@@ -19,7 +23,15 @@ from backstory.storage import worklist as work
 from backstory.web import deps
 from backstory.web.api import Reader, _store
 from backstory.web.problems import responses
-from backstory.web.work_schema import AssessmentListItem, AssessmentPage, DueFollowUp
+from backstory.web.work_schema import (
+    AssessmentListItem,
+    AssessmentPage,
+    DueFollowUp,
+    WorklistItem,
+    WorklistPage,
+    programme_facts,
+    work_facts,
+)
 
 router = APIRouter(prefix="/api/v1", responses=responses(401))
 
@@ -38,18 +50,65 @@ def list_assessments(
     limit: Annotated[int, Query(ge=1, le=work.MAX_LIMIT)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> AssessmentPage:
-    """The clinic's current assessments, most serious first (the worklist's order): `q`
-    keeps those whose patient's reference contains the text, `unreviewed` only those nobody
-    has reviewed yet."""
+    """The clinic's current assessments in the worklist's order (those of a patient whose
+    programme check-in reported a warning sign first, then most serious first): `q` keeps
+    those whose patient's reference contains the text, `unreviewed` only those nobody has
+    reviewed yet. Each carries its patient's programme check-in flags."""
+    today = state.now().date()
     found = _store(state, who, write=False).run(
         lambda conn, user: work.assessment_page(
-            conn, user, q=q, unreviewed=unreviewed, limit=limit, offset=offset
+            conn, user, q=q, unreviewed=unreviewed, limit=limit, offset=offset, today=today
         )
     )
     return AssessmentPage(
         items=[
-            AssessmentListItem(reference=f.reference, attention=f.attention, **f.to_dict())
-            for f in found.items
+            AssessmentListItem(
+                reference=r.flags.reference,
+                attention=r.flags.attention,
+                programme=programme_facts(r.programme),
+                **r.flags.to_dict(),
+            )
+            for r in found.items
+        ],
+        total=found.total,
+        limit=found.limit,
+        offset=found.offset,
+    )
+
+
+@router.get(
+    "/worklist",
+    response_model=WorklistPage,
+    responses=responses(403, 422),
+    tags=["assessments"],
+)
+def get_worklist(
+    who: Reader,
+    state: deps.WebDep,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=work.MAX_LIMIT)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> WorklistPage:
+    """The clinician's worklist: every patient with an unreviewed assessment, an open
+    episode, or a programme check-in flag (a warning sign, a worse check-in, two missed
+    check-ins), in the worklist page's order - a warning sign in a check-in first of all,
+    then unreviewed before reviewed, most serious first. `q` keeps patients whose reference
+    contains the text."""
+    today = state.now().date()
+    found = _store(state, who, write=False).run(
+        lambda conn, user: work.worklist(conn, user, q=q, limit=limit, offset=offset, today=today)
+    )
+    return WorklistPage(
+        items=[
+            WorklistItem(
+                patient_id=i.patient_id,
+                reference=i.reference,
+                unreviewed=i.unreviewed,
+                episode_open=i.episode_open,
+                worklist=work_facts(i.focus),
+                programme=programme_facts(i.programme),
+            )
+            for i in found.items
         ],
         total=found.total,
         limit=found.limit,
