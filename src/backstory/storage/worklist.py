@@ -10,9 +10,10 @@ assessment whose cauda equina questions are unanswered or unsure (the patient wa
 advice today), then urgent, soon and routine.
 
 Reviewing is an explicit act (a button), stored with who and when, and audited. The same
-facts feed the API's patient and assessment lists (paged, searched in the database by
-reference) and the banner every clinician page shows while an emergency or urgent
-questionnaire result is unreviewed.
+facts, with each patient's programme check-in flags (``ProgrammeFlags``: a warning sign first
+of all, a worse check-in, missed check-ins), feed the API's worklist, patient and assessment
+lists (paged, searched in the database by reference) and the banner every clinician page
+shows while an emergency or urgent questionnaire result is unreviewed.
 """
 
 from __future__ import annotations
