@@ -325,11 +325,15 @@ def test_a_dry_run_lists_check_ins_and_sends_and_records_nothing(
     assert actions.count("programme.link") == 1  # the patient's own, made before
 
 
-def test_erasing_the_patient_erases_the_check_in_reminders(
+def test_the_export_lists_and_erasure_erases_the_check_in_reminders(
     run: Callable[..., Result], url: str
 ) -> None:
     f = Following(url, "ref-1", "someone@example.net", days_ago=7)
     assert run().exit_code == 0 and len(_claims(url)) == 1
     with Database(url) as db:
+        exported = Store(db, "alice").export_patient(f.pid)
+        (kept,) = exported["checkin_reminders"]
+        assert kept["programme_id"] == f.programme_id and kept["sent_at"] is not None
+        assert "someone" not in json.dumps(exported)
         Store(db, "alice").run(lambda conn, u: erase_patient(conn, u, f.pid))
     assert _claims(url) == []

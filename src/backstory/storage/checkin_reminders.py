@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.engine import Connection
@@ -28,6 +29,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from backstory.programme import load_programme_knowledge
 from backstory.programme.followup import reminder_due_on
 from backstory.storage import audit, mailings, programmes
+from backstory.storage.database import as_utc
 from backstory.storage.errors import Conflict
 from backstory.storage.tables import checkin_reminder, clinic, patient, patient_contact
 from backstory.storage.tables import programme_link as programme_link_table
@@ -189,3 +191,25 @@ def release(conn: Connection, user: User, item: DueCheckIn, made: Claim, reason:
         patient_id=item.patient_id,
         reason=reason,
     )
+
+
+def checkin_reminders_export(conn: Connection, patient_id: str) -> dict[str, Any]:
+    """For the patient's data export: the check-in reminders claimed or sent (never the
+    address, which is kept sealed, nor a link's token, which is never stored)."""
+    rows = conn.execute(
+        select(checkin_reminder)
+        .where(checkin_reminder.c.patient_id == patient_id)
+        .order_by(checkin_reminder.c.due_on, checkin_reminder.c.programme_id)
+    ).all()
+    return {
+        "checkin_reminders": [
+            {
+                "programme_id": r.programme_id,
+                "due_on": r.due_on.isoformat(),
+                "link_id": r.link_id,
+                "claimed_at": as_utc(r.claimed_at).isoformat(),
+                "sent_at": as_utc(r.sent_at).isoformat() if r.sent_at is not None else None,
+            }
+            for r in rows
+        ]
+    }
