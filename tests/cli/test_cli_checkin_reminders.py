@@ -24,9 +24,10 @@ from sqlalchemy import select
 
 from backstory.cli.main import cli
 from backstory.delivery import AddressKey
-from backstory.storage import Database, Store, audit, contacts
+from backstory.storage import Database, Store, audit, checkin_reminders, contacts
 from backstory.storage.database import utcnow
 from backstory.storage.erasure import erase_patient
+from backstory.storage.errors import Conflict
 from backstory.storage.programmes import (
     create_link,
     link_by_digest,
@@ -337,3 +338,40 @@ def test_the_export_lists_and_erasure_erases_the_check_in_reminders(
         assert "someone" not in json.dumps(exported)
         Store(db, "alice").run(lambda conn, u: erase_patient(conn, u, f.pid))
     assert _claims(url) == []
+
+
+def test_a_warning_sent_after_listing_stops_the_claim(url: str) -> None:
+    f = Following(url, "ref-1", "someone@example.net", days_ago=7)
+    now = utcnow()
+    with Database(url) as db:
+        store = Store(db, "alice")
+        (due,) = store.run(lambda conn, u: checkin_reminders.due_checkins(conn, u, now.date()))
+    f.report_warning({**NO, "red_flags.bladder_dysfunction": "yes"})
+    with Database(url) as db:
+        store = Store(db, "alice")
+        with pytest.raises(Conflict, match="no longer due"):
+            store.run(
+                lambda conn, u: checkin_reminders.claim(
+                    conn, u, due, "e" * 64, now, now + dt.timedelta(days=1)
+                )
+            )
+    assert _claims(url) == []
+
+
+def test_an_unfinished_claim_is_reported_and_never_resent(
+    run: Callable[..., Result], url: str, smtp_server: Any
+) -> None:
+    Following(url, "ref-1", "someone@example.net", days_ago=7)
+    now = utcnow()
+    with Database(url) as db:
+        store = Store(db, "alice")
+        (due,) = store.run(lambda conn, u: checkin_reminders.due_checkins(conn, u, now.date()))
+        store.run(
+            lambda conn, u: checkin_reminders.claim(
+                conn, u, due, "e" * 64, now, now + dt.timedelta(days=1)
+            )
+        )
+    result = run()
+    assert "0 check-in reminder(s) due" in result.output
+    assert "1 reminder(s) from an earlier run were never confirmed" in result.output
+    assert smtp_server[2].messages == []

@@ -31,6 +31,7 @@ from backstory.programme.followup import reminder_due_on
 from backstory.storage import audit, mailings, programmes
 from backstory.storage.database import as_utc
 from backstory.storage.errors import Conflict
+from backstory.storage.records import load_patient
 from backstory.storage.tables import checkin_reminder, clinic, patient, patient_contact
 from backstory.storage.tables import programme_link as programme_link_table
 from backstory.storage.users import User
@@ -53,21 +54,26 @@ class Claim:
     clinic_name: str
 
 
-def paused(followed: programmes.Followed) -> bool:
+def paused(
+    checkins: list[programmes.StoredCheckIn], reports: list[programmes.WarningReport]
+) -> bool:
     """A warning sign waits for a clinician, or a check-in answered one yes (stopped)."""
-    if any(c.needs_review for c in followed.checkins):
+    if any(c.needs_review for c in checkins) or any(r.needs_review for r in reports):
         return True
-    if any(r.needs_review for r in followed.reports):
-        return True
-    return any("yes" in c.warnings.values() for c in followed.checkins)
+    return any("yes" in c.warnings.values() for c in checkins)
 
 
-def _due(followed: programmes.Followed, today: dt.date) -> dt.date | None:
-    released = followed.programme.released_at
-    if released is None or paused(followed):
+def _due(
+    current: programmes.StoredProgramme,
+    checkins: list[programmes.StoredCheckIn],
+    reports: list[programmes.WarningReport],
+    today: dt.date,
+) -> dt.date | None:
+    released = current.released_at
+    if released is None or paused(checkins, reports):
         return None
-    since = followed.checkins[-1].created_at.date() if followed.checkins else released.date()
-    return reminder_due_on(load_programme_knowledge(), since, today, len(followed.checkins))
+    since = checkins[-1].created_at.date() if checkins else released.date()
+    return reminder_due_on(load_programme_knowledge(), since, today, len(checkins))
 
 
 def due_checkins(conn: Connection, user: User, today: dt.date) -> list[DueCheckIn]:
@@ -87,7 +93,7 @@ def due_checkins(conn: Connection, user: User, today: dt.date) -> list[DueCheckI
     for f in programmes.clinic_followed(conn, user.clinic_id):
         if f.patient_id not in sealed:
             continue
-        due_on = _due(f, today)
+        due_on = _due(f.programme, f.checkins, f.reports, today)
         if due_on is None or (f.programme.id, due_on) in claimed:
             continue
         out.append(
@@ -114,11 +120,13 @@ def unfinished(conn: Connection, user: User) -> int:
     return len(rows)
 
 
-def _still_due(conn: Connection, user: User, item: DueCheckIn, today: dt.date) -> bool:
-    for f in programmes.clinic_followed(conn, user.clinic_id):
-        if f.patient_id == item.patient_id:
-            return f.programme.id == item.programme_id and _due(f, today) == item.due_on
-    return False
+def _still_due(conn: Connection, item: DueCheckIn, today: dt.date) -> bool:
+    current = programmes.current_of(conn, item.patient_id)
+    if current is None or current.id != item.programme_id:
+        return False
+    checkins = programmes.checkins_of(conn, current.id)
+    reports = programmes.reports_of(conn, current.id)
+    return _due(current, checkins, reports, today) == item.due_on
 
 
 def claim(
@@ -131,7 +139,8 @@ def claim(
 ) -> Claim:
     """Claim the reminder and make a fresh programme link (Conflict: claimed already, or the
     check-in is no longer due - sent meanwhile, paused, or a new version released)."""
-    if not _still_due(conn, user, item, now.date()):
+    load_patient(conn, user, item.patient_id, lock=True)  # one claim at a time per patient
+    if not _still_due(conn, item, now.date()):
         raise Conflict(f"the check-in of programme {item.programme_id} is no longer due")
     taken = conn.execute(
         select(checkin_reminder.c.programme_id).where(
