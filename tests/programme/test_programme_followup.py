@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 
 from backstory.programme import CheckInAnswers, build_programme
-from backstory.programme.followup import changes, is_worse, missed, signals
+from backstory.programme.followup import changes, is_worse, missed, reminder_due_on, signals
 
 from .helpers import CONDITIONS, KN, build, report_of, screened
 
@@ -115,3 +115,22 @@ def test_the_walk_stays_within_its_limits(minutes: int, ok: bool) -> None:
     else:
         with pytest.raises(ValueError, match="walk"):
             build(screened(), start_minutes=minutes)
+
+
+@pytest.mark.parametrize(
+    ("days", "checked_in", "due_on"),
+    [
+        (6, 0, None),  # a day before the first check-in falls due
+        (7, 0, 7),  # due on the seventh day
+        (13, 0, 7),  # still the same due week: one reminder for it
+        (14, 0, 14),  # the next week falls due: a new reminder
+        (7, 6, 7),  # the last week's check-in is awaited
+        (7, 7, None),  # the last week (7 sessions) has been checked in
+        (49, 0, 49),  # seven weeks without a check-in: still within the programme
+        (56, 0, None),  # eight: longer than the whole programme, nothing is due any more
+    ],
+)
+def test_the_check_in_a_reminder_is_due_for(days: int, checked_in: int, due_on: int | None) -> None:
+    assert len(KN.education) == 7 and KN.checkin.flags.every_days == 7
+    got = reminder_due_on(KN, D0, D0 + dt.timedelta(days=days), checked_in)
+    assert got == (None if due_on is None else D0 + dt.timedelta(days=due_on))

@@ -1,4 +1,5 @@
-"""`backstory reminders send [--dry-run]`: e-mail the follow-up questionnaires that are due.
+"""`backstory reminders send [--dry-run]`: e-mail the follow-up questionnaires and weekly
+programme check-ins that are due.
 
 Meant for cron (for example once a day). For each follow-up of the acting user's clinic that
 is due and whose patient has a reminder address, it makes the questionnaire link, e-mails it
@@ -7,6 +8,13 @@ and records the follow-up as sent - at most once per follow-up and one per patie
 whatever else runs at the same time (``backstory.storage.reminders``). A failed send records
 nothing and is tried again by the next run; after three failures in a row the run stops
 (the mail server is down: do not hammer it). Output names follow-up ids, never addresses.
+
+It then does the same for weekly check-ins (``backstory.storage.checkin_reminders``): each
+patient following a released programme, with a reminder address, whose check-in is due by
+the programme knowledge and whose programme is not paused by a warning sign, gets one e-mail
+per due week carrying a fresh programme link (made as the web's *Make a link to the
+programme* does; earlier links keep working) - nothing about the patient. Output names
+programme ids, never addresses. The limit and the three-failures stop cover both kinds.
 Exit status 0 when every due reminder went, 1 when any failed.
 """
 
@@ -15,12 +23,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
+from collections.abc import Callable
+from typing import TypeVar
 
 import click
 
 from backstory.cli.common import fail
 from backstory.cli.stored import open_store, storage_options
-from backstory.storage import Store, reminders
+from backstory.storage import Store, checkin_reminders, reminders
 from backstory.storage.errors import Conflict
 from backstory.web.settings import Settings
 
@@ -29,7 +39,8 @@ MAX_FAILURES_IN_A_ROW = 3
 
 @click.group("reminders")
 def reminders_group() -> None:
-    """Follow-up reminders by e-mail (needs BACKSTORY_MAIL_* and BACKSTORY_MAIL_KEY)."""
+    """Follow-up and check-in reminders by e-mail (needs BACKSTORY_MAIL_* and
+    BACKSTORY_MAIL_KEY)."""
 
 
 @reminders_group.command("send")
@@ -43,7 +54,7 @@ def reminders_group() -> None:
 )
 @storage_options
 def send_command(dry_run: bool, limit: int, database: str | None, user: str | None) -> None:
-    """E-mail the due follow-up questionnaires of your clinic, each once."""
+    """E-mail the due follow-up questionnaires and weekly check-ins of your clinic, each once."""
     from backstory.storage.database import utcnow
     from backstory.web.settings import SettingsError, settings_from_env
 
@@ -62,21 +73,40 @@ def send_command(dry_run: bool, limit: int, database: str | None, user: str | No
     with open_store(database, user) as store:
         due = store.run(lambda conn, u: reminders.due_reminders(conn, u, now.date()))
         left = store.run(lambda conn, u: reminders.unfinished(conn, u))
+        weekly = store.run(lambda conn, u: checkin_reminders.due_checkins(conn, u, now.date()))
+        left += store.run(lambda conn, u: checkin_reminders.unfinished(conn, u))
         batch = due[:limit]
+        weekly_batch = weekly[: limit - len(batch)]
         click.echo(f"{len(due)} follow-up reminder(s) due; sending {len(batch)}")
+        click.echo(f"{len(weekly)} check-in reminder(s) due; sending {len(weekly_batch)}")
         if dry_run:
             for item in batch:
                 f = item.followup
                 click.echo(f"  would send: follow-up {f.id} (week {f.weeks}, due {f.due_on})")
+            for w in weekly_batch:
+                click.echo(
+                    f"  would send: check-in of programme {w.programme_id} "
+                    f"(week {w.week}, due {w.due_on})"
+                )
             click.echo("dry run: nothing was sent, and nothing is recorded as sent")
             return
         counts = {"sent": 0, "failed": 0, "skipped": 0}
         in_a_row = 0
-        for n, item in enumerate(batch, 1):
-            outcome, words = _send_one(store, settings, item, now)
+        jobs: list[tuple[str, Callable[[], tuple[str, str]]]] = [
+            (f"follow-up {item.followup.id}", _job(_send_one, store, settings, item, now))
+            for item in batch
+        ] + [
+            (
+                f"check-in of programme {w.programme_id}",
+                _job(_send_checkin, store, settings, w, now),
+            )
+            for w in weekly_batch
+        ]
+        for n, (name, job) in enumerate(jobs, 1):
+            outcome, words = job()
             counts[outcome] += 1
             in_a_row = in_a_row + 1 if outcome == "failed" else 0
-            click.echo(f"  [{n}/{len(batch)}] follow-up {item.followup.id}: {words}")
+            click.echo(f"  [{n}/{len(jobs)}] {name}: {words}")
             if in_a_row >= MAX_FAILURES_IN_A_ROW:
                 click.echo(f"stopped after {in_a_row} failures in a row")
                 break
@@ -84,10 +114,23 @@ def send_command(dry_run: bool, limit: int, database: str | None, user: str | No
     if left:
         click.echo(
             f"{left} reminder(s) from an earlier run were never confirmed (it stopped half-way); "
-            "they are not retried: see the follow-ups due on the worklist"
+            "they are not retried: see the follow-ups due and missed check-ins on the worklist"
         )
     if counts["failed"]:
         sys.exit(1)
+
+
+T = TypeVar("T")
+
+
+def _job(
+    send: Callable[[Store, Settings, T, dt.datetime], tuple[str, str]],
+    store: Store,
+    settings: Settings,
+    item: T,
+    now: dt.datetime,
+) -> Callable[[], tuple[str, str]]:
+    return lambda: send(store, settings, item, now)
 
 
 def _send_one(
@@ -122,4 +165,42 @@ def _send_one(
         store.run(lambda conn, u: reminders.release(conn, u, item, made, why))
         return "failed", f"not sent ({exc})"
     store.run(lambda conn, u: reminders.confirm(conn, u, item, made, now))
+    return "sent", "sent"
+
+
+def _send_checkin(
+    store: Store, settings: Settings, item: checkin_reminders.DueCheckIn, now: dt.datetime
+) -> tuple[str, str]:
+    """Claim (with a fresh programme link), send, confirm - or release on failure."""
+    from backstory.delivery import AddressError, MailError, SealError, send_link_email
+    from backstory.web.links import new_link
+    from backstory.web.programme_view import LINK_DAYS
+    from backstory.web.security import Signer
+
+    mail, key = settings.mail, settings.address_key
+    assert mail is not None and key is not None  # checked by the command
+    token, digest = new_link(Signer(settings.secret_key), "programme-link")
+    expires = now + dt.timedelta(days=LINK_DAYS)
+    try:
+        made = store.run(
+            lambda conn, u: checkin_reminders.claim(conn, u, item, digest, now, expires)
+        )
+    except Conflict:
+        return "skipped", "skipped (claimed already, or no longer due)"
+    try:
+        address = key.open(item.sealed_address, item.patient_id)
+        send_link_email(
+            mail,
+            address,
+            kind="checkin",
+            url=f"{settings.public_url}/programme/{token}",
+            clinic_name=made.clinic_name,
+            expires_at=made.link.expires_at,
+            reminder=True,
+        )
+    except (MailError, AddressError, SealError) as exc:
+        why = type(exc).__name__
+        store.run(lambda conn, u: checkin_reminders.release(conn, u, item, made, why))
+        return "failed", f"not sent ({exc})"
+    store.run(lambda conn, u: checkin_reminders.confirm(conn, u, item, made, now))
     return "sent", "sent"

@@ -19,7 +19,7 @@ from typing import Any, Literal, get_args
 from backstory.errors import ConfigError
 from backstory.yamlio import YAMLError, safe_load
 
-LinkKind = Literal["questionnaire", "followup", "explanation", "programme"]
+LinkKind = Literal["questionnaire", "followup", "explanation", "programme", "checkin"]
 KINDS: tuple[LinkKind, ...] = get_args(LinkKind)
 PLACEHOLDERS = frozenset({"clinic", "purpose", "expires", "url"})
 FILE = "messages.yaml"

@@ -81,6 +81,24 @@ def missed(kn: ProgrammeKnowledge, since: dt.date, today: dt.date) -> int:
     return max(0, days // kn.checkin.flags.every_days)
 
 
+def reminder_due_on(
+    kn: ProgrammeKnowledge, since: dt.date, today: dt.date, checked_in: int
+) -> dt.date | None:
+    """The day the check-in a reminder is due for fell due, or None when none is due.
+
+    A check-in falls due every ``flags.every_days`` days from ``since`` (the release or the
+    last check-in); the reminder is for the latest of them, so one is sent per due week
+    however often the reminders run. None before the first is due, once the programme's
+    last week has been checked in, and once more weeks have passed without a check-in than
+    the programme has weeks (one per education session): nothing is due any more.
+    """
+    weeks = len(kn.education)
+    due = missed(kn, since, today)
+    if due == 0 or checked_in >= weeks or checked_in + due > weeks:
+        return None
+    return since + dt.timedelta(days=due * kn.checkin.flags.every_days)
+
+
 def signals(
     kn: ProgrammeKnowledge,
     answers: Mapping[str, Any],

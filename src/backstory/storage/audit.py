@@ -88,6 +88,7 @@ ACTIONS = frozenset(
         "programme.view",
         "programme.link",
         "programme.link_revoke",
+        "programme.list",
         "checkin.create",
         "checkin.warning",
         "checkin.list",

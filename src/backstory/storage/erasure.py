@@ -21,6 +21,7 @@ from backstory.storage.tables import (
     assessment_review,
     assessment_unsure,
     audit_event,
+    checkin_reminder,
     checkin_warning,
     episode,
     episode_outcome,
@@ -56,6 +57,7 @@ def _erase_rows(conn: Connection, patient_id: str) -> Erasure:
     # the web app's links and release switches point at the patient's records: they go first
     followups = select(followup.c.id).where(followup.c.patient_id == patient_id)
     conn.execute(delete(reminder).where(reminder.c.followup_id.in_(followups)))
+    conn.execute(delete(checkin_reminder).where(checkin_reminder.c.patient_id == patient_id))
     conn.execute(delete(patient_contact).where(patient_contact.c.patient_id == patient_id))
     conn.execute(delete(followup).where(followup.c.patient_id == patient_id))
     conn.execute(delete(programme_checkin).where(programme_checkin.c.patient_id == patient_id))

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 from backstory.knowledge.loader import load_knowledge
 from backstory.storage import audit
+from backstory.storage.checkin_reminders import checkin_reminders_export
 from backstory.storage.contacts import contact_export
 from backstory.storage.database import utcnow
 from backstory.storage.drafts import drafts_export
@@ -62,6 +63,7 @@ def export_patient(conn: Connection, user: User, patient_id: str) -> dict[str, A
         **followups_export(conn, found.id),
         **programmes_export(conn, found.id),
         **contact_export(conn, found.id),
+        **checkin_reminders_export(conn, found.id),
         **drafts_export(conn, found.id),
         "audit": [event.to_dict() for event in audit.events(conn, found.id)],
     }

@@ -417,6 +417,20 @@ reminder = Table(
 """A reminder claimed for a follow-up (at most one each: the primary key), and when the mail
 server accepted it. A claim with no ``sent_at`` after a crash is never retried on its own:
 the follow-up stays due on the worklist for a person to see."""
+checkin_reminder = Table(
+    "checkin_reminder",
+    metadata,
+    Column("programme_id", ID, ForeignKey("programme.id"), primary_key=True),
+    Column("due_on", Date, primary_key=True),
+    Column("patient_id", ID, ForeignKey("patient.id"), nullable=False, index=True),
+    Column("link_id", ID, ForeignKey("programme_link.id"), nullable=True),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+)
+"""A weekly check-in reminder claimed for a released programme (migration 0012): at most one
+per programme and due day (the primary key), with the fresh programme link it carried and
+when the mail server accepted it. A claim with no ``sent_at`` after a crash is never retried
+on its own; the missed check-ins still show on the worklist."""
 # -- questionnaire drafts (migration 0009) ------------------------------------------------------
 
 questionnaire_draft = Table(
@@ -457,6 +471,7 @@ TABLES_IN_ORDER = (
     checkin_warning,
     patient_contact,
     reminder,
+    checkin_reminder,
     questionnaire_draft,
 )
 """Parents before children: the order to insert a dump in (every table but ``signin_failure``
