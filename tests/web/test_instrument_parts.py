@@ -203,8 +203,8 @@ ODI = {f"odi.{i}": "2" for i in range(1, 11) if i != 8}  # section 8 left out
 RMDQ = {f"rmdq.{i}": "1" if i <= 5 else "0" for i in range(1, 25)}
 
 
-def _from_link(world: World) -> dict[str, object]:
-    """The report stored with the assessment the patient's link sent."""
+def _from_link(world: World) -> tuple[str, dict[str, object]]:
+    """The assessment the patient's link sent, and the report stored with it."""
     record = Store(world.db, "clin-a").patient_record(world.patient_a)
     (sent,) = (
         a
@@ -213,7 +213,7 @@ def _from_link(world: World) -> dict[str, object]:
         if a.assessment.created_by.startswith("link:")
     )
     assert sent.latest_report is not None
-    return sent.latest_report.data()
+    return sent.assessment.id, sent.latest_report.data()
 
 
 def test_a_full_walk_in_own_words_scores_odi_and_rmdq(world: World) -> None:
@@ -229,9 +229,18 @@ def test_a_full_walk_in_own_words_scores_odi_and_rmdq(world: World) -> None:
     assert "Lifting heavy things does not add to my pain" in odi
     rmdq = next(p for p in pages if 'name="part" value="p-rmdq"' in p)
     assert "Backstory&#39;s own words" in rmdq and "Spending most of the day in bed" in rmdq
-    report = _from_link(world)
+    sent, report = _from_link(world)
     assert report["odi"] == {"percent": 40.0, "band": "moderate"}  # 9 sections of 2: 18/45
     assert report["rmdq"] == {"score": 5}
+    page = sign_in(world.app, "clin-a").get(f"/assessments/{sent}").text
+    scores = page[page.index('id="scores"') :]
+    assert "<dt>ODI</dt><dd>40.0% (moderate)</dd>" in scores
+    assert (
+        '<p id="scores-wording">On this clinic&#39;s patient questionnaire the wording of '
+        "STarT Back, ODI and RMDQ is Backstory&#39;s own, not the validated wording" in scores
+    )
+    typed = sign_in(world.app, "clin-a").get(f"/assessments/{world.assessment_a}").text
+    assert 'id="scores-wording"' not in typed  # entered by a clinician: no such note
 
 
 def test_licensed_wording_replaces_the_own_words_on_the_page(
@@ -248,3 +257,8 @@ def test_licensed_wording_replaces_the_own_words_on_the_page(
     assert "Spending most of the day in bed" not in page and "own words" not in page
     odi = TestClient(app).get(f"{path}?part=p-odi").text  # no licensed ODI: own words
     assert "Backstory&#39;s own words" in odi and "Lifting heavy things" in odi
+    r = walk(TestClient(app), path, answers(**STARTBACK, **ODI, **RMDQ))
+    assert r.status_code == 200 and "Thank you" in r.text
+    sent, _report = _from_link(world)
+    page = sign_in(app, "clin-a").get(f"/assessments/{sent}").text
+    assert "the wording of ODI is Backstory&#39;s own" in page  # RMDQ, STarT Back licensed

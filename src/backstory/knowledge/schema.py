@@ -358,6 +358,9 @@ class InstrumentNotes(Model):
     own_words: str
     licensed: str = Field(pattern=r"\{source\}")
     """Shown when a clinic's licensed wording is used; ``{source}`` names it."""
+    report: str = Field(default="", pattern=r"^$|\{instruments\}")
+    """Shown on the clinician's report of a patient questionnaire whose instruments were
+    answered in own words; ``{instruments}`` names them (HZ-161, HZ-162)."""
 
 
 class Instruments(Model):

@@ -151,6 +151,21 @@ def instrument_parts(kb: KnowledgeBase, wording: Wording | None = None) -> tuple
     )
 
 
+def own_words_note(kb: KnowledgeBase, wording: Wording | None, answers: Mapping[str, Any]) -> str:
+    """For a clinician's report of a patient questionnaire: which of its answered instruments
+    the questionnaire asks in own words with the clinic's wording set-up (empty when none)."""
+    given = wording or {}
+    names = [
+        inst.short
+        for inst in kb.instruments.instruments
+        if answers.get(inst.id) and inst.id not in given and _own_words(inst)
+    ]
+    if not names or not kb.instruments.wording.report:
+        return ""
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return kb.instruments.wording.report.replace("{instruments}", listed)
+
+
 def instrument_answers(
     form: Mapping[str, str], parts: tuple[Part, ...], kb: KnowledgeBase
 ) -> tuple[dict[str, Any], list[Issue]]:
