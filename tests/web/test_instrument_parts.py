@@ -72,7 +72,7 @@ def test_own_words_parts_without_a_wording_file(kb: KnowledgeBase) -> None:
     assert all(len({label for _, label in q.options}) == 6 for q in odi)
     assert not any("Statement scoring" in label for q in odi for _, label in q.options)
     rmdq = parts["p-rmdq"].questions
-    assert len(rmdq) == 24 and rmdq[23].text == "Spending most of the day in bed"
+    assert len(rmdq) == 24 and rmdq[23].text == "Lying in bed for much of the day"
     assert rmdq[0].options == (("0", "Does not apply"), ("1", "Applies"))
 
 
@@ -228,7 +228,7 @@ def test_a_full_walk_in_own_words_scores_odi_and_rmdq(world: World) -> None:
     assert "Backstory&#39;s own words" in odi
     assert "Lifting heavy things does not add to my pain" in odi
     rmdq = next(p for p in pages if 'name="part" value="p-rmdq"' in p)
-    assert "Backstory&#39;s own words" in rmdq and "Spending most of the day in bed" in rmdq
+    assert "Backstory&#39;s own words" in rmdq and "Lying in bed for much of the day" in rmdq
     sent, report = _from_link(world)
     assert report["odi"] == {"percent": 40.0, "band": "moderate"}  # 9 sections of 2: 18/45
     assert report["rmdq"] == {"score": 5}
@@ -254,7 +254,7 @@ def test_licensed_wording_replaces_the_own_words_on_the_page(
     page = TestClient(app).get(f"{path}?part=p-rmdq").text
     assert 'name="part" value="p-rmdq"' in page
     assert "Invented statement 24" in page and "Test wording held under an imaginary" in page
-    assert "Spending most of the day in bed" not in page and "own words" not in page
+    assert "Lying in bed for much of the day" not in page and "own words" not in page
     odi = TestClient(app).get(f"{path}?part=p-odi").text  # no licensed ODI: own words
     assert "Backstory&#39;s own words" in odi and "Lifting heavy things" in odi
     r = walk(TestClient(app), path, answers(**STARTBACK, **ODI, **RMDQ))
