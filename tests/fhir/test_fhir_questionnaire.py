@@ -109,7 +109,7 @@ def test_labels_are_the_contracts_own_words() -> None:
     assert by_id["red_flags"]["text"] == "Warning signs"
     assert by_id["startback.1"]["text"] == "Item 1: pain spreading into a leg"
     assert by_id["odi.4"]["text"] == "Section 4: walking"
-    assert by_id["rmdq.24"]["text"] == "Statement 24"
+    assert by_id["rmdq.24"]["text"] == "Statement 24: lying in bed for much of the day"
 
 
 def test_types_ranges_and_options_follow_the_contract() -> None:

@@ -210,6 +210,8 @@ def _set(index: int, key: str, value: Any) -> Any:
         (_set(3, "id", "triage"), "already a key"),
         (_set(3, "public", True), "marked public but the contract has no such instrument"),
         (_set(3, "topics", ["one"]), "needs 4 topics"),
+        (_set(1, "patient_answers", {3: ["a"] * 5}), "patient_answers needs 6 labels"),
+        (_set(1, "patient_answers", {11: ["a"] * 6}), "item 11 is out of 1..10"),
         (_set(3, "display", {"text": "{total}", "result": ""}), "not a score key"),
         (lambda insts: insts.pop(0), "need a public entry"),
     ],

@@ -258,6 +258,10 @@ class Instrument(Model):
     """The patient questionnaire's introduction to this instrument in our own words. Without
     it (or without topics) the instrument is asked of patients only in the official wording
     a clinic loads under its own licence."""
+    patient_answers: dict[int, list[str]] = {}
+    """The patient questionnaire's own-words label of each answer of an item, in the order of
+    the item's answers (for items whose answers are neutral codes to a clinician, such as the
+    ODI's "Statement scoring 3"); other items show the answers' labels."""
     not_given: str
     missing_reason: str
     licence: str
@@ -267,9 +271,15 @@ class Instrument(Model):
     def _shape(self) -> Instrument:
         if self.topics and len(self.topics) != self.length:
             raise ValueError(f"needs {self.length} topics (one per item) or none")
-        for item in (*self.item_answers, *self.item_scores):
+        for item in (*self.item_answers, *self.item_scores, *self.patient_answers):
             if not 1 <= item <= self.length:
                 raise ValueError(f"item {item} is out of 1..{self.length}")
+        for item, labels in self.patient_answers.items():
+            if len(labels) != len(self.options(item)):
+                raise ValueError(
+                    f"item {item}: patient_answers needs {len(self.options(item))} labels "
+                    f"(one per answer), has {len(labels)}"
+                )
         for i in range(1, self.length + 1):
             values = [a.value for a in self.options(i)]
             if len(set(values)) != len(values):
@@ -298,6 +308,12 @@ class Instrument(Model):
     def options(self, item: int) -> list[AnswerOption]:
         """The answers item ``item`` (1-based) offers."""
         return self.item_answers.get(item, self.answers)
+
+    def patient_options(self, item: int) -> list[tuple[AnswerOption, str]]:
+        """An item's answers with the label the patient questionnaire shows for each."""
+        options = self.options(item)
+        labels = self.patient_answers.get(item) or [a.label for a in options]
+        return list(zip(options, labels, strict=True))
 
     def item_text(self, item: int) -> str:
         """An item's neutral label and own-words topic (``Item 3: walking distance limited``)."""
@@ -342,6 +358,9 @@ class InstrumentNotes(Model):
     own_words: str
     licensed: str = Field(pattern=r"\{source\}")
     """Shown when a clinic's licensed wording is used; ``{source}`` names it."""
+    report: str = Field(default="", pattern=r"^$|\{instruments\}")
+    """Shown on the clinician's report of a patient questionnaire whose instruments were
+    answered in own words; ``{instruments}`` names them (HZ-161, HZ-162)."""
 
 
 class Instruments(Model):

@@ -1,11 +1,13 @@
 """The instrument parts of the patient questionnaire, generated from instruments.yaml.
 
 Each instrument becomes one part of the questionnaire with one question per item. By default
-the questions are the items' short labels in Backstory's own words (only for an instrument
-whose entry has a ``patient_intro`` and topics: an instrument without them, such as RMDQ, is
-asked only in official wording). A clinic that holds a licence for an instrument's official
-wording can load it from a file named by ``BACKSTORY_INSTRUMENT_WORDING`` (YAML or JSON),
-checked when the app starts; each part says which wording it shows.
+the questions are the items' short labels in Backstory's own words, with the answers' own-words
+labels (STarT Back, ODI and RMDQ; only for an instrument whose entry has a ``patient_intro``
+and topics: an instrument without them is asked only in official wording). Own words are not
+the validated wording, so a score from them is approximate (HZ-161). A clinic that holds a
+licence for an instrument's official wording can load it from a file named by
+``BACKSTORY_INSTRUMENT_WORDING`` (YAML or JSON), checked when the app starts; licensed wording
+wins over own words, and each part says which wording it shows.
 
 The file maps an instrument id to its wording::
 
@@ -123,8 +125,10 @@ def _part(inst: Instrument, kb: KnowledgeBase, wording: InstrumentWording | None
         official = wording.items[i - 1] if wording is not None else None
         text = official.text if official is not None else inst.topics[i - 1].capitalize()
         options = tuple(
-            (str(a.value), (official.answers.get(str(a.value)) if official else None) or a.label)
-            for a in inst.options(i)
+            (str(a.value), official.answers.get(str(a.value)) or a.label)
+            if official is not None
+            else (str(a.value), own)
+            for a, own in inst.patient_options(i)
         )
         questions.append(Question(f"{inst.id}.{i}", text, "choice", options, unsure=False))
     if wording is not None:
@@ -145,6 +149,21 @@ def instrument_parts(kb: KnowledgeBase, wording: Wording | None = None) -> tuple
         for inst in kb.instruments.instruments
         if inst.id in given or _own_words(inst)
     )
+
+
+def own_words_note(kb: KnowledgeBase, wording: Wording | None, answers: Mapping[str, Any]) -> str:
+    """For a clinician's report of a patient questionnaire: which of its answered instruments
+    the questionnaire asks in own words with the clinic's wording set-up (empty when none)."""
+    given = wording or {}
+    names = [
+        inst.short
+        for inst in kb.instruments.instruments
+        if answers.get(inst.id) and inst.id not in given and _own_words(inst)
+    ]
+    if not names or not kb.instruments.wording.report:
+        return ""
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return kb.instruments.wording.report.replace("{instruments}", listed)
 
 
 def instrument_answers(

@@ -31,6 +31,7 @@ from backstory.web.forms import (
     issues_by_field,
     values_of,
 )
+from backstory.web.instrument_parts import INSTRUMENT_WORDING, own_words_note
 from backstory.web.labels import printable_summary
 from backstory.web.links import new_link
 from backstory.web.pages.patients import _link_page, patient_heading
@@ -219,6 +220,11 @@ def report_page(
             "view": view,
             "released": released,
             "instruments": state.knowledge.instruments.instruments,
+            "wording_note": own_words_note(
+                state.knowledge, state.extra.get(INSTRUMENT_WORDING), view.answers
+            )
+            if record.assessment.created_by.startswith("link:")
+            else "",
             **report_extras(store, record, view),
         },
     )
