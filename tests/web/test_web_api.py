@@ -189,6 +189,7 @@ def test_ping_and_openapi(world: World) -> None:
         "/api/v1/assessments/{assessment_id}",
         "/api/v1/assessments/{assessment_id}/report",
         "/api/v1/assessments/{assessment_id}/fhir",
+        "/api/v1/programmes/{programme_id}/careplan",
         "/api/v1/followups/due",
         "/api/v1/worklist",
     }

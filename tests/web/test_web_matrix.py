@@ -110,7 +110,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/assessments/{assessment_id}"): API_READ,
     ("GET", "/api/v1/assessments/{assessment_id}/report"): API_READ,
     ("GET", "/api/v1/assessments/{assessment_id}/fhir"): API_READ,
+    ("GET", "/api/v1/programmes/{programme_id}/careplan"): API_READ,
     ("GET", "/api/v1/followups/due"): API_READ,
+    ("GET", "/api/v1/worklist"): API_READ,
     ("GET", "/cds-services"): PUBLIC,
     ("POST", "/cds-services/{service_id}"): API_READ,
     ("POST", "/cds-services/{service_id}/feedback"): API_READ,
@@ -120,6 +122,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/assessments/{assessment_id}/programme"): CLINIC,
     ("GET", "/programmes/{programme_id}"): CLINIC,
     ("GET", "/programmes/{programme_id}/plan.pdf"): CLINIC,
+    ("GET", "/programmes/{programme_id}/careplan.json"): CLINIC,
     ("POST", "/programmes/{programme_id}/release"): CLINIC,
     ("POST", "/patients/{patient_id}/programme-links"): CLINIC,
     ("POST", "/programme-links/{link_id}/revoke"): CLINIC,
@@ -331,7 +334,8 @@ class Requests:
                 if path.endswith("/programme-links")
                 else lambda: self.w.patient_a
             ),
-            "programme_id": lambda: self.programme(released=False)[1],
+            # a CarePlan is exported from a released version only (a draft is a 404)
+            "programme_id": lambda: self.programme(released="/careplan" in path)[1],
             "link_id": self.programme_link,
             "checkin_id": self.checkin_id,
             "episode_id": (

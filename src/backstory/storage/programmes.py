@@ -447,6 +447,31 @@ def view_programme(conn: Connection, user: User, programme_id: str) -> Programme
     )
 
 
+def export_programme(conn: Connection, user: User, programme_id: str) -> ProgrammeView:
+    """A released programme version for an export such as its FHIR CarePlan (audited as
+    ``programme.view`` with its ``format``); a draft, like another clinic's, looks missing."""
+    found = load_programme(conn, user, programme_id)
+    if not found.released:
+        raise NotFound(f"no released programme {found.id} in your clinic")
+    audit.record(
+        conn,
+        user.username,
+        "programme.view",
+        "programme",
+        found.id,
+        patient_id=found.patient_id,
+        format="fhir",
+    )
+    return ProgrammeView(
+        found,
+        versions_of(conn, found.patient_id),
+        checkins_of(conn, found.id),
+        links_of(conn, found.patient_id),
+        source_of(conn, found),
+        reports_of(conn, found.id),
+    )
+
+
 def patient_summary(
     conn: Connection, user: User, patient_id: str
 ) -> tuple[StoredProgramme | None, StoredProgramme | None, list[StoredCheckIn], str | None]:

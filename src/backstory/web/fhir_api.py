@@ -1,4 +1,5 @@
-"""The FHIR export under the web API: a stored assessment's report as an R4 Bundle."""
+"""The FHIR export under the web API: a stored assessment's report as an R4 Bundle, and a
+released self-management programme's current week as an R4 CarePlan."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from backstory.contract import Assessment, parse_assessment_json
 from backstory.core.engine import assess
 from backstory.explain import explain_report, render
 from backstory.fhir.bundle import PatientText, export_bundle
-from backstory.storage import sharing
+from backstory.storage import programmes, sharing
 from backstory.web import api, deps
 from backstory.web.problems import responses
+from backstory.web.programme_view import careplan
 
 router = APIRouter(prefix="/api/v1", responses=responses(401))
 
@@ -57,3 +59,23 @@ def assessment_bundle(assessment_id: str, who: api.Reader, state: deps.WebDep) -
         recorded=record.assessment.created_at,
     )
     return JSONResponse(bundle, media_type="application/fhir+json")
+
+
+@router.get(
+    "/programmes/{programme_id}/careplan",
+    responses={
+        **responses(404),
+        200: {"content": {"application/fhir+json": {}}, "description": "A FHIR R4 CarePlan"},
+    },
+    tags=["reports"],
+)
+def programme_careplan(programme_id: str, who: api.Reader, state: deps.WebDep) -> JSONResponse:
+    """A released programme version's current week as a FHIR R4 CarePlan.
+
+    The week is the one the patient is on after their check-ins; the subject is the
+    pseudonymous Backstory patient id and ``created`` the day the version was released. A
+    draft version, like another clinic's, is a 404.
+    """
+    store = api._store(state, who, write=False)
+    view = store.run(lambda conn, user: programmes.export_programme(conn, user, programme_id))
+    return JSONResponse(careplan(state, store, view), media_type="application/fhir+json")

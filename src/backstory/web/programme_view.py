@@ -16,6 +16,7 @@ from html import escape
 from typing import Any
 
 from backstory.core.report import Report
+from backstory.fhir.careplan import programme_careplan
 from backstory.outcomes.change import classify, important_amount, read_source
 from backstory.outcomes.chart import STATUS_WORDS
 from backstory.outcomes.progress import fmt
@@ -31,6 +32,7 @@ from backstory.programme.followup import changes, is_worse
 from backstory.storage import Store
 from backstory.storage.programmes import (
     ProgrammeLink,
+    ProgrammeView,
     StoredCheckIn,
     StoredProgramme,
     WarningReport,
@@ -95,6 +97,21 @@ def build_stored(
     report, answers = reasoned(store, source_json)
     prog = build(state, report, answers, dict(stored.choices), stored.override_reason, checkins)
     return prog, answers
+
+
+def careplan(state: deps.WebState, store: Store, view: ProgrammeView) -> dict[str, Any]:
+    """A released version's current week as a FHIR R4 CarePlan (validated): the subject is
+    the pseudonymous Backstory patient id, as in the assessment Bundle, and ``created`` the
+    day the version was released."""
+    stored = view.programme
+    if stored.released_at is None:  # export_programme lets only released versions through
+        raise ValueError(f"programme {stored.id} has not been released")
+    prog, _answers = build_stored(state, store, stored, view.source_json, view.checkins)
+    return programme_careplan(
+        prog,
+        subject={"reference": f"Patient/{stored.patient_id}"},
+        created=stored.released_at.date().isoformat(),
+    )
 
 
 def figures() -> dict[str, str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from backstory.programme import ProgrammeRefused
 from backstory.programme.generate import exercise_options
@@ -30,6 +30,7 @@ from backstory.web.programme_view import (
     adherence,
     build,
     build_stored,
+    careplan,
     chart_svg,
     checkin_rows,
     conditions,
@@ -226,6 +227,22 @@ def programme_pdf(programme_id: str, principal: deps.SignedIn, state: deps.WebDe
         pdf,
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="programme-{stored.id}.pdf"'},
+    )
+
+
+@router.get("/programmes/{programme_id}/careplan.json")
+def programme_careplan(programme_id: str, principal: deps.SignedIn, state: deps.WebDep) -> Response:
+    """A released version's current week as a FHIR R4 CarePlan to download, the same
+    resource as the API's ``/api/v1/programmes/{id}/careplan`` (read audited; a draft is a
+    404)."""
+    store = state.store(principal.user.username)
+    view = store.run(lambda conn, user: programmes.export_programme(conn, user, programme_id))
+    return JSONResponse(
+        careplan(state, store, view),
+        media_type="application/fhir+json",
+        headers={
+            "Content-Disposition": f'attachment; filename="careplan-{view.programme.id}.json"'
+        },
     )
 
 
