@@ -134,6 +134,9 @@ def test_a_warning_sign_in_a_check_in_acts_at_once_and_tops_the_worklist(
     work = c.get("/worklist").text
     first_row = work.split('<li class="level-', 2)[1]
     assert 'data-flag="checkin-warning"' in first_row  # above every other patient
+    listed = c.get("/patients").text  # the patients list shows the same flag on its row
+    row = listed.split(f'href="/patients/{pid}"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-flag="checkin-warning"' in row
     page = c.get(f"/programmes/{gid}").text
     assert 'id="programme-stopped"' in page
     button = re.search(r'action="/checkins/([A-Z0-9]+)/review"', page)
