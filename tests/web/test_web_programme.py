@@ -306,7 +306,9 @@ def test_other_clinics_and_dead_links_see_nothing(world: World, clock: Clock) ->
     patient = TestClient(world.app)
     assert patient.get(link).status_code == 200
     assert patient.get("/programme/forged-token").status_code == 404
-    clock.advance(days=LINK_DAYS)
+    clock.advance(days=LINK_DAYS, seconds=-1)
+    assert patient.get(link).status_code == 200  # the boundary: a second before it expires
+    clock.advance(seconds=1)
     assert patient.get(link).status_code == 404  # expired
     clock.advance(days=-LINK_DAYS)
     page = c.get(f"/programmes/{gid}").text
