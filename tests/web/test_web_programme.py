@@ -100,6 +100,9 @@ def test_release_follow_check_in_and_flag(world: World, clock: Clock) -> None:
     assert "steps back a little" in second.text
     work = c.get("/worklist").text
     assert 'data-flag="checkin-worse"' in work
+    shown = c.get(f"/programmes/{gid}").text  # the patient by reference, never an id
+    assert 'id="programme-patient">prog-web-1</a>' in shown
+    assert f">{pid}<" not in shown and "Link L" not in shown and "Revoke link 1" in shown
     pdf = c.get(f"/programmes/{gid}/plan.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     page = c.get(f"/patients/{pid}").text

@@ -25,6 +25,7 @@ from backstory.web.app import create_app
 from backstory.web.settings import Settings
 
 from .browsing import (
+    DESKTOP,
     NARROW,
     PHONE,
     LiveServer,
@@ -203,6 +204,9 @@ def test_a_programme_from_release_to_a_flagged_check_in(browser: Browser, clinic
 
     page.goto(clinic.url + "/patients")
     expect(page.locator("#checkin-banner")).to_be_visible()
+    expect(page.locator('#patient-table [data-flag="checkin-warning"]')).to_be_visible()
+    audit.check(page, "patients list with a check-in flag")
+    screenshot(page, "programme-patients-list-390")
     page.goto(clinic.url + "/worklist")
     first = page.locator("ol.worklist > li").first
     expect(first.locator('[data-flag="checkin-warning"]')).to_be_visible()
@@ -213,6 +217,13 @@ def test_a_programme_from_release_to_a_flagged_check_in(browser: Browser, clinic
     # the "not sure" in the check-in sent with errors above was kept too (HZ-100): two flags
     expect(page.locator("#checkin-banner-title")).to_contain_text("2 programme check-ins")
     expect(page.locator("#checkin-reports")).to_be_visible()
+    page.set_viewport_size(DESKTOP)  # the clinician's pages at a desktop's width too
+    screenshot(page, "programme-page-desktop")
+    audit.check(page, "programme page at desktop width")  # axe, then phone and narrow widths
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{clinic.url}/patients/{clinic.patient}")
+    screenshot(page, "programme-patient-page-desktop")
+    page.set_viewport_size(PHONE)
     page.locator("button[id^=review-checkin-]").first.click()
     expect(page.locator("#checkin-banner-title")).to_contain_text("1 programme check-in ")
     page.locator("button[id^=review-checkin-]").first.click()

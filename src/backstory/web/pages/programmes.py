@@ -180,6 +180,7 @@ def programme_page(
     view = store.run(lambda conn, user: programmes.view_programme(conn, user, programme_id))
     stored, versions, checkins, links = view.programme, view.versions, view.checkins, view.links
     prog, answers = build_stored(state, store, stored, view.source_json, checkins)
+    patient = store.run(lambda conn, user: load_patient(conn, user, stored.patient_id))
     now = state.now()
     return deps.page(
         request,
@@ -187,6 +188,7 @@ def programme_page(
         {
             "title": f"Programme version {stored.version}",
             "stored": stored,
+            "reference": patient.reference,
             "latest": versions[-1].id == stored.id,
             "versions": versions,
             "prog": prog,
