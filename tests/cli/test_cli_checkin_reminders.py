@@ -14,7 +14,6 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,7 +37,7 @@ from backstory.storage.programmes import (
 )
 from backstory.storage.tables import checkin_reminder, programme_link
 
-from .reminder_setup import EXAMPLES, PUBLIC, SECRET, mail_env, seal_address, send_runner
+from .reminder_setup import EXAMPLES, PUBLIC, SECRET, seal_address
 
 LINK = re.compile(re.escape(PUBLIC) + r"/programme/\S+")
 CHOICES = {"exercises": ["pelvic_tilt", "knee_hug", "bridge"], "start_minutes": 10, "goals": []}
@@ -51,21 +50,6 @@ VALUES = {
     "flare_ups": 0,
 }
 NO = {"red_flags.saddle_anaesthesia": "no", "red_flags.bladder_dysfunction": "no"}
-
-
-@pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'checkins.db'}"
-
-
-@pytest.fixture
-def env(smtp_server: Any) -> dict[str, str]:
-    return mail_env(smtp_server)
-
-
-@pytest.fixture
-def run(url: str, env: dict[str, str]) -> Callable[..., Result]:
-    return send_runner(url, env)
 
 
 class Following:

@@ -12,7 +12,6 @@ import datetime as dt
 import json
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,24 +24,9 @@ from backstory.storage.erasure import erase_patient
 from backstory.storage.followups import patient_followups, schedule_followups
 from backstory.storage.tables import patient_contact, patient_link, reminder
 
-from .reminder_setup import EXAMPLES, PUBLIC, mail_env, seal_address, send_runner
+from .reminder_setup import EXAMPLES, PUBLIC, seal_address
 
 LINK = re.compile(re.escape(PUBLIC) + r"/p/\S+")
-
-
-@pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'reminders.db'}"
-
-
-@pytest.fixture
-def env(smtp_server: Any) -> dict[str, str]:
-    return mail_env(smtp_server)
-
-
-@pytest.fixture
-def run(url: str, env: dict[str, str]) -> Callable[..., Result]:
-    return send_runner(url, env)
 
 
 def _patient(url: str, reference: str, address: str | None, weeks: tuple[int, ...] = (2,)) -> str:
