@@ -54,6 +54,9 @@ class _Flagged:
     """What a check-in and a warning report share: their cauda equina answers and review."""
 
     __slots__ = ()
+    id: str
+    programme_id: str
+    patient_id: str
     warnings: Mapping[str, str]
     created_at: dt.datetime
     reviewed_by: str | None
@@ -453,10 +456,21 @@ def view_programme(conn: Connection, user: User, programme_id: str) -> Programme
     links, the assessment it was built from and the warning signs reported in unfinished
     check-ins (audited as ``programme.view``)."""
     found = load_programme(conn, user, programme_id)
-    audit.record(
-        conn, user.username, "programme.view", "programme", found.id, patient_id=found.patient_id
-    )
+    _audit_view(conn, user, found)
     return _view(conn, found)
+
+
+def _audit_view(conn: Connection, user: User, shown: StoredProgramme, **extra: Any) -> None:
+    """Audit a read of a programme version as ``programme.view``."""
+    audit.record(
+        conn,
+        user.username,
+        "programme.view",
+        "programme",
+        shown.id,
+        patient_id=shown.patient_id,
+        **extra,
+    )
 
 
 def _view(conn: Connection, found: StoredProgramme) -> ProgrammeView:
@@ -476,15 +490,7 @@ def export_programme(conn: Connection, user: User, programme_id: str) -> Program
     found = load_programme(conn, user, programme_id)
     if not found.released:
         raise NotFound(f"no released programme {found.id} in your clinic")
-    audit.record(
-        conn,
-        user.username,
-        "programme.view",
-        "programme",
-        found.id,
-        patient_id=found.patient_id,
-        format="fhir",
-    )
+    _audit_view(conn, user, found, format="fhir")
     return _view(conn, found)
 
 
@@ -498,14 +504,7 @@ def patient_summary(
     if not versions:
         return None, None, [], None
     current = current_of(conn, found.id)
-    audit.record(
-        conn,
-        user.username,
-        "programme.view",
-        "programme",
-        (current or versions[-1]).id,
-        patient_id=found.id,
-    )
+    _audit_view(conn, user, current or versions[-1])
     if current is None:
         return versions[-1], None, [], None
     return versions[-1], current, checkins_of(conn, current.id), source_of(conn, current)
@@ -665,10 +664,8 @@ def _linked_for_answers(
 def open_by_link(conn: Connection, user: User) -> tuple[StoredProgramme, list[StoredCheckIn], str]:
     """What the patient's link shows: the programme, its check-ins and the assessment it was
     built from (audited as ``programme.view`` by ``link:ID``)."""
-    link, current = _linked(conn, user)
-    audit.record(
-        conn, user.username, "programme.view", "programme", current.id, patient_id=link.patient_id
-    )
+    _link_found, current = _linked(conn, user)
+    _audit_view(conn, user, current)
     return current, checkins_of(conn, current.id), source_of(conn, current)
 
 
@@ -707,35 +704,21 @@ def save_checkin(
         None,
     )
     made.answers()  # refuses values out of range, before anything is stored
-    conn.execute(
-        insert(programme_checkin).values(
-            id=made.id,
-            programme_id=made.programme_id,
-            patient_id=made.patient_id,
-            link_id=link.id,
-            week=week,
-            pain=made.pain,
-            confidence=made.confidence,
-            fear=made.fear,
-            activity_days=made.activity_days,
-            exercise_days=made.exercise_days,
-            flare_ups=made.flare_ups,
-            warnings_json=json.dumps(made.warnings, sort_keys=True),
-            created_at=now,
-            reviewed_by=None,
-            reviewed_at=None,
-        )
-    )
-    audit.record(
+    _insert_flagged(
         conn,
-        user.username,
-        "checkin.create",
-        "checkin",
-        made.id,
-        patient_id=made.patient_id,
-        programme_id=current.id,
+        programme_checkin,
+        made,
+        link.id,
         week=week,
-        warning=bool(made.warning_fields),
+        pain=made.pain,
+        confidence=made.confidence,
+        fear=made.fear,
+        activity_days=made.activity_days,
+        exercise_days=made.exercise_days,
+        flare_ups=made.flare_ups,
+    )
+    _audit_flagged(
+        conn, user, "checkin.create", made, made.id, week=week, warning=bool(made.warning_fields)
     )
     return made
 
@@ -759,41 +742,45 @@ def save_warning_report(
         if r.needs_review and dict(r.warnings) == dict(made.warnings)
     ]
     if same:  # sent again unchanged before anyone reviewed it: one flag is enough
-        audit.record(
-            conn,
-            user.username,
-            "checkin.warning",
-            "checkin",
-            same[0].id,
-            patient_id=made.patient_id,
-            programme_id=current.id,
-            warning=True,
-            repeated=True,
-        )
+        _audit_flagged(conn, user, "checkin.warning", made, same[0].id, warning=True, repeated=True)
         return same[0]
+    _insert_flagged(conn, checkin_warning, made, link.id)
+    _audit_flagged(conn, user, "checkin.warning", made, made.id, warning=True)
+    return made
+
+
+def _insert_flagged(
+    conn: Connection, table: Table, made: _Flagged, link_id: str, **columns: Any
+) -> None:
+    """Store a new check-in or warning report, unreviewed (``columns``: a check-in's own)."""
     conn.execute(
-        insert(checkin_warning).values(
+        insert(table).values(
             id=made.id,
             programme_id=made.programme_id,
             patient_id=made.patient_id,
-            link_id=link.id,
+            link_id=link_id,
+            **columns,
             warnings_json=json.dumps(made.warnings, sort_keys=True),
-            created_at=now,
+            created_at=made.created_at,
             reviewed_by=None,
             reviewed_at=None,
         )
     )
+
+
+def _audit_flagged(
+    conn: Connection, user: User, action: str, made: _Flagged, target_id: str, **extra: Any
+) -> None:
     audit.record(
         conn,
         user.username,
-        "checkin.warning",
+        action,
         "checkin",
-        made.id,
+        target_id,
         patient_id=made.patient_id,
-        programme_id=current.id,
-        warning=True,
+        programme_id=made.programme_id,
+        **extra,
     )
-    return made
 
 
 # ---------------------------------------------------------------------------- worklist, export
