@@ -162,6 +162,7 @@ def test_the_emailed_link_opens_the_programme_and_the_old_link_still_works(
         link = db.transaction(lambda conn: link_by_digest(conn, digest))
         assert link is not None and link.patient_id == f.pid and link.usable(now)
         assert link.expires_at - now > dt.timedelta(days=83)  # as the web makes them: 84 days
+        assert link.expires_at - now <= dt.timedelta(days=84)  # and not longer
         patient = Store(db, f"link:{link.id}", resolve=link_resolver(digest, now))
         shown, _checkins, _source = patient.run(open_by_link)
         assert shown.id == f.programme_id

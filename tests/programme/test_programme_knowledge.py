@@ -102,6 +102,10 @@ def _ex(raw: dict[str, Any], i: int = 0) -> dict[str, Any]:
         (lambda r: r["checkin"].update(warning_fields=["red_flags.fevr"]), "not a warning-sign"),
         (lambda r: r["activity"].update(text="Walk {minuts} minutes"), "does not format"),
         (lambda r: r["education"][0].pop("text"), "text"),
+        # the check-in's own questions and its paused sentence cite their sources
+        (lambda r: r["checkin"]["questions"].pop("citations"), "citations"),
+        (lambda r: r["checkin"].pop("citations"), "citations"),
+        (lambda r: r["checkin"]["questions"].update(citations=["no-such-source"]), "no-such"),
     ],
 )
 def test_broken_library_is_refused_with_the_place_named(

@@ -134,6 +134,9 @@ def test_a_warning_sign_in_a_check_in_acts_at_once_and_tops_the_worklist(
     work = c.get("/worklist").text
     first_row = work.split('<li class="level-', 2)[1]
     assert 'data-flag="checkin-warning"' in first_row  # above every other patient
+    listed = c.get("/patients").text  # the patients list shows the same flag on its row
+    row = listed.split(f'href="/patients/{pid}"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-flag="checkin-warning"' in row
     page = c.get(f"/programmes/{gid}").text
     assert 'id="programme-stopped"' in page
     button = re.search(r'action="/checkins/([A-Z0-9]+)/review"', page)
@@ -201,7 +204,8 @@ def test_a_warning_sign_in_an_unfinished_check_in_reaches_the_clinician(
     done = _checkin(patient, link)  # the complete check-in afterwards is week 1
     assert done.status_code == 200
     page = c.get(f"/programmes/{gid}").text
-    assert '<th scope="row">1</th>' in page and '<th scope="row">2</th>' not in page
+    week = '<th scope="row" data-label="Week">{}</th>'
+    assert week.format(1) in page and week.format(2) not in page
     assert 'id="checkin-banner"' in c.get("/worklist").text  # still, until reviewed
     r = c.post(f"/checkins/{kept.group(1)}/review", data={"csrf": csrf_of(page)})
     assert r.status_code == 200
@@ -302,7 +306,9 @@ def test_other_clinics_and_dead_links_see_nothing(world: World, clock: Clock) ->
     patient = TestClient(world.app)
     assert patient.get(link).status_code == 200
     assert patient.get("/programme/forged-token").status_code == 404
-    clock.advance(days=LINK_DAYS)
+    clock.advance(days=LINK_DAYS, seconds=-1)
+    assert patient.get(link).status_code == 200  # the boundary: a second before it expires
+    clock.advance(seconds=1)
     assert patient.get(link).status_code == 404  # expired
     clock.advance(days=-LINK_DAYS)
     page = c.get(f"/programmes/{gid}").text

@@ -189,6 +189,7 @@ class CheckInQuestions(_Model):
     exercise_days: Text
     flare_ups: Text
     warnings: Text
+    citations: Citations
 
 
 class CheckIn(_Model):
@@ -198,6 +199,9 @@ class CheckIn(_Model):
     flags: ClinicianFlags
     questions: CheckInQuestions
     paused: Text
+    evidence: Text
+    """Why a warning answer pauses the plan (the ``warning_fields`` and ``paused``)."""
+    citations: Citations
 
 
 class Eligibility(_Model):
@@ -265,6 +269,8 @@ class ProgrammeKnowledge(_Model):
         add("checkin/otherwise", self.checkin.otherwise.citations)
         add("checkin/flags/worse", self.checkin.flags.worse.citations)
         add("checkin/flags", self.checkin.flags.citations)
+        add("checkin/questions", self.checkin.questions.citations)
+        add("checkin", self.checkin.citations)
         return used
 
     def patient_texts(self) -> list[tuple[str, str]]:
@@ -282,6 +288,8 @@ class ProgrammeKnowledge(_Model):
         out.append(("checkin/otherwise", self.checkin.otherwise.sentence))
         q = self.checkin.questions
         for key in CheckInQuestions.model_fields:
+            if key == "citations":
+                continue
             out.append((f"checkin/questions/{key}", getattr(q, key)))
         out.append(("checkin/paused", self.checkin.paused))
         return out

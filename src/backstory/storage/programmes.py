@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -799,18 +799,22 @@ class Followed:
     """Warning signs reported in unfinished check-ins (never counted as check-ins)."""
 
 
-def clinic_followed(conn: Connection, clinic_id: str) -> list[Followed]:
-    """Every patient of a clinic with a released programme (a plain query: the worklist
-    audits its own read, and confines it to the user's clinic)."""
+def clinic_followed(
+    conn: Connection, clinic_id: str, patient_ids: Sequence[str] | None = None
+) -> list[Followed]:
+    """Every patient of a clinic with a released programme, or only those of ``patient_ids``
+    (one page of a list), by reference (a plain query: the worklist audits its own read,
+    and confines it to the user's clinic)."""
+    where = [
+        patient.c.clinic_id == clinic_id,
+        patient.c.id.in_(
+            select(programme.c.patient_id).where(programme.c.released_at.is_not(None))
+        ),
+    ]
+    if patient_ids is not None:
+        where.append(patient.c.id.in_(list(patient_ids)))
     rows = conn.execute(
-        select(patient.c.id, patient.c.reference)
-        .where(
-            patient.c.clinic_id == clinic_id,
-            patient.c.id.in_(
-                select(programme.c.patient_id).where(programme.c.released_at.is_not(None))
-            ),
-        )
-        .order_by(patient.c.reference)
+        select(patient.c.id, patient.c.reference).where(*where).order_by(patient.c.reference)
     ).all()
     out = []
     for r in rows:

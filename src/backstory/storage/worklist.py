@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Generic, TypeVar
@@ -333,12 +333,17 @@ def _warning_first(programme: ProgrammeFlags | None) -> int:
     return 0 if programme is not None and programme.warning else 1
 
 
-def programme_flags(conn: Connection, clinic_id: str, today: dt.date) -> dict[str, ProgrammeFlags]:
-    """Each followed patient's programme flags by patient id (a plain query: the worklist
-    audits its own read)."""
+def programme_flags(
+    conn: Connection,
+    clinic_id: str,
+    today: dt.date,
+    patient_ids: Sequence[str] | None = None,
+) -> dict[str, ProgrammeFlags]:
+    """Each followed patient's programme flags by patient id, for the whole clinic or only
+    ``patient_ids`` (a plain query: the worklist audits its own read)."""
     kn = load_programme_knowledge()
     out: dict[str, ProgrammeFlags] = {}
-    for f in programmes.clinic_followed(conn, clinic_id):
+    for f in programmes.clinic_followed(conn, clinic_id, patient_ids):
         checkins = f.checkins
         released = f.programme.released_at
         since = today
@@ -460,7 +465,7 @@ def patient_page(
     flags: dict[str, list[Flags]] = {}
     for f in _flags(conn, user.clinic_id, [patient.c.id.in_(ids)]):
         flags.setdefault(f.patient_id, []).append(f)
-    followed = programme_flags(conn, user.clinic_id, _day(today)) if ids else {}
+    followed = programme_flags(conn, user.clinic_id, _day(today), ids) if ids else {}
     out = []
     for r in rows:
         mine = flags.get(r.id, [])
