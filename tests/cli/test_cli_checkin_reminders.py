@@ -9,22 +9,18 @@ address, or before the week is up. A failed send records nothing and the next ru
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import json
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from sqlalchemy import select
 
-from backstory.cli.main import cli
-from backstory.delivery import AddressKey
-from backstory.storage import Database, Store, audit, checkin_reminders, contacts
+from backstory.storage import Database, Store, audit, checkin_reminders
 from backstory.storage.database import utcnow
 from backstory.storage.erasure import erase_patient
 from backstory.storage.errors import Conflict
@@ -41,10 +37,8 @@ from backstory.storage.programmes import (
 )
 from backstory.storage.tables import checkin_reminder, programme_link
 
-EXAMPLES = Path(__file__).parents[1] / "data" / "examples"
-KEY = bytes(range(32))
-SECRET = "reminder-secret-" + "x" * 40
-PUBLIC = "https://clinic.example.org"
+from .reminder_setup import EXAMPLES, PUBLIC, SECRET, seal_address
+
 LINK = re.compile(re.escape(PUBLIC) + r"/programme/\S+")
 CHOICES = {"exercises": ["pelvic_tilt", "knee_hug", "bridge"], "start_minutes": 10, "goals": []}
 VALUES = {
@@ -56,38 +50,6 @@ VALUES = {
     "flare_ups": 0,
 }
 NO = {"red_flags.saddle_anaesthesia": "no", "red_flags.bladder_dysfunction": "no"}
-
-
-@pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'checkins.db'}"
-
-
-@pytest.fixture
-def env(smtp_server: Any) -> dict[str, str]:
-    host, port, _box = smtp_server
-    return {
-        "BACKSTORY_MAIL_HOST": host,
-        "BACKSTORY_MAIL_PORT": str(port),
-        "BACKSTORY_MAIL_FROM": "clinic@example.org",
-        "BACKSTORY_MAIL_TLS": "none",
-        "BACKSTORY_MAIL_TIMEOUT": "5",
-        "BACKSTORY_MAIL_KEY": base64.urlsafe_b64encode(KEY).decode(),
-        "BACKSTORY_SECRET_KEY": SECRET,
-        "BACKSTORY_PUBLIC_URL": PUBLIC,
-    }
-
-
-@pytest.fixture
-def run(url: str, env: dict[str, str]) -> Callable[..., Result]:
-    def invoke(*args: str) -> Result:
-        result = CliRunner().invoke(
-            cli, ["reminders", "send", *args, "--database", url, "--user", "alice"], env=env
-        )
-        assert "Traceback" not in (result.stderr or "")
-        return result
-
-    return invoke
 
 
 class Following:
@@ -115,12 +77,7 @@ class Following:
             )
             self.link_id = link.id
             if address is not None:
-                key = AddressKey(KEY)
-                store.run(
-                    lambda conn, u: contacts.set_address(
-                        conn, u, p.id, lambda pid: key.seal(address, pid), at
-                    )
-                )
+                seal_address(store, p.id, address, at)
 
     def _as_patient(self, db: Database, at: dt.datetime) -> Store:
         return Store(db, f"link:{self.link_id}", resolve=link_resolver(self.digest, at))

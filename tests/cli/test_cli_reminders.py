@@ -8,12 +8,10 @@ retried by the next run; three failures in a row stop the run.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,50 +19,14 @@ from click.testing import CliRunner, Result
 from sqlalchemy import select
 
 from backstory.cli.main import cli
-from backstory.delivery import AddressKey
-from backstory.storage import Database, Store, audit, contacts, reminders
+from backstory.storage import Database, Store, audit, reminders
 from backstory.storage.erasure import erase_patient
 from backstory.storage.followups import patient_followups, schedule_followups
 from backstory.storage.tables import patient_contact, patient_link, reminder
 
-EXAMPLES = Path(__file__).parents[1] / "data" / "examples"
-KEY = bytes(range(32))
-PUBLIC = "https://clinic.example.org"
+from .reminder_setup import EXAMPLES, PUBLIC, seal_address
+
 LINK = re.compile(re.escape(PUBLIC) + r"/p/\S+")
-
-
-@pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'reminders.db'}"
-
-
-@pytest.fixture
-def env(smtp_server: Any) -> dict[str, str]:
-    host, port, _box = smtp_server
-    return {
-        "BACKSTORY_MAIL_HOST": host,
-        "BACKSTORY_MAIL_PORT": str(port),
-        "BACKSTORY_MAIL_FROM": "clinic@example.org",
-        "BACKSTORY_MAIL_TLS": "none",
-        "BACKSTORY_MAIL_TIMEOUT": "5",
-        "BACKSTORY_MAIL_KEY": base64.urlsafe_b64encode(KEY).decode(),
-        "BACKSTORY_SECRET_KEY": "reminder-secret-" + "x" * 40,
-        "BACKSTORY_PUBLIC_URL": PUBLIC,
-    }
-
-
-@pytest.fixture
-def run(url: str, env: dict[str, str]) -> Callable[..., Result]:
-    def invoke(*args: str, extra_env: dict[str, str | None] | None = None) -> Result:
-        result = CliRunner().invoke(
-            cli,
-            ["reminders", "send", *args, "--database", url, "--user", "alice"],
-            env={**env, **(extra_env or {})},
-        )
-        assert "Traceback" not in (result.stderr or "")
-        return result
-
-    return invoke
 
 
 def _patient(url: str, reference: str, address: str | None, weeks: tuple[int, ...] = (2,)) -> str:
@@ -78,13 +40,7 @@ def _patient(url: str, reference: str, address: str | None, weeks: tuple[int, ..
         saved = store.save_assessment(p.id, json.dumps(data))
         store.run(lambda conn, u: schedule_followups(conn, u, saved.episode.id, weeks))
         if address is not None:
-            key = AddressKey(KEY)
-            now = saved.assessment.created_at
-            store.run(
-                lambda conn, u: contacts.set_address(
-                    conn, u, p.id, lambda pid: key.seal(address, pid), now
-                )
-            )
+            seal_address(store, p.id, address, saved.assessment.created_at)
         return p.id
 
 

@@ -24,14 +24,19 @@ import datetime as dt
 import os
 import sys
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Generic, TypeVar
 
 import click
 
 from backstory.cli.common import fail
 from backstory.cli.stored import open_store, storage_options
-from backstory.storage import Store, checkin_reminders, reminders
+from backstory.delivery import LinkKind
+from backstory.storage import Connection, Store, checkin_reminders, reminders
 from backstory.storage.errors import Conflict
+from backstory.storage.users import User
+from backstory.web.links import Purpose
 from backstory.web.settings import Settings
 
 MAX_FAILURES_IN_A_ROW = 3
@@ -79,30 +84,17 @@ def send_command(dry_run: bool, limit: int, database: str | None, user: str | No
         weekly_batch = weekly[: limit - len(batch)]
         click.echo(f"{len(due)} follow-up reminder(s) due; sending {len(batch)}")
         click.echo(f"{len(weekly)} check-in reminder(s) due; sending {len(weekly_batch)}")
+        jobs: list[tuple[str, str, Callable[[], tuple[str, str]]]] = []
+        jobs += [_job(FOLLOWUP, store, settings, item, now) for item in batch]
+        jobs += [_job(CHECKIN, store, settings, item, now) for item in weekly_batch]
         if dry_run:
-            for item in batch:
-                f = item.followup
-                click.echo(f"  would send: follow-up {f.id} (week {f.weeks}, due {f.due_on})")
-            for w in weekly_batch:
-                click.echo(
-                    f"  would send: check-in of programme {w.programme_id} "
-                    f"(week {w.week}, due {w.due_on})"
-                )
+            for name, when, _send_it in jobs:
+                click.echo(f"  would send: {name} ({when})")
             click.echo("dry run: nothing was sent, and nothing is recorded as sent")
             return
         counts = {"sent": 0, "failed": 0, "skipped": 0}
         in_a_row = 0
-        jobs: list[tuple[str, Callable[[], tuple[str, str]]]] = [
-            (f"follow-up {item.followup.id}", _job(_send_one, store, settings, item, now))
-            for item in batch
-        ] + [
-            (
-                f"check-in of programme {w.programme_id}",
-                _job(_send_checkin, store, settings, w, now),
-            )
-            for w in weekly_batch
-        ]
-        for n, (name, job) in enumerate(jobs, 1):
+        for n, (name, _when, job) in enumerate(jobs, 1):
             outcome, words = job()
             counts[outcome] += 1
             in_a_row = in_a_row + 1 if outcome == "failed" else 0
@@ -123,84 +115,98 @@ def send_command(dry_run: bool, limit: int, database: str | None, user: str | No
 T = TypeVar("T")
 
 
-def _job(
-    send: Callable[[Store, Settings, T, dt.datetime], tuple[str, str]],
-    store: Store,
-    settings: Settings,
-    item: T,
-    now: dt.datetime,
-) -> Callable[[], tuple[str, str]]:
-    return lambda: send(store, settings, item, now)
+@dataclass(frozen=True, slots=True)
+class _Kind(Generic[T]):
+    """What differs between a follow-up reminder and a check-in reminder when sending."""
+
+    purpose: Purpose
+    """What the signed link is for (``new_link``)."""
+    mail_kind: LinkKind
+    path: str
+    """Where the link points under the public address."""
+    lifetime: Callable[[Settings], dt.timedelta]
+    name_of: Callable[[T], str]
+    """How the output names it (ids, never an address)."""
+    when_of: Callable[[T], str]
+    patient_of: Callable[[T], str]
+    sealed_of: Callable[[T], str]
+    claim: Callable[[Connection, User, T, str, dt.datetime, dt.datetime], Any]
+    confirm: Callable[[Connection, User, T, Any, dt.datetime], None]
+    release: Callable[[Connection, User, T, Any, str], None]
 
 
-def _send_one(
-    store: Store, settings: Settings, item: reminders.DueReminder, now: dt.datetime
-) -> tuple[str, str]:
-    """Claim, send, confirm (or release): ("sent" | "failed" | "skipped", words to print)."""
-    from backstory.delivery import AddressError, MailError, SealError, send_link_email
-    from backstory.web.links import new_link
-    from backstory.web.security import Signer
-
-    mail, key = settings.mail, settings.address_key
-    assert mail is not None and key is not None  # checked by the command
-    token, digest = new_link(Signer(settings.secret_key), "patient-link")
-    expires = now + dt.timedelta(hours=settings.link_hours)
-    try:
-        made = store.run(lambda conn, u: reminders.claim(conn, u, item, digest, now, expires))
-    except Conflict:
-        return "skipped", "skipped (claimed already, or no longer due)"
-    try:
-        address = key.open(item.sealed_address, item.followup.patient_id)
-        send_link_email(
-            mail,
-            address,
-            kind="followup",
-            url=f"{settings.public_url}/p/{token}",
-            clinic_name=made.clinic_name,
-            expires_at=made.link.expires_at,
-            reminder=True,
-        )
-    except (MailError, AddressError, SealError) as exc:
-        why = type(exc).__name__
-        store.run(lambda conn, u: reminders.release(conn, u, item, made, why))
-        return "failed", f"not sent ({exc})"
-    store.run(lambda conn, u: reminders.confirm(conn, u, item, made, now))
-    return "sent", "sent"
-
-
-def _send_checkin(
-    store: Store, settings: Settings, item: checkin_reminders.DueCheckIn, now: dt.datetime
-) -> tuple[str, str]:
-    """Claim (with a fresh programme link), send, confirm - or release on failure."""
-    from backstory.delivery import AddressError, MailError, SealError, send_link_email
-    from backstory.web.links import new_link
+def _programme_link_lifetime(_settings: Settings) -> dt.timedelta:
     from backstory.web.programme_view import LINK_DAYS
+
+    return dt.timedelta(days=LINK_DAYS)
+
+
+FOLLOWUP: _Kind[reminders.DueReminder] = _Kind(
+    purpose="patient-link",
+    mail_kind="followup",
+    path="p",
+    lifetime=lambda settings: dt.timedelta(hours=settings.link_hours),
+    name_of=lambda item: f"follow-up {item.followup.id}",
+    when_of=lambda item: f"week {item.followup.weeks}, due {item.followup.due_on}",
+    patient_of=lambda item: item.followup.patient_id,
+    sealed_of=lambda item: item.sealed_address,
+    claim=reminders.claim,
+    confirm=reminders.confirm,
+    release=reminders.release,
+)
+CHECKIN: _Kind[checkin_reminders.DueCheckIn] = _Kind(
+    purpose="programme-link",
+    mail_kind="checkin",
+    path="programme",
+    lifetime=_programme_link_lifetime,
+    name_of=lambda item: f"check-in of programme {item.programme_id}",
+    when_of=lambda item: f"week {item.week}, due {item.due_on}",
+    patient_of=lambda item: item.patient_id,
+    sealed_of=lambda item: item.sealed_address,
+    claim=checkin_reminders.claim,
+    confirm=checkin_reminders.confirm,
+    release=checkin_reminders.release,
+)
+
+
+def _job(
+    kind: _Kind[T], store: Store, settings: Settings, item: T, now: dt.datetime
+) -> tuple[str, str, Callable[[], tuple[str, str]]]:
+    """The item's name and due week for the output, and sending it."""
+    return kind.name_of(item), kind.when_of(item), partial(_send, store, settings, kind, item, now)
+
+
+def _send(
+    store: Store, settings: Settings, kind: _Kind[T], item: T, now: dt.datetime
+) -> tuple[str, str]:
+    """Claim (making a fresh link), send, confirm - or release on failure:
+    ("sent" | "failed" | "skipped", words to print)."""
+    from backstory.delivery import AddressError, MailError, SealError, send_link_email
+    from backstory.web.links import new_link
     from backstory.web.security import Signer
 
     mail, key = settings.mail, settings.address_key
     assert mail is not None and key is not None  # checked by the command
-    token, digest = new_link(Signer(settings.secret_key), "programme-link")
-    expires = now + dt.timedelta(days=LINK_DAYS)
+    token, digest = new_link(Signer(settings.secret_key), kind.purpose)
+    expires = now + kind.lifetime(settings)
     try:
-        made = store.run(
-            lambda conn, u: checkin_reminders.claim(conn, u, item, digest, now, expires)
-        )
+        made = store.run(lambda conn, u: kind.claim(conn, u, item, digest, now, expires))
     except Conflict:
         return "skipped", "skipped (claimed already, or no longer due)"
     try:
-        address = key.open(item.sealed_address, item.patient_id)
+        address = key.open(kind.sealed_of(item), kind.patient_of(item))
         send_link_email(
             mail,
             address,
-            kind="checkin",
-            url=f"{settings.public_url}/programme/{token}",
+            kind=kind.mail_kind,
+            url=f"{settings.public_url}/{kind.path}/{token}",
             clinic_name=made.clinic_name,
             expires_at=made.link.expires_at,
             reminder=True,
         )
     except (MailError, AddressError, SealError) as exc:
         why = type(exc).__name__
-        store.run(lambda conn, u: checkin_reminders.release(conn, u, item, made, why))
+        store.run(lambda conn, u: kind.release(conn, u, item, made, why))
         return "failed", f"not sent ({exc})"
-    store.run(lambda conn, u: checkin_reminders.confirm(conn, u, item, made, now))
+    store.run(lambda conn, u: kind.confirm(conn, u, item, made, now))
     return "sent", "sent"

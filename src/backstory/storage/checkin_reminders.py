@@ -8,8 +8,8 @@ due while the programme is *paused* - a warning sign (a yes or "not sure", in a 
 kept from an unfinished one) that no clinician has reviewed - or *stopped* (a check-in
 answered yes to a warning sign: the patient is told to get help, not to carry on).
 
-Sending one is three short transactions around the e-mail, exactly as for follow-ups
-(:mod:`backstory.storage.reminders`): :func:`claim` records the reminder (its primary key,
+Sending one is three short transactions around the e-mail, by the mechanism follow-ups use
+(:mod:`backstory.storage.reminder_claims`): :func:`claim` records the reminder (its primary key,
 the programme and the due day, lets exactly one run claim it) and makes a fresh programme
 link, as the web's *Make a link to the programme* does (links are stored as digests, so an
 earlier link's token cannot be recovered; earlier links are left working); the caller sends;
@@ -22,17 +22,16 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.elements import ColumnElement
 
 from backstory.programme import load_programme_knowledge
 from backstory.programme.followup import reminder_due_on
-from backstory.storage import audit, mailings, programmes
+from backstory.storage import audit, mailings, programmes, reminder_claims
 from backstory.storage.database import as_utc
 from backstory.storage.errors import Conflict
 from backstory.storage.records import load_patient
-from backstory.storage.tables import checkin_reminder, clinic, patient, patient_contact
+from backstory.storage.tables import checkin_reminder, patient, patient_contact
 from backstory.storage.tables import programme_link as programme_link_table
 from backstory.storage.users import User
 
@@ -48,10 +47,21 @@ class DueCheckIn:
     """Opened only by the caller, with the key the database never holds."""
 
 
-@dataclass(frozen=True, slots=True)
-class Claim:
-    link: programmes.ProgrammeLink
-    clinic_name: str
+Claim = reminder_claims.Claim[programmes.ProgrammeLink]
+
+
+def _slot(item: DueCheckIn) -> reminder_claims.Slot:
+    return reminder_claims.Slot(
+        checkin_reminder,
+        and_(
+            checkin_reminder.c.programme_id == item.programme_id,
+            checkin_reminder.c.due_on == item.due_on,
+        ),
+        programme_link_table,
+        "programme",
+        item.programme_id,
+        item.patient_id,
+    )
 
 
 def paused(
@@ -142,64 +152,22 @@ def claim(
     load_patient(conn, user, item.patient_id, lock=True)  # one claim at a time per patient
     if not _still_due(conn, item, now.date()):
         raise Conflict(f"the check-in of programme {item.programme_id} is no longer due")
-    taken = conn.execute(
-        select(checkin_reminder.c.programme_id).where(
-            checkin_reminder.c.programme_id == item.programme_id,
-            checkin_reminder.c.due_on == item.due_on,
-        )
-    ).first()
-    if taken is not None:
-        raise Conflict(f"a reminder for programme {item.programme_id} was claimed already")
+    slot = _slot(item)
+    reminder_claims.ensure_free(conn, slot)
     link = programmes.create_link(conn, user, item.patient_id, digest, now, expires_at)
-    conn.execute(
-        insert(checkin_reminder).values(
-            programme_id=item.programme_id,
-            due_on=item.due_on,
-            patient_id=item.patient_id,
-            link_id=link.id,
-            claimed_at=now,
-            sent_at=None,
-        )
-    )
-    name = conn.execute(select(clinic.c.name).where(clinic.c.id == user.clinic_id)).scalar_one()
-    return Claim(link, str(name))
-
-
-def _this(item: DueCheckIn) -> ColumnElement[bool]:
-    return and_(
-        checkin_reminder.c.programme_id == item.programme_id,
-        checkin_reminder.c.due_on == item.due_on,
-    )
+    row = {"programme_id": item.programme_id, "due_on": item.due_on, "patient_id": item.patient_id}
+    return reminder_claims.take(conn, user, slot, link, link.id, row, now)
 
 
 def confirm(conn: Connection, user: User, item: DueCheckIn, made: Claim, now: dt.datetime) -> None:
     """The mail server accepted the reminder: record it (audited, never the address)."""
-    conn.execute(update(checkin_reminder).where(_this(item)).values(sent_at=now))
     mailings.record_email(conn, user, made.link, "checkin", reminder=True)
-    audit.record(
-        conn,
-        user.username,
-        "reminder.send",
-        "programme",
-        item.programme_id,
-        patient_id=item.patient_id,
-        due_on=item.due_on.isoformat(),
-    )
+    reminder_claims.mark_sent(conn, user, _slot(item), now, due_on=item.due_on.isoformat())
 
 
 def release(conn: Connection, user: User, item: DueCheckIn, made: Claim, reason: str) -> None:
     """The send failed: forget the claim and its link (nobody received it), audit why."""
-    conn.execute(delete(checkin_reminder).where(_this(item), checkin_reminder.c.sent_at.is_(None)))
-    conn.execute(delete(programme_link_table).where(programme_link_table.c.id == made.link.id))
-    audit.record(
-        conn,
-        user.username,
-        "reminder.fail",
-        "programme",
-        item.programme_id,
-        patient_id=item.patient_id,
-        reason=reason,
-    )
+    reminder_claims.release(conn, user, _slot(item), made.link.id, reason)
 
 
 def checkin_reminders_export(conn: Connection, patient_id: str) -> dict[str, Any]:

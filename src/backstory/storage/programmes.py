@@ -24,8 +24,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import Table, func, insert, or_, select, update
+from sqlalchemy.engine import Connection, Row
 
 from backstory.programme import CheckInAnswers, load_programme_knowledge
 from backstory.storage import audit
@@ -46,6 +46,46 @@ from backstory.storage.users import User
 
 MAX_REASON = 500
 WARNING_ANSWERS = ("yes", "no", "not_sure")
+FLAGGED_ANSWERS = ("yes", "not_sure")
+"""The answers that told the person to get help: a warning sign to review."""
+
+
+class _Flagged:
+    """What a check-in and a warning report share: their cauda equina answers and review."""
+
+    __slots__ = ()
+    id: str
+    programme_id: str
+    patient_id: str
+    warnings: Mapping[str, str]
+    created_at: dt.datetime
+    reviewed_by: str | None
+    reviewed_at: dt.datetime | None
+
+    @property
+    def warning_fields(self) -> tuple[str, ...]:
+        """Questions answered yes or "not sure" (both told the person to get help)."""
+        return tuple(f for f, v in self.warnings.items() if v in FLAGGED_ANSWERS)
+
+    @property
+    def needs_review(self) -> bool:
+        return bool(self.warning_fields) and self.reviewed_at is None
+
+    def _review_dict(self) -> dict[str, Any]:
+        return {
+            "warnings": dict(self.warnings),
+            "created_at": self.created_at.isoformat(),
+            "reviewed_by": self.reviewed_by,
+            "reviewed_at": _iso(self.reviewed_at),
+        }
+
+
+def _iso(at: dt.datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def _utc(at: dt.datetime | None) -> dt.datetime | None:
+    return as_utc(at) if at is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +131,7 @@ class ProgrammeLink:
 
 
 @dataclass(frozen=True, slots=True)
-class StoredCheckIn:
+class StoredCheckIn(_Flagged):
     id: str
     programme_id: str
     patient_id: str
@@ -107,15 +147,6 @@ class StoredCheckIn:
     created_at: dt.datetime
     reviewed_by: str | None
     reviewed_at: dt.datetime | None
-
-    @property
-    def warning_fields(self) -> tuple[str, ...]:
-        """Questions answered yes or "not sure" (both told the person to get help)."""
-        return tuple(f for f, v in self.warnings.items() if v in ("yes", "not_sure"))
-
-    @property
-    def needs_review(self) -> bool:
-        return bool(self.warning_fields) and self.reviewed_at is None
 
     @property
     def incomplete(self) -> bool:
@@ -149,15 +180,12 @@ class StoredCheckIn:
             "activity_days": self.activity_days,
             "exercise_days": self.exercise_days,
             "flare_ups": self.flare_ups,
-            "warnings": dict(self.warnings),
-            "created_at": self.created_at.isoformat(),
-            "reviewed_by": self.reviewed_by,
-            "reviewed_at": self.reviewed_at.isoformat() if self.reviewed_at else None,
+            **self._review_dict(),
         }
 
 
 @dataclass(frozen=True, slots=True)
-class WarningReport:
+class WarningReport(_Flagged):
     """A warning sign reported in a check-in sent unfinished: only the cauda equina answers
     (at least one yes or "not sure"). Never a week's check-in - no scores, not counted for
     adherence, charts or the next week - but flagged like one until a clinician reviews it."""
@@ -172,14 +200,6 @@ class WarningReport:
     reviewed_at: dt.datetime | None
 
     @property
-    def warning_fields(self) -> tuple[str, ...]:
-        return tuple(f for f, v in self.warnings.items() if v in ("yes", "not_sure"))
-
-    @property
-    def needs_review(self) -> bool:
-        return bool(self.warning_fields) and self.reviewed_at is None
-
-    @property
     def incomplete(self) -> bool:
         return True
 
@@ -187,10 +207,7 @@ class WarningReport:
         return {
             "id": self.id,
             "programme_id": self.programme_id,
-            "warnings": dict(self.warnings),
-            "created_at": self.created_at.isoformat(),
-            "reviewed_by": self.reviewed_by,
-            "reviewed_at": self.reviewed_at.isoformat() if self.reviewed_at else None,
+            **self._review_dict(),
         }
 
 
@@ -209,7 +226,7 @@ def _programme(row: Any) -> StoredProgramme:
         row.created_by,
         as_utc(row.created_at),
         row.released_by,
-        as_utc(row.released_at) if row.released_at is not None else None,
+        _utc(row.released_at),
     )
 
 
@@ -228,7 +245,7 @@ def _checkin(row: Any) -> StoredCheckIn:
         json.loads(row.warnings_json),
         as_utc(row.created_at),
         row.reviewed_by,
-        as_utc(row.reviewed_at) if row.reviewed_at is not None else None,
+        _utc(row.reviewed_at),
     )
 
 
@@ -240,7 +257,7 @@ def _report(row: Any) -> WarningReport:
         json.loads(row.warnings_json),
         as_utc(row.created_at),
         row.reviewed_by,
-        as_utc(row.reviewed_at) if row.reviewed_at is not None else None,
+        _utc(row.reviewed_at),
     )
 
 
@@ -252,7 +269,7 @@ def _link(row: Any, clinic_id: str) -> ProgrammeLink:
         row.created_by,
         as_utc(row.created_at),
         as_utc(row.expires_at),
-        as_utc(row.revoked_at) if row.revoked_at is not None else None,
+        _utc(row.revoked_at),
     )
 
 
@@ -403,14 +420,19 @@ def save_version(
     return made
 
 
+def _in_clinic(conn: Connection, table: Table, row_id: str, user: User) -> Row[Any] | None:
+    """The row of ``table`` with this id whose patient is of the user's clinic, if any."""
+    return conn.execute(
+        select(table)
+        .join(patient, patient.c.id == table.c.patient_id)
+        .where(table.c.id == row_id, patient.c.clinic_id == user.clinic_id)
+    ).one_or_none()
+
+
 def load_programme(conn: Connection, user: User, programme_id: str) -> StoredProgramme:
     """One programme version of the user's clinic (another clinic's looks missing)."""
     gid = normalise_id(programme_id)
-    row = conn.execute(
-        select(programme)
-        .join(patient, patient.c.id == programme.c.patient_id)
-        .where(programme.c.id == gid, patient.c.clinic_id == user.clinic_id)
-    ).one_or_none()
+    row = _in_clinic(conn, programme, gid, user)
     if row is None:
         raise NotFound(f"no programme {gid} in your clinic")
     return _programme(row)
@@ -434,9 +456,24 @@ def view_programme(conn: Connection, user: User, programme_id: str) -> Programme
     links, the assessment it was built from and the warning signs reported in unfinished
     check-ins (audited as ``programme.view``)."""
     found = load_programme(conn, user, programme_id)
+    _audit_view(conn, user, found)
+    return _view(conn, found)
+
+
+def _audit_view(conn: Connection, user: User, shown: StoredProgramme, **extra: Any) -> None:
+    """Audit a read of a programme version as ``programme.view``."""
     audit.record(
-        conn, user.username, "programme.view", "programme", found.id, patient_id=found.patient_id
+        conn,
+        user.username,
+        "programme.view",
+        "programme",
+        shown.id,
+        patient_id=shown.patient_id,
+        **extra,
     )
+
+
+def _view(conn: Connection, found: StoredProgramme) -> ProgrammeView:
     return ProgrammeView(
         found,
         versions_of(conn, found.patient_id),
@@ -453,23 +490,8 @@ def export_programme(conn: Connection, user: User, programme_id: str) -> Program
     found = load_programme(conn, user, programme_id)
     if not found.released:
         raise NotFound(f"no released programme {found.id} in your clinic")
-    audit.record(
-        conn,
-        user.username,
-        "programme.view",
-        "programme",
-        found.id,
-        patient_id=found.patient_id,
-        format="fhir",
-    )
-    return ProgrammeView(
-        found,
-        versions_of(conn, found.patient_id),
-        checkins_of(conn, found.id),
-        links_of(conn, found.patient_id),
-        source_of(conn, found),
-        reports_of(conn, found.id),
-    )
+    _audit_view(conn, user, found, format="fhir")
+    return _view(conn, found)
 
 
 def patient_summary(
@@ -482,14 +504,7 @@ def patient_summary(
     if not versions:
         return None, None, [], None
     current = current_of(conn, found.id)
-    audit.record(
-        conn,
-        user.username,
-        "programme.view",
-        "programme",
-        (current or versions[-1]).id,
-        patient_id=found.id,
-    )
+    _audit_view(conn, user, current or versions[-1])
     if current is None:
         return versions[-1], None, [], None
     return versions[-1], current, checkins_of(conn, current.id), source_of(conn, current)
@@ -555,11 +570,7 @@ def create_link(
 def revoke_link(conn: Connection, user: User, link_id: str, now: dt.datetime) -> ProgrammeLink:
     """Revoke a programme link of the user's clinic: it stops working at once (audited)."""
     lid = normalise_id(link_id)
-    row = conn.execute(
-        select(programme_link)
-        .join(patient, patient.c.id == programme_link.c.patient_id)
-        .where(programme_link.c.id == lid, patient.c.clinic_id == user.clinic_id)
-    ).one_or_none()
+    row = _in_clinic(conn, programme_link, lid, user)
     if row is None:
         raise NotFound(f"no programme link {lid} in your clinic")
     if row.revoked_at is None:
@@ -582,11 +593,7 @@ def review_checkin(
     unfinished one (the first review is kept; audited as ``checkin.review``)."""
     cid = normalise_id(checkin_id)
     for table in (programme_checkin, checkin_warning):
-        row = conn.execute(
-            select(table)
-            .join(patient, patient.c.id == table.c.patient_id)
-            .where(table.c.id == cid, patient.c.clinic_id == user.clinic_id)
-        ).one_or_none()
+        row = _in_clinic(conn, table, cid, user)
         if row is None:
             continue
         if row.reviewed_at is None:
@@ -641,13 +648,24 @@ def _linked(conn: Connection, user: User) -> tuple[ProgrammeLink, StoredProgramm
     return link, current
 
 
+def _linked_for_answers(
+    conn: Connection, user: User, warnings: Mapping[str, str]
+) -> tuple[ProgrammeLink, StoredProgramme]:
+    """``_linked``, with the patient locked and the warning-sign answers checked."""
+    link, current = _linked(conn, user)
+    load_patient(conn, user, link.patient_id, lock=True)
+    asked = load_programme_knowledge().checkin.warning_fields
+    bad = [f for f, v in warnings.items() if v not in WARNING_ANSWERS or f not in asked]
+    if bad:
+        raise InvalidRequest(f"warning-sign answers must be yes, no or not_sure: {bad}")
+    return link, current
+
+
 def open_by_link(conn: Connection, user: User) -> tuple[StoredProgramme, list[StoredCheckIn], str]:
     """What the patient's link shows: the programme, its check-ins and the assessment it was
     built from (audited as ``programme.view`` by ``link:ID``)."""
-    link, current = _linked(conn, user)
-    audit.record(
-        conn, user.username, "programme.view", "programme", current.id, patient_id=link.patient_id
-    )
+    _link_found, current = _linked(conn, user)
+    _audit_view(conn, user, current)
     return current, checkins_of(conn, current.id), source_of(conn, current)
 
 
@@ -667,12 +685,7 @@ def save_checkin(
 ) -> StoredCheckIn:
     """Store a weekly check-in sent through the patient's link (audited as
     ``checkin.create``, with whether it reported a warning sign)."""
-    link, current = _linked(conn, user)
-    load_patient(conn, user, link.patient_id, lock=True)
-    asked = load_programme_knowledge().checkin.warning_fields
-    bad = [f for f, v in warnings.items() if v not in WARNING_ANSWERS or f not in asked]
-    if bad:
-        raise InvalidRequest(f"warning-sign answers must be yes, no or not_sure: {bad}")
+    link, current = _linked_for_answers(conn, user, warnings)
     week = len(checkins_of(conn, current.id)) + 1
     made = StoredCheckIn(
         new_id("W"),
@@ -691,35 +704,21 @@ def save_checkin(
         None,
     )
     made.answers()  # refuses values out of range, before anything is stored
-    conn.execute(
-        insert(programme_checkin).values(
-            id=made.id,
-            programme_id=made.programme_id,
-            patient_id=made.patient_id,
-            link_id=link.id,
-            week=week,
-            pain=made.pain,
-            confidence=made.confidence,
-            fear=made.fear,
-            activity_days=made.activity_days,
-            exercise_days=made.exercise_days,
-            flare_ups=made.flare_ups,
-            warnings_json=json.dumps(made.warnings, sort_keys=True),
-            created_at=now,
-            reviewed_by=None,
-            reviewed_at=None,
-        )
-    )
-    audit.record(
+    _insert_flagged(
         conn,
-        user.username,
-        "checkin.create",
-        "checkin",
-        made.id,
-        patient_id=made.patient_id,
-        programme_id=current.id,
+        programme_checkin,
+        made,
+        link.id,
         week=week,
-        warning=bool(made.warning_fields),
+        pain=made.pain,
+        confidence=made.confidence,
+        fear=made.fear,
+        activity_days=made.activity_days,
+        exercise_days=made.exercise_days,
+        flare_ups=made.flare_ups,
+    )
+    _audit_flagged(
+        conn, user, "checkin.create", made, made.id, week=week, warning=bool(made.warning_fields)
     )
     return made
 
@@ -733,12 +732,7 @@ def save_warning_report(
     in the audit). Audited as ``checkin.warning``; refused (InvalidRequest) when no answer is
     a warning sign.
     """
-    link, current = _linked(conn, user)
-    load_patient(conn, user, link.patient_id, lock=True)
-    asked = load_programme_knowledge().checkin.warning_fields
-    bad = [f for f, v in warnings.items() if v not in WARNING_ANSWERS or f not in asked]
-    if bad:
-        raise InvalidRequest(f"warning-sign answers must be yes, no or not_sure: {bad}")
+    link, current = _linked_for_answers(conn, user, warnings)
     made = WarningReport(new_id("S"), current.id, link.patient_id, dict(warnings), now, None, None)
     if not made.warning_fields:
         raise InvalidRequest("an unfinished check-in is kept only when it reports a warning sign")
@@ -748,41 +742,45 @@ def save_warning_report(
         if r.needs_review and dict(r.warnings) == dict(made.warnings)
     ]
     if same:  # sent again unchanged before anyone reviewed it: one flag is enough
-        audit.record(
-            conn,
-            user.username,
-            "checkin.warning",
-            "checkin",
-            same[0].id,
-            patient_id=made.patient_id,
-            programme_id=current.id,
-            warning=True,
-            repeated=True,
-        )
+        _audit_flagged(conn, user, "checkin.warning", made, same[0].id, warning=True, repeated=True)
         return same[0]
+    _insert_flagged(conn, checkin_warning, made, link.id)
+    _audit_flagged(conn, user, "checkin.warning", made, made.id, warning=True)
+    return made
+
+
+def _insert_flagged(
+    conn: Connection, table: Table, made: _Flagged, link_id: str, **columns: Any
+) -> None:
+    """Store a new check-in or warning report, unreviewed (``columns``: a check-in's own)."""
     conn.execute(
-        insert(checkin_warning).values(
+        insert(table).values(
             id=made.id,
             programme_id=made.programme_id,
             patient_id=made.patient_id,
-            link_id=link.id,
+            link_id=link_id,
+            **columns,
             warnings_json=json.dumps(made.warnings, sort_keys=True),
-            created_at=now,
+            created_at=made.created_at,
             reviewed_by=None,
             reviewed_at=None,
         )
     )
+
+
+def _audit_flagged(
+    conn: Connection, user: User, action: str, made: _Flagged, target_id: str, **extra: Any
+) -> None:
     audit.record(
         conn,
         user.username,
-        "checkin.warning",
+        action,
         "checkin",
-        made.id,
+        target_id,
         patient_id=made.patient_id,
-        programme_id=current.id,
-        warning=True,
+        programme_id=made.programme_id,
+        **extra,
     )
-    return made
 
 
 # ---------------------------------------------------------------------------- worklist, export
@@ -847,10 +845,7 @@ def unreviewed_warnings(conn: Connection, clinic_id: str) -> list[StoredCheckIn 
             programme_checkin.c.reviewed_at.is_(None),
             # only check-ins with a yes or a "not sure" (their JSON, written here, holds the
             # answer in quotes; field names never do), not every check-in ever sent
-            or_(
-                programme_checkin.c.warnings_json.contains('"yes"'),
-                programme_checkin.c.warnings_json.contains('"not_sure"'),
-            ),
+            or_(*(programme_checkin.c.warnings_json.contains(f'"{a}"') for a in FLAGGED_ANSWERS)),
         )
     )
     reports = conn.execute(
@@ -879,7 +874,7 @@ def programmes_export(conn: Connection, patient_id: str) -> dict[str, Any]:
                 "created_by": p.created_by,
                 "created_at": p.created_at.isoformat(),
                 "released_by": p.released_by,
-                "released_at": p.released_at.isoformat() if p.released_at else None,
+                "released_at": _iso(p.released_at),
                 "checkins": [c.to_dict() for c in checkins_of(conn, p.id)],
                 "unfinished_checkin_warnings": [r.to_dict() for r in reports_of(conn, p.id)],
             }
@@ -891,7 +886,7 @@ def programmes_export(conn: Connection, patient_id: str) -> dict[str, Any]:
                 "created_by": k.created_by,
                 "created_at": k.created_at.isoformat(),
                 "expires_at": k.expires_at.isoformat(),
-                "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+                "revoked_at": _iso(k.revoked_at),
             }
             for k in links_of(conn, patient_id)
         ],

@@ -15,6 +15,9 @@ send twice:
 
 A run that stops between 1 and 3 leaves an *unfinished* claim: it is never retried on its
 own (at most once beats a storm), and the follow-up stays due on the worklist.
+
+The claim, confirm and release rows and audits are shared with the weekly check-in reminders
+(:mod:`backstory.storage.reminder_claims`).
 """
 
 from __future__ import annotations
@@ -22,12 +25,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from backstory.storage import audit, followups, mailings, sharing
+from backstory.storage import audit, followups, mailings, reminder_claims, sharing
 from backstory.storage.errors import Conflict
-from backstory.storage.tables import clinic, followup, patient, patient_contact, patient_link
+from backstory.storage.tables import followup, patient, patient_contact, patient_link
 from backstory.storage.tables import reminder as reminder_table
 from backstory.storage.users import User
 
@@ -39,10 +42,18 @@ class DueReminder:
     """Opened only by the caller, with the key the database never holds."""
 
 
-@dataclass(frozen=True, slots=True)
-class Claim:
-    link: sharing.PatientLink
-    clinic_name: str
+Claim = reminder_claims.Claim[sharing.PatientLink]
+
+
+def _slot(item: DueReminder) -> reminder_claims.Slot:
+    return reminder_claims.Slot(
+        reminder_table,
+        reminder_table.c.followup_id == item.followup.id,
+        patient_link,
+        "followup",
+        item.followup.id,
+        item.followup.patient_id,
+    )
 
 
 def due_reminders(conn: Connection, user: User, today: dt.date) -> list[DueReminder]:
@@ -97,57 +108,22 @@ def claim(
     current = followups.load_followup(conn, user, item.followup.id)
     if current.state(now.date()) != "due":
         raise Conflict(f"follow-up {current.id} is no longer due")
-    taken = conn.execute(
-        select(reminder_table.c.followup_id).where(reminder_table.c.followup_id == current.id)
-    ).first()
-    if taken is not None:
-        raise Conflict(f"a reminder for follow-up {current.id} was claimed already")
+    slot = _slot(item)
+    reminder_claims.ensure_free(conn, slot)
     link = sharing.create_link(
         conn, user, current.patient_id, "questionnaire", digest, now, expires_at
     )
-    conn.execute(
-        insert(reminder_table).values(
-            followup_id=current.id, link_id=link.id, claimed_at=now, sent_at=None
-        )
-    )
-    name = conn.execute(select(clinic.c.name).where(clinic.c.id == user.clinic_id)).scalar_one()
-    return Claim(link, str(name))
+    return reminder_claims.take(conn, user, slot, link, link.id, {"followup_id": current.id}, now)
 
 
 def confirm(conn: Connection, user: User, item: DueReminder, made: Claim, now: dt.datetime) -> None:
     """The mail server accepted the reminder: record it, and the follow-up as sent."""
-    conn.execute(
-        update(reminder_table)
-        .where(reminder_table.c.followup_id == item.followup.id)
-        .values(sent_at=now)
-    )
     current = followups.load_followup(conn, user, item.followup.id)
     followups.mark_sent(conn, user, current, made.link.id)
     mailings.record_email(conn, user, made.link, "followup", reminder=True)
-    audit.record(
-        conn,
-        user.username,
-        "reminder.send",
-        "followup",
-        item.followup.id,
-        patient_id=item.followup.patient_id,
-    )
+    reminder_claims.mark_sent(conn, user, _slot(item), now)
 
 
 def release(conn: Connection, user: User, item: DueReminder, made: Claim, reason: str) -> None:
     """The send failed: forget the claim and its link (nobody received it), audit why."""
-    conn.execute(
-        delete(reminder_table).where(
-            reminder_table.c.followup_id == item.followup.id, reminder_table.c.sent_at.is_(None)
-        )
-    )
-    conn.execute(delete(patient_link).where(patient_link.c.id == made.link.id))
-    audit.record(
-        conn,
-        user.username,
-        "reminder.fail",
-        "followup",
-        item.followup.id,
-        patient_id=item.followup.patient_id,
-        reason=reason,
-    )
+    reminder_claims.release(conn, user, _slot(item), made.link.id, reason)
