@@ -186,7 +186,9 @@ def test_patient_page_says_a_low_rmdq_baseline_cannot_show_an_improvement(world:
     store.save_assessment(pid, json.dumps(example(assessed_on="2026-03-01", rmdq=[0, *rmdq[1:]])))
     c = sign_in(world.app, "clin-a")
     html = c.get(f"/patients/{pid}").text
-    row = next(r for r in html.split("<tr>") if r.startswith('<th scope="row">RMDQ'))
+    row = next(
+        r for r in html.split("<tr>") if r.startswith('<th scope="row" data-label="Measure">RMDQ')
+    )
     assert "not evaluable (too low at the start to show an important improvement)" in row
     assert "0.9 (a rise only)" in row and "improved" not in row
     assert "RMDQ started at 3, below 4: too low to show an important improvement" in html
